@@ -1,0 +1,134 @@
+package entra
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Code is a stable, machine-readable error code. Client-side failures use
+// the constants below; failures reported by a server carry the server's own
+// OAuth "error" value (for example "invalid_client" or "invalid_grant").
+type Code string
+
+// Client-side error codes. They are part of the API and never change meaning.
+const (
+	// CodeInvalidRequest: the call's own arguments are unusable (no scopes, empty assertion, ...).
+	CodeInvalidRequest Code = "invalid_request"
+	// CodeInvalidCredentialMaterial: a secret, certificate, key or assertion cannot be used.
+	CodeInvalidCredentialMaterial Code = "invalid_credential_material"
+	// CodeInvalidAuthority: the authority URL is malformed, insecure or unknown.
+	CodeInvalidAuthority Code = "invalid_authority"
+	// CodeInvalidRegion: a configured Azure region is not a valid region name.
+	CodeInvalidRegion Code = "invalid_region"
+	// CodeTokenTypeMismatch: the server issued another token type than the one requested.
+	CodeTokenTypeMismatch Code = "token_type_mismatch"
+	// CodeTokenTypeMissing: the server's token response named no token type.
+	CodeTokenTypeMissing Code = "token_type_missing"
+	// CodeInvalidResponse: the server's answer could not be understood.
+	CodeInvalidResponse Code = "invalid_response"
+	// CodeResponseTooLarge: the server's answer was larger than the library accepts.
+	CodeResponseTooLarge Code = "response_too_large"
+	// CodeTransport: the request did not reach the server or its answer was lost.
+	CodeTransport Code = "transport_error"
+	// CodeCanceled: the caller's context ended first. errors.Is matches the context error.
+	CodeCanceled Code = "canceled"
+	// CodeInvalidJSONClaims: a claims request is not a JSON object.
+	CodeInvalidJSONClaims Code = "invalid_json_claims_format"
+	// CodeExperimentalFeature: the caller used a preview feature without opting in.
+	CodeExperimentalFeature Code = "experimental_feature"
+	// CodeServer: a server failed without an OAuth error body.
+	CodeServer Code = "server_error"
+	// CodeMTLSNotSupportedForEnvironment: the authority's host has no mTLS endpoint.
+	CodeMTLSNotSupportedForEnvironment Code = "mtls_pop_not_supported_for_environment"
+	// CodeMTLSCertificateNotProvided: mTLS was requested without a certificate to present.
+	CodeMTLSCertificateNotProvided Code = "mtls_certificate_not_provided"
+	// CodeMissingTenantedAuthority: the request needs a tenant, not common or organizations.
+	CodeMissingTenantedAuthority Code = "missing_tenanted_authority"
+)
+
+// Error is the error every function of this module returns.
+//
+// Its message never contains a secret, assertion, token or claims text:
+// such values are neither stored in it nor formatted by it.
+type Error struct {
+	// Code is the stable code: a client-side constant or the server's "error".
+	Code Code
+	// Message is a human-readable explanation.
+	Message string
+
+	// StatusCode is the HTTP status of the server's answer; 0 for client-side errors.
+	StatusCode int
+	// Description is the server's error_description.
+	Description string
+	// ErrorCodes are the server's numeric error_codes (AADSTS numbers).
+	ErrorCodes []int
+	// CorrelationID, TraceID and Timestamp identify the failed request for support.
+	CorrelationID string
+	TraceID       string
+	Timestamp     string
+	// Claims is the server's claims challenge. Pass it back as the claims of
+	// the next request; it is never printed by Error().
+	Claims string
+
+	// Err is the underlying cause, if any.
+	Err error
+}
+
+// Error returns "code: message" (and, for server errors, the HTTP status and
+// correlation id). It is what the CLI prints after "entra: ".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(string(e.Code))
+	msg := e.Message
+	if msg == "" {
+		msg = e.Description
+	}
+	if msg != "" {
+		b.WriteString(": ")
+		b.WriteString(msg)
+	}
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, " (HTTP %d", e.StatusCode)
+		if e.CorrelationID != "" {
+			b.WriteString(", correlation id ")
+			b.WriteString(e.CorrelationID)
+		}
+		b.WriteString(")")
+	}
+	if e.Err != nil && e.StatusCode == 0 {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error with the same Code, so that
+// errors.Is(err, &entra.Error{Code: entra.CodeInvalidAuthority}) works.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Message == "" && t.StatusCode == 0
+}
+
+// Errorf returns a client-side *Error. The message must not contain secrets.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// WrapError returns a client-side *Error with a cause. The cause's text becomes
+// part of Error(), so it must not contain secrets either.
+func WrapError(code Code, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// ErrorCode returns the Code of the first *Error in err's chain, or "" if none.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

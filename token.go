@@ -1,0 +1,77 @@
+package entra
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Source says where a token came from.
+type Source uint8
+
+const (
+	// SourceIdentityProvider means the token was fetched from the token service by this call.
+	SourceIdentityProvider Source = iota
+	// SourceCache means the token was served from the cache.
+	SourceCache
+)
+
+// String returns "identity_provider" or "cache".
+func (s Source) String() string {
+	if s == SourceCache {
+		return "cache"
+	}
+	return "identity_provider"
+}
+
+// Token types as the token service names them.
+const (
+	TokenTypeBearer  = "Bearer"
+	TokenTypeMTLSPoP = "mtls_pop"
+)
+
+// Token is an access token and what is known about it.
+//
+// Its String method never prints the token itself.
+type Token struct {
+	// AccessToken is the token to send to the resource.
+	AccessToken string
+	// TokenType is the scheme: TokenTypeBearer or TokenTypeMTLSPoP.
+	TokenType string
+	// ExpiresOn is when the token stops being valid.
+	ExpiresOn time.Time
+	// RefreshOn is when the library starts refreshing the token proactively.
+	// It is zero when the token service gave no hint.
+	RefreshOn time.Time
+	// Scopes are the scopes the token was granted for.
+	Scopes []string
+	// Source says whether the token was served from the cache.
+	Source Source
+	// TokenEndpoint is the URL the token was requested from; empty for cache hits.
+	TokenEndpoint string
+	// Region is the Azure region whose endpoint issued the token, if any.
+	Region string
+}
+
+// AuthorizationHeader is the value of an HTTP Authorization header carrying the token.
+func (t Token) AuthorizationHeader() string {
+	scheme := t.TokenType
+	if scheme == "" {
+		scheme = TokenTypeBearer
+	}
+	return scheme + " " + t.AccessToken
+}
+
+// String describes the token without revealing it.
+func (t Token) String() string {
+	return fmt.Sprintf("entra.Token{type=%s expires=%s source=%s}",
+		t.TokenType, t.ExpiresOn.UTC().Format(time.RFC3339), t.Source)
+}
+
+// GoString is like String, so %#v does not reveal the token either.
+func (t Token) GoString() string { return t.String() }
+
+// TokenSource supplies tokens. Implementations are safe for concurrent use.
+type TokenSource interface {
+	Token(ctx context.Context) (Token, error)
+}
