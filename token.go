@@ -75,3 +75,6 @@ func (t Token) GoString() string { return t.String() }
 type TokenSource interface {
 	Token(ctx context.Context) (Token, error)
 }
+
+// Version is this module's version, sent to the token service as x-client-Ver.
+const Version = "0.1.0"

@@ -1,0 +1,44 @@
+// Package flight lets concurrent callers share one token request.
+//
+// It wraps golang.org/x/sync/singleflight to fix that package's pitfall for
+// network calls: there, the first caller's context cancels the shared call
+// for every waiter. Here the shared work runs on a context detached from all
+// callers (bounded by its own timeout), and each caller waits on its own
+// context, so a caller that gives up leaves without disturbing the others.
+package flight
+
+import (
+	"context"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Group deduplicates concurrent calls by key. The zero value is ready to use.
+type Group[T any] struct {
+	g singleflight.Group
+}
+
+// Do runs fn once for all concurrent callers with the same key and gives each
+// the result. fn receives a context that keeps the first caller's values but
+// not its cancellation, and ends after timeout. A caller whose ctx ends first
+// gets onCancel(ctx) while fn goes on for the others (and for the cache).
+func (g *Group[T]) Do(ctx context.Context, key string, timeout time.Duration, onCancel func(context.Context) error,
+	fn func(context.Context) (T, error)) (T, error) {
+	ch := g.g.DoChan(key, func() (any, error) {
+		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		return fn(work)
+	})
+	select {
+	case <-ctx.Done():
+		var zero T
+		return zero, onCancel(ctx)
+	case r := <-ch:
+		if r.Err != nil {
+			var zero T
+			return zero, r.Err
+		}
+		return r.Val.(T), nil
+	}
+}

@@ -1,0 +1,293 @@
+// Package transport sends requests to the token service: it adds the client
+// identification and correlation headers, caps response sizes, maps network
+// failures to *entra.Error, and applies the token service's retry policy.
+//
+// It knows nothing about grants, credentials or caching.
+package transport
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/entra-go/entra"
+)
+
+// Defaults for Client's zero fields.
+const (
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultRetryDelay    = time.Second
+	DefaultMaxRetryAfter = time.Minute
+	defaultTimeout       = 30 * time.Second
+)
+
+// Client sends token-service requests. The zero value is usable.
+type Client struct {
+	// HTTP sends the requests; nil means a client with a 30 s timeout.
+	HTTP *http.Client
+	// MaxBodyBytes caps every response body; larger ones fail with
+	// entra.CodeResponseTooLarge. Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// RetryDelay is the pause before the single retry of a 5xx answer that
+	// carries no Retry-After. Zero means DefaultRetryDelay.
+	RetryDelay time.Duration
+	// MaxRetryAfter bounds how long a Retry-After is honoured; a longer one
+	// is not waited for and the answer is returned as is.
+	MaxRetryAfter time.Duration
+	// Logger receives one debug line per attempt; nil disables logging.
+	Logger *slog.Logger
+	// Sleep waits between attempts; nil means a timer that stops when ctx ends.
+	// Tests replace it to check the policy without waiting.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Response is a received answer with its whole (capped) body.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+	// URL is the URL the request was sent to.
+	URL string
+}
+
+// NewCorrelationID returns a random UUID (version 4) for client-request-id.
+func NewCorrelationID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// PostForm posts form to endpoint under the token-service retry policy:
+// one retry after a 5xx without Retry-After; a 429 or 5xx with a
+// Retry-After is retried once after that delay if it is within
+// MaxRetryAfter; a network failure is retried once; a cancelled or expired
+// context is never retried. The last answer is returned whatever its status.
+func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values, correlationID string) (*Response, error) {
+	body := form.Encode()
+	return c.do(ctx, func() (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		c.identify(req, correlationID)
+		return req, nil
+	})
+}
+
+// Get sends a GET with the given extra headers under the same policy.
+func (c *Client) Get(ctx context.Context, endpoint string, header http.Header, correlationID string) (*Response, error) {
+	return c.do(ctx, func() (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		c.identify(req, correlationID)
+		return req, nil
+	})
+}
+
+func (c *Client) identify(req *http.Request, correlationID string) {
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("x-client-SKU", "entra.go")
+	req.Header.Set("x-client-Ver", entra.Version)
+	req.Header.Set("x-client-OS", runtime.GOOS)
+	req.Header.Set("User-Agent", "entra-go/"+entra.Version)
+	if correlationID != "" {
+		req.Header.Set("client-request-id", correlationID)
+		req.Header.Set("return-client-request-id", "true")
+	}
+}
+
+func (c *Client) do(ctx context.Context, newRequest func() (*http.Request, error)) (*Response, error) {
+	const maxAttempts = 2
+	for attempt := 1; ; attempt++ {
+		req, err := newRequest()
+		if err != nil {
+			return nil, entra.WrapError(entra.CodeInvalidRequest, err, "cannot build the request")
+		}
+		start := time.Now()
+		resp, err := c.send(req)
+		c.log(ctx, req, resp, err, attempt, time.Since(start))
+		if attempt == maxAttempts {
+			return resp, err
+		}
+		delay, retry := c.retryDelay(resp, err)
+		if !retry || ctx.Err() != nil {
+			return resp, err
+		}
+		if err := c.sleep(ctx, delay); err != nil {
+			return nil, canceled(ctx)
+		}
+	}
+}
+
+// retryDelay applies the token service's retry policy to one answer.
+func (c *Client) retryDelay(resp *Response, err error) (time.Duration, bool) {
+	if err != nil {
+		// Only network failures are retried: not cancellations, oversized bodies or bad URLs.
+		return c.retryDelayOrDefault(), entra.ErrorCode(err) == entra.CodeTransport
+	}
+	if resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		return 0, false
+	}
+	if after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		return after, after <= c.maxRetryAfter()
+	}
+	return c.retryDelayOrDefault(), resp.StatusCode >= 500
+}
+
+func (c *Client) send(req *http.Request) (*Response, error) {
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return nil, canceled(req.Context())
+		}
+		return nil, entra.WrapError(entra.CodeTransport, redactURLError(err), "request to %s failed", hostOf(req.URL))
+	}
+	defer resp.Body.Close()
+	limit := c.maxBody()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		if req.Context().Err() != nil {
+			return nil, canceled(req.Context())
+		}
+		return nil, entra.WrapError(entra.CodeTransport, err, "reading the answer from %s failed", hostOf(req.URL))
+	}
+	if int64(len(body)) > limit {
+		return nil, entra.Errorf(entra.CodeResponseTooLarge, "the answer from %s is larger than %d bytes", hostOf(req.URL), limit)
+	}
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, URL: req.URL.String()}, nil
+}
+
+func (c *Client) log(ctx context.Context, req *http.Request, resp *Response, err error, attempt int, took time.Duration) {
+	if c.Logger == nil {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", req.Method),
+		slog.String("host", req.URL.Host),
+		slog.String("path", req.URL.Path),
+		slog.Int("attempt", attempt),
+		slog.Duration("took", took),
+		slog.String("correlation_id", req.Header.Get("client-request-id")),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", string(entra.ErrorCode(err))))
+	} else {
+		attrs = append(attrs, slog.Int("status", resp.StatusCode))
+	}
+	c.Logger.LogAttrs(ctx, slog.LevelDebug, "entra: http", attrs...)
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return &http.Client{Timeout: defaultTimeout}
+}
+
+func (c *Client) maxBody() int64 {
+	if c.MaxBodyBytes > 0 {
+		return c.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
+
+func (c *Client) retryDelayOrDefault() time.Duration {
+	if c.RetryDelay > 0 {
+		return c.RetryDelay
+	}
+	return DefaultRetryDelay
+}
+
+func (c *Client) maxRetryAfter() time.Duration {
+	if c.MaxRetryAfter > 0 {
+		return c.MaxRetryAfter
+	}
+	return DefaultMaxRetryAfter
+}
+
+// parseRetryAfter reads delta-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// canceled reports the caller's context ending; errors.Is matches ctx.Err().
+func canceled(ctx context.Context) error {
+	err := context.Cause(ctx)
+	if err == nil {
+		err = context.Canceled
+	}
+	return entra.WrapError(entra.CodeCanceled, err, "the request was abandoned")
+}
+
+// Canceled is canceled for other packages of this module.
+func Canceled(ctx context.Context) error { return canceled(ctx) }
+
+// redactURLError drops the URL from a *url.Error: a URL may carry query
+// parameters (claims, for managed identity) that must not reach error text.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+func hostOf(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.Host
+}
