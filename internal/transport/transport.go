@@ -103,6 +103,10 @@ func (c *Client) Get(ctx context.Context, endpoint string, header http.Header, c
 	})
 }
 
+// Identify sets the client identification headers (and the correlation
+// headers when correlationID is not empty).
+func (c *Client) Identify(req *http.Request, correlationID string) { c.identify(req, correlationID) }
+
 func (c *Client) identify(req *http.Request, correlationID string) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("x-client-SKU", "entra.go")
@@ -123,7 +127,7 @@ func (c *Client) do(ctx context.Context, newRequest func() (*http.Request, error
 			return nil, entra.WrapError(entra.CodeInvalidRequest, err, "cannot build the request")
 		}
 		start := time.Now()
-		resp, err := c.send(req)
+		resp, err := c.Send(req)
 		c.log(ctx, req, resp, err, attempt, time.Since(start))
 		if attempt == maxAttempts {
 			return resp, err
@@ -153,7 +157,10 @@ func (c *Client) retryDelay(resp *Response, err error) (time.Duration, bool) {
 	return c.retryDelayOrDefault(), resp.StatusCode >= 500
 }
 
-func (c *Client) send(req *http.Request) (*Response, error) {
+// Send makes one attempt, without retries: for callers with their own
+// retry policy (managed identity). It caps the body and maps failures to
+// *entra.Error like PostForm.
+func (c *Client) Send(req *http.Request) (*Response, error) {
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
