@@ -9,6 +9,8 @@ package credential
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
+	"io"
 
 	"github.com/entra-go/entra"
 )
@@ -72,6 +74,10 @@ func (m Material) String() string {
 // GoString is like String.
 func (m Material) GoString() string { return m.String() }
 
+// Format prints String for every verb, so that no verb (%d, %x, ...) can
+// reach the secret or the assertion.
+func (m Material) Format(f fmt.State, _ rune) { io.WriteString(f, m.String()) }
+
 // Credential authenticates a confidential client. Implementations are safe
 // for concurrent use and return *entra.Error on failure.
 type Credential interface {
@@ -96,10 +102,14 @@ func (s *Secret) Material(context.Context, Request) (Material, error) {
 }
 
 // String never reveals the secret.
-func (s *Secret) String() string { return "credential.Secret{redacted}" }
+func (s Secret) String() string { return "credential.Secret{redacted}" }
 
 // GoString never reveals the secret.
-func (s *Secret) GoString() string { return s.String() }
+func (s Secret) GoString() string { return s.String() }
+
+// Format prints String for every verb, so that no verb (%d, %x, ...) can
+// reach the secret.
+func (s Secret) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
 
 // AssertionRequest is what an AssertionFunc is asked to sign for.
 type AssertionRequest struct {
@@ -121,6 +131,10 @@ func (a Assertion) String() string { return "credential.Assertion{redacted}" }
 
 // GoString never reveals the assertion.
 func (a Assertion) GoString() string { return a.String() }
+
+// Format prints String for every verb, so that no verb (%d, %x, ...) can
+// reach the assertion.
+func (a Assertion) Format(f fmt.State, _ rune) { io.WriteString(f, a.String()) }
 
 // AssertionFunc is a credential whose assertion comes from the caller, for
 // example a federated token or an assertion signed by a key vault.
