@@ -1,308 +1,259 @@
 package credential
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/rand"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"os"
+	"io"
+	"log/slog"
 	"time"
 
-	"software.sslmate.com/src/go-pkcs12"
-
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/internal/jws"
 )
 
-// assertionLifetime is the life of a client assertion: the token service
-// refuses longer ones.
-const assertionLifetime = 10 * time.Minute
+// minRSABits is the smallest RSA modulus accepted; Entra ID refuses smaller keys.
+const minRSABits = 2048
 
 // CertificateOptions configures a certificate credential.
+//
+// Its String, GoString and Format methods never print the password.
 type CertificateOptions struct {
-	// Password decrypts a PKCS#12 (PFX) file.
+	// Password decrypts a PKCS#12 (PFX) file. It is used only while parsing
+	// and is not kept by the credential.
 	Password string
-	// SendX5C puts the certificate chain in the x5c header of every
-	// assertion (needed for apps registered by subject name and issuer).
+	// SendX5C puts the certificate chain in the x5c header of every assertion
+	// (needed for apps registered by subject name and issuer).
 	SendX5C bool
 }
 
-// Certificate is a certificate credential: it signs client assertions with
-// its private key.
-type Certificate struct {
-	chain      []*x509.Certificate
-	key        crypto.Signer
-	opts       CertificateOptions
-	thumbprint string // x5t#S256
-	sha1       string // x5t, for AD FS
-}
-
-// NewCertificate returns a certificate credential. The key must match the
-// first certificate of chain (the leaf). RSA keys must have at least 2048
-// bits; ECDSA keys must be on P-256, P-384 or P-521. Any crypto.Signer works,
-// so keys in an HSM or a key vault can be used.
-//
-// A leaf that is expired or not yet valid is refused: the token service
-// rejects assertions signed with it, and failing here says why.
-func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts CertificateOptions) (*Certificate, error) {
-	if len(chain) == 0 || chain[0] == nil {
-		return nil, badMaterial("no certificate was given")
+// String describes the options without the password.
+func (o CertificateOptions) String() string {
+	pw := "unset"
+	if o.Password != "" {
+		pw = "redacted"
 	}
-	if key == nil {
-		return nil, badMaterial("no private key was given")
-	}
-	leaf := chain[0]
-	if !publicKeysEqual(leaf.PublicKey, key.Public()) {
-		return nil, badMaterial("the private key does not match the certificate %q", leaf.Subject.CommonName)
-	}
-	switch k := key.Public().(type) {
-	case *rsa.PublicKey:
-		if k.N.BitLen() < 2048 {
-			return nil, badMaterial("the RSA key has %d bits; at least 2048 are required", k.N.BitLen())
-		}
-	case *ecdsa.PublicKey:
-		if _, err := jws.Algorithm(k, false); err != nil {
-			return nil, badMaterial("the ECDSA key must be on P-256, P-384 or P-521")
-		}
-	default:
-		return nil, badMaterial("unsupported key type %T: RSA or ECDSA keys are required", k)
-	}
-	now := time.Now()
-	if now.After(leaf.NotAfter) || now.Before(leaf.NotBefore) {
-		return nil, badMaterial("the certificate %q is valid from %s to %s, not now",
-			leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339))
-	}
-	s256 := sha256.Sum256(leaf.Raw)
-	s1 := sha1.Sum(leaf.Raw)
-	return &Certificate{
-		chain:      append([]*x509.Certificate(nil), chain...),
-		key:        key,
-		opts:       opts,
-		thumbprint: base64.RawURLEncoding.EncodeToString(s256[:]),
-		sha1:       base64.RawURLEncoding.EncodeToString(s1[:]),
-	}, nil
-}
-
-// ParseCertificate reads a certificate credential. certData is PEM (one or
-// more CERTIFICATE blocks, in any order, and, unless keyData is given, the
-// private key in PKCS#1, PKCS#8 or SEC 1 form) or PKCS#12 decrypted with
-// opts.Password. keyData, if not empty, is a PEM private key.
-func ParseCertificate(certData, keyData []byte, opts CertificateOptions) (*Certificate, error) {
-	if len(bytes.TrimSpace(certData)) == 0 {
-		return nil, badMaterial("the certificate data is empty")
-	}
-	if !bytes.Contains(certData, []byte("-----BEGIN")) {
-		key, leaf, cas, err := pkcs12.DecodeChain(certData, opts.Password)
-		if err != nil {
-			if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-				return nil, badMaterial("the PKCS#12 password is wrong")
-			}
-			return nil, badMaterial("the data is neither PEM nor a readable PKCS#12 file")
-		}
-		signer, ok := key.(crypto.Signer)
-		if !ok {
-			return nil, badMaterial("the PKCS#12 file holds an unsupported key type")
-		}
-		return NewCertificate(append([]*x509.Certificate{leaf}, cas...), signer, opts)
-	}
-	certs, key, err := parsePEM(certData)
-	if err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimSpace(keyData)) > 0 {
-		if _, key, err = parsePEM(keyData); err != nil {
-			return nil, err
-		}
-	}
-	if len(certs) == 0 {
-		return nil, badMaterial("the PEM data holds no certificate")
-	}
-	if key == nil {
-		return nil, badMaterial("the PEM data holds no private key")
-	}
-	// The leaf is the certificate of the key; the rest of the chain follows it.
-	for i, c := range certs {
-		if publicKeysEqual(c.PublicKey, key.Public()) {
-			chain := append([]*x509.Certificate{c}, certs[:i]...)
-			return NewCertificate(append(chain, certs[i+1:]...), key, opts)
-		}
-	}
-	return nil, badMaterial("the private key does not match any certificate in the PEM data")
-}
-
-// LoadCertificate reads ParseCertificate's input from files; keyPath "" means
-// the key is in certPath.
-func LoadCertificate(certPath, keyPath string, opts CertificateOptions) (*Certificate, error) {
-	certData, err := os.ReadFile(certPath)
-	if err != nil {
-		return nil, entra.WrapError(entra.CodeInvalidCredentialMaterial, pathError(err), "cannot read the certificate file %s", certPath)
-	}
-	var keyData []byte
-	if keyPath != "" {
-		if keyData, err = os.ReadFile(keyPath); err != nil {
-			return nil, entra.WrapError(entra.CodeInvalidCredentialMaterial, pathError(err), "cannot read the key file %s", keyPath)
-		}
-	}
-	return ParseCertificate(certData, keyData, opts)
-}
-
-func parsePEM(data []byte) ([]*x509.Certificate, crypto.Signer, error) {
-	var certs []*x509.Certificate
-	var key crypto.Signer
-	for rest := data; ; {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		switch block.Type {
-		case "CERTIFICATE":
-			c, err := x509.ParseCertificate(block.Bytes)
-			if err != nil {
-				return nil, nil, badMaterial("a CERTIFICATE block is malformed")
-			}
-			certs = append(certs, c)
-		case "RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY":
-			if block.Headers["Proc-Type"] != "" {
-				return nil, nil, badMaterial("encrypted PEM keys are not supported; use a PKCS#12 file with a password")
-			}
-			k, err := parseKey(block)
-			if err != nil {
-				return nil, nil, err
-			}
-			key = k
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, nil, badMaterial("encrypted PEM keys are not supported; use a PKCS#12 file with a password")
-		}
-	}
-	if len(certs) == 0 && key == nil {
-		return nil, nil, badMaterial("no PEM certificate or key could be read (malformed or truncated data)")
-	}
-	return certs, key, nil
-}
-
-func parseKey(block *pem.Block) (crypto.Signer, error) {
-	var k any
-	var err error
-	switch block.Type {
-	case "RSA PRIVATE KEY":
-		k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		k, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	}
-	if err != nil {
-		return nil, badMaterial("the %s block is malformed", block.Type)
-	}
-	switch k := k.(type) {
-	case *rsa.PrivateKey, *ecdsa.PrivateKey:
-		return k.(crypto.Signer), nil
-	}
-	return nil, badMaterial("unsupported private key type %T: RSA or ECDSA keys are required", k)
-}
-
-// Material signs a fresh client assertion for the request.
-func (c *Certificate) Material(_ context.Context, req Request) (Material, error) {
-	if req.ClientID == "" || req.TokenEndpoint == "" {
-		return Material{}, entra.Errorf(entra.CodeInvalidRequest, "a client assertion needs a client id and a token endpoint")
-	}
-	alg, err := jws.Algorithm(c.key.Public(), req.Dialect == DialectAAD)
-	if err != nil {
-		return Material{}, badMaterial("%v", err)
-	}
-	header := map[string]any{"typ": "JWT"}
-	if req.Dialect == DialectADFS {
-		header["x5t"] = c.sha1
-	} else {
-		header["x5t#S256"] = c.thumbprint
-	}
-	if c.opts.SendX5C || req.IncludeX5C {
-		x5c := make([]string, len(c.chain))
-		for i, cert := range c.chain {
-			x5c[i] = base64.StdEncoding.EncodeToString(cert.Raw)
-		}
-		header["x5c"] = x5c
-	}
-	now := time.Now().Unix()
-	claims := map[string]any{
-		"aud": req.TokenEndpoint,
-		"iss": req.ClientID,
-		"sub": req.ClientID,
-		"jti": newJTI(),
-		"nbf": now,
-		"iat": now,
-		"exp": now + int64(assertionLifetime/time.Second),
-	}
-	jwt, err := jws.Sign(c.key, alg, header, claims)
-	if err != nil {
-		return Material{}, entra.WrapError(entra.CodeInvalidCredentialMaterial, err, "cannot sign the client assertion")
-	}
-	// BindingCertificate stays nil until the mTLS transport opt-in exists.
-	return Material{Assertion: jwt}, nil
-}
-
-// Leaf is the certificate whose key signs.
-func (c *Certificate) Leaf() *x509.Certificate { return c.chain[0] }
-
-// Chain is the leaf followed by the rest of the chain.
-func (c *Certificate) Chain() []*x509.Certificate { return append([]*x509.Certificate(nil), c.chain...) }
-
-// Thumbprint is x5t#S256: the unpadded base64url SHA-256 of the leaf's DER.
-func (c *Certificate) Thumbprint() string { return c.thumbprint }
-
-// TLSCertificate is the chain and key for a TLS handshake.
-func (c *Certificate) TLSCertificate() tls.Certificate {
-	raw := make([][]byte, len(c.chain))
-	for i, cert := range c.chain {
-		raw[i] = cert.Raw
-	}
-	return tls.Certificate{Certificate: raw, PrivateKey: c.key, Leaf: c.chain[0]}
-}
-
-// String names the certificate, never its key.
-func (c *Certificate) String() string {
-	return fmt.Sprintf("credential.Certificate{subject=%q x5t#S256=%s}", c.chain[0].Subject.CommonName, c.thumbprint)
+	return fmt.Sprintf("credential.CertificateOptions{Password:%s SendX5C:%t}", pw, o.SendX5C)
 }
 
 // GoString is like String.
-func (c *Certificate) GoString() string { return c.String() }
+func (o CertificateOptions) GoString() string { return o.String() }
 
-func publicKeysEqual(a, b crypto.PublicKey) bool {
-	type equaler interface{ Equal(crypto.PublicKey) bool }
-	e, ok := a.(equaler)
-	return ok && e.Equal(b)
+// Format prints String for every verb, so that no verb (%d, %x, ...) can
+// reach the password.
+func (o CertificateOptions) Format(f fmt.State, _ rune) { io.WriteString(f, o.String()) }
+
+// LogValue is String, so that log/slog handlers (JSON ones included) do not
+// reach the password.
+func (o CertificateOptions) LogValue() slog.Value { return slog.StringValue(o.String()) }
+
+// Certificate is a credential that proves the client's identity with a
+// certificate's private key: each call to Material signs a fresh client
+// assertion (a JWT) with it.
+//
+// A Certificate is immutable and safe for concurrent use. Its String,
+// GoString and Format methods show only the leaf's subject and thumbprint.
+type Certificate struct {
+	chain []*x509.Certificate // leaf first; never modified after construction
+	key   crypto.Signer
+	keyParams
+	x5tS256 string   // base64url SHA-256 of the leaf DER
+	x5tSHA1 string   // base64url SHA-1 of the leaf DER, for AD FS
+	x5c     []string // std base64 DER of each chain certificate, leaf first
+	sendX5C bool
 }
 
-func badMaterial(format string, args ...any) error {
-	return entra.Errorf(entra.CodeInvalidCredentialMaterial, format, args...)
+// keyParams describes a supported public key and how it signs.
+type keyParams struct {
+	rsaPub *rsa.PublicKey   // set for RSA keys
+	ecPub  *ecdsa.PublicKey // set for ECDSA keys
+	ecAlg  string           // ES256, ES384 or ES512
+	ecHash crypto.Hash      // the hash ecAlg uses
+	ecSize int              // bytes per coordinate in a raw ECDSA signature
 }
 
-// pathError keeps the operating system's reason without repeating the path.
-func pathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
+// newKeyParams accepts RSA keys of minRSABits or more and ECDSA keys on
+// P-256, P-384 and P-521.
+func newKeyParams(pub crypto.PublicKey) (keyParams, error) {
+	var k keyParams
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		bits := 0
+		if p.N != nil {
+			bits = p.N.BitLen()
+		}
+		if bits < minRSABits {
+			return k, entra.Errorf(entra.CodeInvalidCredentialMaterial,
+				"the RSA key has %d bits; at least %d are required", bits, minRSABits)
+		}
+		k.rsaPub = p
+	case *ecdsa.PublicKey:
+		switch p.Curve {
+		case elliptic.P256():
+			k.ecAlg, k.ecHash = "ES256", crypto.SHA256
+		case elliptic.P384():
+			k.ecAlg, k.ecHash = "ES384", crypto.SHA384
+		case elliptic.P521():
+			k.ecAlg, k.ecHash = "ES512", crypto.SHA512
+		default:
+			return k, entra.Errorf(entra.CodeInvalidCredentialMaterial,
+				"the ECDSA key's curve is not supported: use P-256, P-384 or P-521")
+		}
+		k.ecPub = p
+		k.ecSize = (p.Curve.Params().BitSize + 7) / 8
+	case ed25519.PublicKey:
+		return k, entra.Errorf(entra.CodeInvalidCredentialMaterial,
+			"Ed25519 keys are not supported: use an RSA (2048 bits or more) or ECDSA (P-256) key")
+	default:
+		return k, entra.Errorf(entra.CodeInvalidCredentialMaterial,
+			"unsupported key type %T: use an RSA (2048 bits or more) or ECDSA (P-256) key", pub)
 	}
-	return err
+	return k, nil
 }
 
-func newJTI() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+// NewCertificate returns a certificate credential. chain[0] is the leaf
+// certificate, whose public key must be key's; any further certificates
+// (intermediates, root) follow it and are sent in the x5c header when asked.
+//
+// key may be any crypto.Signer, so keys kept in an HSM or a key vault work:
+// signing goes through key.Sign only. Supported keys are RSA of 2048 bits or
+// more and ECDSA on P-256, P-384 or P-521; Ed25519 and other kinds are
+// refused, since Entra ID does not accept them.
+//
+// A leaf certificate that has expired or is not valid yet is refused, with
+// a message naming its validity window: the token service would refuse the
+// assertions anyway, with a less telling error, and such a certificate is a
+// mistake best caught at start-up. The check uses the local clock and
+// happens only here; a long-running process should replace its credential
+// before the certificate expires.
+//
+// Every failure is an *entra.Error with code entra.CodeInvalidCredentialMaterial.
+func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts CertificateOptions) (*Certificate, error) {
+	if len(chain) == 0 {
+		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "the certificate chain is empty")
+	}
+	for i, c := range chain {
+		if c == nil {
+			return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "certificate %d of the chain is nil", i)
+		}
+	}
+	if key == nil {
+		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "the private key is nil")
+	}
+	leaf := chain[0]
+	c := &Certificate{
+		chain:   append([]*x509.Certificate(nil), chain...), // the caller's slice may change later
+		key:     key,
+		sendX5C: opts.SendX5C,
+	}
+
+	pub := key.Public()
+	kp, err := newKeyParams(pub)
+	if err != nil {
+		return nil, err
+	}
+	c.keyParams = kp
+
+	if !publicKeysEqual(pub, leaf.PublicKey) {
+		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial,
+			"the private key does not match the leaf certificate %q (the first of the chain)", leaf.Subject.String())
+	}
+
+	now := time.Now()
+	window := fmt.Sprintf("%s to %s", leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339))
+	switch {
+	case now.Before(leaf.NotBefore):
+		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial,
+			"the certificate %q is not valid yet: it is valid from %s", leaf.Subject.String(), window)
+	case now.After(leaf.NotAfter):
+		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial,
+			"the certificate %q has expired: it was valid from %s", leaf.Subject.String(), window)
+	}
+
+	s256 := sha256.Sum256(leaf.Raw)
+	c.x5tS256 = base64.RawURLEncoding.EncodeToString(s256[:])
+	s1 := sha1.Sum(leaf.Raw) // AD FS identifies certificates by SHA-1 only
+	c.x5tSHA1 = base64.RawURLEncoding.EncodeToString(s1[:])
+	c.x5c = make([]string, len(c.chain))
+	for i, cert := range c.chain {
+		c.x5c[i] = base64.StdEncoding.EncodeToString(cert.Raw)
+	}
+	return c, nil
+}
+
+// Material signs a fresh client assertion for req: a JWT with aud =
+// req.TokenEndpoint, iss = sub = req.ClientID, a random jti, and a lifetime
+// of 10 minutes. An empty ClientID or TokenEndpoint is an
+// entra.CodeInvalidRequest error; a context that has ended is
+// entra.CodeCanceled.
+func (c *Certificate) Material(ctx context.Context, req Request) (Material, error) {
+	if err := ctx.Err(); err != nil {
+		return Material{}, entra.WrapError(entra.CodeCanceled, err, "signing the client assertion was canceled")
+	}
+	jwt, err := c.assertion(req, time.Now())
+	if err != nil {
+		return Material{}, err
+	}
+	// BindingCertificate stays nil: presenting the certificate over mTLS is
+	// a separate opt-in, to be added later.
+	return Material{Assertion: jwt}, nil
+}
+
+// Leaf returns the leaf certificate, whose key signs. It must not be modified.
+func (c *Certificate) Leaf() *x509.Certificate { return c.chain[0] }
+
+// Chain returns the certificate chain, leaf first. The slice is a copy; the
+// certificates must not be modified.
+func (c *Certificate) Chain() []*x509.Certificate {
+	return append([]*x509.Certificate(nil), c.chain...)
+}
+
+// Thumbprint returns the leaf's x5t#S256 thumbprint: the unpadded base64url
+// SHA-256 hash of its DER encoding. It identifies the certificate in
+// assertions, mTLS proof-of-possession tokens and caches.
+func (c *Certificate) Thumbprint() string { return c.x5tS256 }
+
+// TLSCertificate returns the chain and key as a tls.Certificate with Leaf
+// set, for presenting the certificate in a TLS handshake. Each call returns
+// a fresh value.
+func (c *Certificate) TLSCertificate() tls.Certificate {
+	der := make([][]byte, len(c.chain))
+	for i, cert := range c.chain {
+		der[i] = cert.Raw
+	}
+	return tls.Certificate{Certificate: der, PrivateKey: c.key, Leaf: c.chain[0]}
+}
+
+// String shows the leaf's subject and thumbprint, never the key.
+func (c Certificate) String() string {
+	if len(c.chain) == 0 {
+		return "credential.Certificate{}"
+	}
+	return fmt.Sprintf("credential.Certificate{subject=%q x5t#S256=%s}", c.chain[0].Subject.String(), c.x5tS256)
+}
+
+// GoString is like String.
+func (c Certificate) GoString() string { return c.String() }
+
+// Format prints String for every verb, so that no verb (%d, %x, ...) can
+// reach the private key.
+func (c Certificate) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// LogValue is String, so that log/slog handlers show the subject and
+// thumbprint rather than an empty object.
+func (c Certificate) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// publicKeysEqual reports whether a and b are the same key. Every key type
+// of the standard library has an Equal method.
+func publicKeysEqual(a, b crypto.PublicKey) bool {
+	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && e.Equal(b)
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/entra-go/entra"
 )
@@ -78,6 +79,10 @@ func (m Material) GoString() string { return m.String() }
 // reach the secret or the assertion.
 func (m Material) Format(f fmt.State, _ rune) { io.WriteString(f, m.String()) }
 
+// LogValue is String, so that log/slog handlers (JSON ones included) do not
+// reach the secret or the assertion.
+func (m Material) LogValue() slog.Value { return slog.StringValue(m.String()) }
+
 // Credential authenticates a confidential client. Implementations are safe
 // for concurrent use and return *entra.Error on failure.
 type Credential interface {
@@ -111,6 +116,9 @@ func (s Secret) GoString() string { return s.String() }
 // reach the secret.
 func (s Secret) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
 
+// LogValue is String, so that log/slog handlers do not reach the secret.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
 // AssertionRequest is what an AssertionFunc is asked to sign for.
 type AssertionRequest struct {
 	ClientID      string
@@ -135,6 +143,10 @@ func (a Assertion) GoString() string { return a.String() }
 // Format prints String for every verb, so that no verb (%d, %x, ...) can
 // reach the assertion.
 func (a Assertion) Format(f fmt.State, _ rune) { io.WriteString(f, a.String()) }
+
+// LogValue is String, so that log/slog handlers (JSON ones included) do not
+// reach the assertion.
+func (a Assertion) LogValue() slog.Value { return slog.StringValue(a.String()) }
 
 // AssertionFunc is a credential whose assertion comes from the caller, for
 // example a federated token or an assertion signed by a key vault.

@@ -176,10 +176,12 @@ func (t *Token) Verify(pub crypto.PublicKey, allowed ...string) error {
 // asn1ToRaw turns an ASN.1 ECDSA signature into JWS's fixed-size R||S.
 func asn1ToRaw(der []byte, pub *ecdsa.PublicKey) ([]byte, error) {
 	var sig struct{ R, S *big.Int }
-	if _, err := asn1.Unmarshal(der, &sig); err != nil {
+	rest, err := asn1.Unmarshal(der, &sig)
+	size := (pub.Curve.Params().BitSize + 7) / 8
+	if err != nil || len(rest) != 0 || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 ||
+		sig.R.BitLen() > 8*size || sig.S.BitLen() > 8*size {
 		return nil, errors.New("the signer returned a malformed ECDSA signature")
 	}
-	size := (pub.Curve.Params().BitSize + 7) / 8
 	out := make([]byte, 2*size)
 	sig.R.FillBytes(out[:size])
 	sig.S.FillBytes(out[size:])
