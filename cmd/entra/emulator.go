@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/entra-go/entra/entratest"
+)
+
+func runEmulator(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("entra emulator", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	addr := fs.String("addr", "127.0.0.1:8443", "HTTPS listen address (use 127.0.0.1:443 with /etc/hosts entries for the real host names)")
+	imdsAddr := fs.String("imds-addr", "127.0.0.1:0", "plain-HTTP listen address of the IMDS endpoint")
+	dir := fs.String("dir", "", "folder for the CA certificate and the demo client's certificate (default: a new temporary folder)")
+	region := fs.String("region", "eastus", "region reported by the IMDS endpoint")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	em, err := entratest.New(entratest.Options{Addr: *addr, IMDSAddr: *imdsAddr, Region: *region})
+	if err != nil {
+		return err
+	}
+	defer em.Close()
+
+	out := *dir
+	if out == "" {
+		if out, err = os.MkdirTemp("", "entra-emulator-"); err != nil {
+			return err
+		}
+	}
+	dc := em.DefaultClient()
+	files := map[string][]byte{
+		"ca.pem":          em.CACertPEM(),
+		"client-cert.pem": append(append([]byte{}, dc.CertPEM...), dc.KeyPEM...),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(out, name), data, 0o600); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, `entra emulator
+  token service:  https://%[1]s  (any host name; e.g. https://localhost:%[2]s/TENANT)
+  IMDS:           %[3]s
+  CA certificate: %[4]s
+  demo client:    id %[5]s
+                  secret in environment variable ENTRA_EMULATOR_SECRET below
+                  certificate and key: %[6]s
+
+Try:
+  export SSL_CERT_FILE=%[4]s ENTRA_EMULATOR_SECRET=%[7]s
+  entra token client-credentials --authority https://localhost:%[2]s/contoso.onmicrosoft.com \
+    --client-id %[5]s --secret-env ENTRA_EMULATOR_SECRET
+
+Press Ctrl-C to stop.
+`, em.Addr(), port(em.Addr()), em.IMDSURL(), filepath.Join(out, "ca.pem"), dc.ID,
+		filepath.Join(out, "client-cert.pem"), dc.Secret)
+	<-ctx.Done()
+	return nil
+}
+
+func port(hostport string) string {
+	for i := len(hostport) - 1; i >= 0; i-- {
+		if hostport[i] == ':' {
+			return hostport[i+1:]
+		}
+	}
+	return hostport
+}

@@ -1,0 +1,97 @@
+// Command entra gets tokens from Microsoft Entra ID, runs a local emulator
+// of it, and demonstrates the library end to end.
+//
+//	entra token client-credentials --authority URL --client-id ID --secret-env NAME [--scope S]...
+//	entra token obo --authority URL --client-id ID --cert PATH --user-assertion TOKEN [--scope S]...
+//	entra emulator [--addr HOST:PORT] [--ca-out PATH]
+//	entra demo
+//
+// Errors exit with status 1 and print "entra: <code>: <message>" on
+// stderr; usage errors exit with status 2.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/entra-go/entra"
+)
+
+const usage = `usage:
+  entra token client-credentials [flags]   app token (client credentials grant)
+  entra token obo [flags]                  on-behalf-of token for a user assertion
+  entra emulator [flags]                   run the local token service emulator
+  entra demo                               run every flow against an embedded emulator
+
+Run "entra token client-credentials -h" for the flags of a command.
+`
+
+// errUsage marks errors that exit with status 2.
+var errUsage = errors.New("usage")
+
+// env is the process environment, passed in so tests can run commands in-process.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit status.
+func run(ctx context.Context, args []string, e env) int {
+	err := dispatch(ctx, args, e)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(e.stderr, "entra: %v\n", err)
+		return 2
+	default:
+		code := entra.ErrorCode(err)
+		if code == "" {
+			code = "error"
+		}
+		var ee *entra.Error
+		msg := err.Error()
+		if errors.As(err, &ee) {
+			msg = ee.Error()[len(ee.Code):]
+			if len(msg) > 2 {
+				msg = msg[2:] // drop ": "
+			}
+		}
+		fmt.Fprintf(e.stderr, "entra: %s: %s\n", code, msg)
+		return 1
+	}
+}
+
+func dispatch(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return fmt.Errorf("%w: no command", errUsage)
+	}
+	switch args[0] {
+	case "token":
+		if len(args) < 2 {
+			return fmt.Errorf("%w: entra token needs a flow: client-credentials or obo", errUsage)
+		}
+		return runToken(ctx, args[1], args[2:], e)
+	case "emulator":
+		return runEmulator(ctx, args[1:], e)
+	case "demo":
+		return runDemo(ctx, args[1:], e)
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}

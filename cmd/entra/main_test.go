@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entra-go/entra/entratest"
+)
+
+// binary builds the CLI once per test run: the tests exercise the real
+// process contract (flags, exit statuses, stdout and stderr).
+func binary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "entra")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type cli struct {
+	bin  string
+	env  []string
+	home string
+}
+
+func (c cli) run(t *testing.T, args ...string) (stdout, stderr string, status int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Env = append(os.Environ(), c.env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	status = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		status = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), status
+}
+
+func TestTokenCommandsAgainstEmulator(t *testing.T) {
+	bin := binary(t)
+	em, err := entratest.New(entratest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	dc := em.DefaultClient()
+	certFile := filepath.Join(dir, "client.pem")
+	if err := os.WriteFile(ca, em.CACertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, append(append([]byte{}, dc.CertPEM...), dc.KeyPEM...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := cli{bin: bin, env: []string{"SSL_CERT_FILE=" + ca, "APP_SECRET=" + dc.Secret, "WRONG_SECRET=nope-not-it-42"}}
+	authority := "https://" + strings.Replace(em.Addr(), "127.0.0.1", "localhost", 1) + "/contoso.onmicrosoft.com"
+	user := em.IssueUserToken(entratest.User{Audience: dc.ID, Subject: "alice", TenantID: "contoso.onmicrosoft.com"})
+
+	tests := []struct {
+		name       string
+		args       []string
+		wantStatus int
+		wantStderr string
+		check      func(t *testing.T, out tokenOutput)
+	}{
+		{name: "client credentials with a secret",
+			args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID, "--secret-env", "APP_SECRET"},
+			check: func(t *testing.T, out tokenOutput) {
+				if out.Source != "identity_provider" || out.TokenType != "Bearer" || out.AccessToken == "" ||
+					!strings.HasSuffix(out.TokenEndpoint, "/contoso.onmicrosoft.com/oauth2/v2.0/token") {
+					t.Errorf("output %+v", out)
+				}
+				if _, err := time.Parse(time.RFC3339, out.ExpiresOn); err != nil {
+					t.Errorf("expires_on %q is not RFC 3339", out.ExpiresOn)
+				}
+			}},
+		{name: "client credentials with a certificate and x5c",
+			args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID, "--cert", certFile, "--send-x5c",
+				"--scope", "https://management.azure.com/.default", "--capability", "cp1"},
+			check: func(t *testing.T, out tokenOutput) {
+				if out.AccessToken == "" {
+					t.Errorf("output %+v", out)
+				}
+			}},
+		{name: "obo",
+			args: []string{"token", "obo", "--authority", authority, "--client-id", dc.ID, "--secret-env", "APP_SECRET",
+				"--user-assertion", user, "--scope", "https://api.contoso.test/read"},
+			check: func(t *testing.T, out tokenOutput) {
+				if out.AccessToken == "" || out.Source != "identity_provider" {
+					t.Errorf("output %+v", out)
+				}
+			}},
+		{name: "server error", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID, "--secret-env", "WRONG_SECRET"},
+			wantStatus: 1, wantStderr: "entra: invalid_client: AADSTS"},
+		{name: "plain http authority", args: []string{"token", "client-credentials", "--authority", "http://localhost/t", "--client-id", dc.ID, "--secret-env", "APP_SECRET"},
+			wantStatus: 1, wantStderr: "entra: invalid_authority: "},
+		{name: "unknown flag", args: []string{"token", "client-credentials", "--bogus"}, wantStatus: 2, wantStderr: "flag provided but not defined"},
+		{name: "no credential", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID},
+			wantStatus: 2, wantStderr: "exactly one of --secret-env, --secret-file and --cert"},
+		{name: "unknown command", args: []string{"frobnicate"}, wantStatus: 2, wantStderr: "unknown command"},
+		{name: "unreadable certificate", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID, "--cert", filepath.Join(dir, "missing.pem")},
+			wantStatus: 1, wantStderr: "entra: invalid_credential_material: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, status := c.run(t, tt.args...)
+			if status != tt.wantStatus {
+				t.Fatalf("exit status %d, want %d\nstdout: %s\nstderr: %s", status, tt.wantStatus, stdout, stderr)
+			}
+			if !strings.Contains(stderr, tt.wantStderr) {
+				t.Errorf("stderr %q does not contain %q", stderr, tt.wantStderr)
+			}
+			for _, secret := range []string{dc.Secret, "nope-not-it-42", user} {
+				if strings.Contains(stderr, secret) {
+					t.Errorf("stderr shows secret material")
+				}
+			}
+			if tt.check != nil {
+				var out tokenOutput
+				if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+					t.Fatalf("stdout is not the JSON contract: %v\n%s", err, stdout)
+				}
+				tt.check(t, out)
+			}
+		})
+	}
+}
+
+func TestDemo(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	status := run(context.Background(), []string{"demo"}, env{stdout: &stdout, stderr: &stderr, getenv: os.Getenv})
+	if status != 0 {
+		t.Fatalf("demo exited %d: %s", status, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"client credentials", "on-behalf-of", "eastus.login.microsoft.com", "login.microsoftonline.com",
+		"certificate (PS256 assertion)", "hit", "miss", "1 token request(s) for 200 callers", "cache bypassed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/confidential"
+	"github.com/entra-go/entra/credential"
+)
+
+const defaultScope = "https://graph.microsoft.com/.default"
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// tokenFlags are the flags shared by the confidential token commands.
+type tokenFlags struct {
+	authority, tenant, clientID   string
+	secretEnv, secretFile         string
+	cert, key, certPasswordEnv    string
+	sendX5C                       bool
+	scopes, capabilities          listFlag
+	region, claims, userAssertion string
+	forceRefresh                  bool
+	output                        string
+	disableInstanceDiscovery      bool
+}
+
+func newTokenFlagSet(flow string, f *tokenFlags, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("entra token "+flow, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.authority, "authority", "", "authority URL, e.g. https://login.microsoftonline.com/TENANT (required)")
+	fs.StringVar(&f.tenant, "tenant", "", "tenant to use instead of the authority's, for this request")
+	fs.StringVar(&f.clientID, "client-id", "", "application (client) id (required)")
+	fs.StringVar(&f.secretEnv, "secret-env", "", "read the client secret from this environment variable")
+	fs.StringVar(&f.secretFile, "secret-file", "", "read the client secret from this file")
+	fs.StringVar(&f.cert, "cert", "", "client certificate: PEM (chain and key) or PKCS#12 file")
+	fs.StringVar(&f.key, "key", "", "PEM private key, when it is not in the --cert file")
+	fs.StringVar(&f.certPasswordEnv, "cert-password-env", "", "read the PKCS#12 password from this environment variable")
+	fs.BoolVar(&f.sendX5C, "send-x5c", false, "send the certificate chain (x5c) in the client assertion")
+	fs.Var(&f.scopes, "scope", "scope to request (repeatable; default "+defaultScope+")")
+	fs.StringVar(&f.region, "region", "", `Azure region for a regional endpoint, or "auto"`)
+	fs.StringVar(&f.claims, "claims", "", "claims challenge JSON received from a resource (bypasses the cache)")
+	fs.Var(&f.capabilities, "capability", "client capability to announce, e.g. cp1 (repeatable)")
+	fs.BoolVar(&f.forceRefresh, "force-refresh", false, "ignore cached tokens")
+	fs.BoolVar(&f.disableInstanceDiscovery, "disable-instance-discovery", false, "trust an unknown authority host without instance discovery")
+	fs.StringVar(&f.output, "o", "json", "output format: json or text")
+	if flow == "obo" {
+		fs.StringVar(&f.userAssertion, "user-assertion", "", "the token the user sent to this API (required)")
+	}
+	return fs
+}
+
+func runToken(ctx context.Context, flow string, args []string, e env) error {
+	if flow != "client-credentials" && flow != "obo" {
+		return fmt.Errorf("%w: unknown token flow %q (want client-credentials or obo)", errUsage, flow)
+	}
+	var f tokenFlags
+	fs := newTokenFlagSet(flow, &f, e.stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if err := f.validate(flow); err != nil {
+		return err
+	}
+	cred, err := f.credential(e)
+	if err != nil {
+		return err
+	}
+	client, err := confidential.New(confidential.Config{
+		Authority:                f.authority,
+		ClientID:                 f.clientID,
+		Credential:               cred,
+		Region:                   f.region,
+		Capabilities:             f.capabilities,
+		DisableInstanceDiscovery: f.disableInstanceDiscovery,
+	})
+	if err != nil {
+		return err
+	}
+	req := confidential.TokenRequest{
+		Scopes:       f.scopes,
+		Tenant:       f.tenant,
+		Claims:       f.claims,
+		ForceRefresh: f.forceRefresh,
+	}
+	if len(req.Scopes) == 0 {
+		req.Scopes = []string{defaultScope}
+	}
+	var tok entra.Token
+	if flow == "obo" {
+		tok, err = client.AcquireTokenOnBehalfOf(ctx, f.userAssertion, req)
+	} else {
+		tok, err = client.AcquireTokenForClient(ctx, req)
+	}
+	if err != nil {
+		return err
+	}
+	return printToken(e.stdout, f.output, tok)
+}
+
+func (f *tokenFlags) validate(flow string) error {
+	var missing []string
+	if f.authority == "" {
+		missing = append(missing, "--authority")
+	}
+	if f.clientID == "" {
+		missing = append(missing, "--client-id")
+	}
+	if flow == "obo" && f.userAssertion == "" {
+		missing = append(missing, "--user-assertion")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: missing %s", errUsage, strings.Join(missing, ", "))
+	}
+	n := 0
+	for _, set := range []bool{f.secretEnv != "", f.secretFile != "", f.cert != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("%w: give exactly one of --secret-env, --secret-file and --cert", errUsage)
+	}
+	if f.output != "json" && f.output != "text" {
+		return fmt.Errorf("%w: -o must be json or text", errUsage)
+	}
+	if f.key != "" && f.cert == "" {
+		return fmt.Errorf("%w: --key needs --cert", errUsage)
+	}
+	return nil
+}
+
+func (f *tokenFlags) credential(e env) (credential.Credential, error) {
+	switch {
+	case f.secretEnv != "":
+		secret := e.getenv(f.secretEnv)
+		if secret == "" {
+			return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "environment variable %s is empty or not set", f.secretEnv)
+		}
+		return credential.NewSecret(secret)
+	case f.secretFile != "":
+		b, err := os.ReadFile(f.secretFile)
+		if err != nil {
+			return nil, entra.WrapError(entra.CodeInvalidCredentialMaterial, err, "cannot read the secret file")
+		}
+		return credential.NewSecret(strings.TrimRight(string(b), "\r\n"))
+	}
+	opts := credential.CertificateOptions{SendX5C: f.sendX5C}
+	if f.certPasswordEnv != "" {
+		opts.Password = e.getenv(f.certPasswordEnv)
+	}
+	return credential.LoadCertificate(f.cert, f.key, opts)
+}
+
+// tokenOutput is the JSON contract of "entra token".
+type tokenOutput struct {
+	TokenType     string `json:"token_type"`
+	AccessToken   string `json:"access_token"`
+	ExpiresOn     string `json:"expires_on"`
+	Source        string `json:"source"`
+	TokenEndpoint string `json:"token_endpoint,omitempty"`
+	Region        string `json:"region,omitempty"`
+}
+
+func printToken(w io.Writer, format string, tok entra.Token) error {
+	out := tokenOutput{
+		TokenType:     tok.TokenType,
+		AccessToken:   tok.AccessToken,
+		ExpiresOn:     tok.ExpiresOn.UTC().Format(time.RFC3339),
+		Source:        tok.Source.String(),
+		TokenEndpoint: tok.TokenEndpoint,
+		Region:        tok.Region,
+	}
+	if format == "text" {
+		_, err := fmt.Fprintln(w, out.AccessToken)
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -1,0 +1,456 @@
+// Package confidential is a confidential client of Microsoft Entra ID: an
+// application that can keep a secret or a private key and gets tokens for
+// itself (client credentials) or for the users who call it (on-behalf-of).
+//
+// A request flows one way: the cache is read; on a miss, concurrent callers
+// for the same token share one request (single-flight); the endpoint is
+// resolved (aliases, instance discovery, region); the credential supplies
+// its material; the transport sends the request with the token service's
+// retry policy; and the answer is checked and cached.
+package confidential
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/authority"
+	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/claims"
+	"github.com/entra-go/entra/credential"
+	"github.com/entra-go/entra/internal/flight"
+	"github.com/entra-go/entra/internal/oauth"
+	"github.com/entra-go/entra/internal/transport"
+)
+
+// DefaultRequestTimeout bounds one token acquisition shared by concurrent
+// callers, whatever their own deadlines.
+const DefaultRequestTimeout = 30 * time.Second
+
+// Config configures a Client. Authority, ClientID and Credential are required.
+type Config struct {
+	// Authority is the authority URL, e.g.
+	// https://login.microsoftonline.com/contoso.onmicrosoft.com (AAD, any cloud),
+	// https://contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_signin (B2C),
+	// https://adfs.contoso.com/adfs (AD FS), or an OIDC issuer with AuthorityKind KindOIDC.
+	Authority string
+	// AuthorityKind forces the kind of authority; the zero value detects it.
+	AuthorityKind authority.Kind
+	// ClientID is the application (client) id.
+	ClientID string
+	// Credential authenticates the client: a *credential.Secret,
+	// *credential.Certificate or credential.AssertionFunc.
+	Credential credential.Credential
+	// Region is "" (global endpoint), an Azure region name such as "eastus",
+	// or "auto" to detect it. Used by client credentials.
+	Region string
+	// DisableInstanceDiscovery trusts an unknown authority host as is.
+	DisableInstanceDiscovery bool
+	// Capabilities are client capabilities (e.g. "cp1") announced on every request.
+	Capabilities []string
+	// HTTPClient sends every request; nil uses a client with a 30 s timeout.
+	HTTPClient *http.Client
+	// Cache holds the tokens; nil gives the client a private in-memory cache.
+	// Several clients may share one cache.
+	Cache *cache.Cache
+	// Logger receives debug records without secrets; nil disables logging.
+	Logger *slog.Logger
+	// RequestTimeout bounds one shared token request; zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+
+	// now is the clock; tests of expiry set it through an export_test.go hook.
+	now func() time.Time
+}
+
+// TokenRequest describes the token a caller wants.
+type TokenRequest struct {
+	// Scopes the token is for, e.g. "https://graph.microsoft.com/.default".
+	Scopes []string
+	// Tenant overrides the authority's tenant for this request (AAD only).
+	Tenant string
+	// Claims is a claims challenge received from a resource (the claims of
+	// a WWW-Authenticate header or of an *entra.Error). It bypasses the
+	// cache read; the new token is cached.
+	Claims string
+	// ForceRefresh skips the cache read.
+	ForceRefresh bool
+	// CorrelationID is sent as client-request-id; empty means a random one.
+	CorrelationID string
+}
+
+// Client gets tokens for a confidential application. It is safe for
+// concurrent use; create one per application and reuse it.
+type Client struct {
+	clientID     string
+	auth         authority.Authority
+	env          string
+	cred         credential.Credential
+	dialect      credential.Dialect
+	capabilities []string
+	capClaims    string // canonical capabilities claims, sent when no other claims are
+	resolver     *authority.Resolver
+	transport    *transport.Client
+	cache        *cache.Cache
+	flights      flight.Group[entra.Token]
+	timeout      time.Duration
+	logger       *slog.Logger
+	now          func() time.Time
+}
+
+// New validates cfg and returns a Client. It makes no network call.
+func New(cfg Config) (*Client, error) {
+	if strings.TrimSpace(cfg.ClientID) == "" {
+		return nil, entra.Errorf(entra.CodeInvalidRequest, "a client id is required")
+	}
+	if cfg.Credential == nil {
+		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "a credential is required")
+	}
+	auth, err := authority.Parse(cfg.Authority, cfg.AuthorityKind)
+	if err != nil {
+		return nil, err
+	}
+	httpClient := cfg.HTTPClient
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: DefaultRequestTimeout}
+	}
+	resolver, err := authority.NewResolver(authority.ResolverConfig{
+		HTTPClient:               httpClient,
+		DisableInstanceDiscovery: cfg.DisableInstanceDiscovery,
+		Region:                   cfg.Region,
+	})
+	if err != nil {
+		return nil, err
+	}
+	capClaims, err := claims.WithCapabilities("", cfg.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		clientID:     cfg.ClientID,
+		auth:         auth,
+		env:          auth.CacheEnvironment(),
+		cred:         cfg.Credential,
+		dialect:      dialectOf(auth.Kind),
+		capabilities: append([]string(nil), cfg.Capabilities...),
+		capClaims:    capClaims,
+		resolver:     resolver,
+		transport:    &transport.Client{HTTP: httpClient, Logger: cfg.Logger},
+		cache:        cfg.Cache,
+		timeout:      cfg.RequestTimeout,
+		logger:       cfg.Logger,
+		now:          cfg.now,
+	}
+	if c.cache == nil {
+		c.cache = cache.New()
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultRequestTimeout
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+// grant is one token request to make on a cache miss.
+type grant struct {
+	req       TokenRequest
+	auth      authority.Authority
+	key       cache.Key
+	regional  bool
+	form      url.Values // grant-specific fields
+	reserved  bool       // add openid profile offline_access to scope
+	assertion string     // OBO user assertion, kept out of logs
+}
+
+// AcquireTokenForClient gets an app-only token (client credentials grant).
+func (c *Client) AcquireTokenForClient(ctx context.Context, req TokenRequest) (entra.Token, error) {
+	auth, err := c.requestAuthority(req)
+	if err != nil {
+		return entra.Token{}, err
+	}
+	key := cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: auth.Tenant}
+	if tok, ok := c.fromCache(key, req, func(ctx context.Context) { _, _ = c.fetchForClient(ctx, req, auth, key) }); ok {
+		return tok, nil
+	}
+	return c.shared(ctx, key, req, func(ctx context.Context) (entra.Token, error) {
+		return c.fetchForClient(ctx, req, auth, key)
+	})
+}
+
+func (c *Client) fetchForClient(ctx context.Context, req TokenRequest, auth authority.Authority, key cache.Key) (entra.Token, error) {
+	return c.fetch(ctx, grant{
+		req: req, auth: auth, key: key, regional: true,
+		form: url.Values{"grant_type": {"client_credentials"}},
+	})
+}
+
+// AcquireTokenOnBehalfOf exchanges the token a user sent to this API for a
+// token to call another API as that user. Tokens and refresh tokens are
+// cached per user assertion.
+func (c *Client) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion string, req TokenRequest) (entra.Token, error) {
+	if strings.TrimSpace(userAssertion) == "" {
+		return entra.Token{}, entra.Errorf(entra.CodeInvalidRequest, "the user assertion is empty")
+	}
+	auth, err := c.requestAuthority(req)
+	if err != nil {
+		return entra.Token{}, err
+	}
+	key := cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: auth.Tenant, Partition: assertionHash(userAssertion)}
+	g := grant{
+		req: req, auth: auth, key: key, reserved: true, assertion: userAssertion,
+		form: url.Values{
+			"grant_type":          {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
+			"requested_token_use": {"on_behalf_of"},
+			"assertion":           {userAssertion},
+		},
+	}
+	if tok, ok := c.fromCache(key, req, func(ctx context.Context) { _, _ = c.fetchOnBehalfOf(ctx, g) }); ok {
+		return tok, nil
+	}
+	return c.shared(ctx, key, req, func(ctx context.Context) (entra.Token, error) {
+		return c.fetchOnBehalfOf(ctx, g)
+	})
+}
+
+// fetchOnBehalfOf redeems the refresh token cached for the assertion when
+// there is one, and falls back to the assertion if the server refuses it.
+func (c *Client) fetchOnBehalfOf(ctx context.Context, g grant) (entra.Token, error) {
+	rk := cache.RefreshKey{Environment: c.env, ClientID: c.clientID, Partition: g.key.Partition}
+	if rt, ok := c.cache.LookupRefreshToken(rk); ok {
+		rg := g
+		rg.form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt.Secret}}
+		tok, err := c.fetch(ctx, rg)
+		if err == nil {
+			return tok, nil
+		}
+		if entra.ErrorCode(err) != "invalid_grant" {
+			return entra.Token{}, err
+		}
+		c.cache.RemoveRefreshToken(rk, rt.Secret)
+	}
+	return c.fetch(ctx, g)
+}
+
+// TokenSource returns a source of client-credentials tokens for req.
+func (c *Client) TokenSource(req TokenRequest) entra.TokenSource {
+	return tokenSource{c: c, req: req}
+}
+
+type tokenSource struct {
+	c   *Client
+	req TokenRequest
+}
+
+func (s tokenSource) Token(ctx context.Context) (entra.Token, error) {
+	return s.c.AcquireTokenForClient(ctx, s.req)
+}
+
+func (c *Client) requestAuthority(req TokenRequest) (authority.Authority, error) {
+	if len(req.Scopes) == 0 {
+		return authority.Authority{}, entra.Errorf(entra.CodeInvalidRequest, "at least one scope is required")
+	}
+	for _, s := range req.Scopes {
+		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\r\n") {
+			return authority.Authority{}, entra.Errorf(entra.CodeInvalidRequest, "a scope is empty or contains white space")
+		}
+	}
+	if req.Tenant == "" {
+		return c.auth, nil
+	}
+	return c.auth.WithTenant(req.Tenant)
+}
+
+// fromCache serves a cached token unless the request bypasses the cache.
+// When the token is due for proactive refresh, one caller starts it in the
+// background and every caller keeps being served the current token.
+func (c *Client) fromCache(key cache.Key, req TokenRequest, refresh func(context.Context)) (entra.Token, bool) {
+	if req.ForceRefresh || req.Claims != "" {
+		return entra.Token{}, false
+	}
+	at, status := c.cache.Lookup(key, req.Scopes, c.now())
+	if status == cache.Miss {
+		return entra.Token{}, false
+	}
+	if status == cache.HitRefresh {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+			defer cancel()
+			refresh(ctx)
+		}()
+	}
+	return entra.Token{
+		AccessToken: at.Secret,
+		TokenType:   tokenTypeOf(at.TokenType),
+		ExpiresOn:   at.ExpiresOn,
+		RefreshOn:   at.RefreshOn,
+		Scopes:      req.Scopes,
+		Source:      entra.SourceCache,
+	}, true
+}
+
+// shared makes concurrent callers for the same token share one request.
+func (c *Client) shared(ctx context.Context, key cache.Key, req TokenRequest, fetch func(context.Context) (entra.Token, error)) (entra.Token, error) {
+	return c.flights.Do(ctx, flightKey(key, req), c.timeout, transport.Canceled, func(ctx context.Context) (entra.Token, error) {
+		// A flight that finished just before this one started may have
+		// filled the cache already.
+		if tok, ok := c.fromCache(key, req, func(context.Context) {}); ok {
+			return tok, nil
+		}
+		return fetch(ctx)
+	})
+}
+
+// fetch makes one token request and caches its answer.
+func (c *Client) fetch(ctx context.Context, g grant) (entra.Token, error) {
+	endpoints, err := c.resolver.Resolve(ctx, g.auth, authority.ResolveOptions{Regional: g.regional})
+	if err != nil {
+		return entra.Token{}, err
+	}
+	material, err := c.cred.Material(ctx, credential.Request{
+		ClientID: c.clientID, TokenEndpoint: endpoints.Token, Dialect: c.dialect,
+	})
+	if err != nil {
+		return entra.Token{}, err
+	}
+	form, err := c.buildForm(g, material)
+	if err != nil {
+		return entra.Token{}, err
+	}
+	correlationID := g.req.CorrelationID
+	if correlationID == "" {
+		correlationID = transport.NewCorrelationID()
+	}
+	requested := c.now()
+	resp, err := c.transport.PostForm(ctx, endpoints.Token, form, correlationID)
+	if err != nil {
+		return entra.Token{}, err
+	}
+	tr, err := oauth.ParseToken(resp, entra.TokenTypeBearer)
+	if err != nil {
+		return entra.Token{}, err
+	}
+	tok := c.store(g, tr, requested)
+	tok.TokenEndpoint = endpoints.Token
+	tok.Region = endpoints.Region
+	return tok, nil
+}
+
+func (c *Client) buildForm(g grant, m credential.Material) (url.Values, error) {
+	form := url.Values{}
+	for k, v := range g.form {
+		form[k] = v
+	}
+	form.Set("client_id", c.clientID)
+	form.Set("client_info", "1")
+	scope := strings.Join(g.req.Scopes, " ")
+	if g.reserved {
+		scope += " offline_access openid profile"
+	}
+	form.Set("scope", scope)
+	switch {
+	case m.ClientSecret != "":
+		form.Set("client_secret", m.ClientSecret)
+	case m.Assertion != "":
+		form.Set("client_assertion_type", credential.AssertionTypeJWTBearer)
+		form.Set("client_assertion", m.Assertion)
+	default:
+		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "the credential supplied neither a secret nor an assertion")
+	}
+	requestClaims := c.capClaims
+	if g.req.Claims != "" {
+		merged, err := claims.WithCapabilities(g.req.Claims, c.capabilities)
+		if err != nil {
+			return nil, err
+		}
+		requestClaims = merged
+	}
+	if requestClaims != "" {
+		form.Set("claims", requestClaims)
+	}
+	return form, nil
+}
+
+// store caches the answer and returns the token to hand out.
+func (c *Client) store(g grant, tr oauth.TokenResponse, requested time.Time) entra.Token {
+	expires := requested.Add(tr.ExpiresIn)
+	refreshIn := tr.RefreshIn
+	if refreshIn == 0 && tr.ExpiresIn > 2*time.Hour {
+		refreshIn = tr.ExpiresIn / 2 // long-lived tokens are refreshed at half-life
+	}
+	var refreshOn time.Time
+	if refreshIn > 0 && refreshIn < tr.ExpiresIn {
+		refreshOn = requested.Add(refreshIn)
+	}
+	scopes := append([]string(nil), g.req.Scopes...)
+	at := cache.AccessToken{
+		Key:               g.key,
+		Target:            strings.Join(scopes, " "),
+		Scopes:            scopes,
+		Secret:            tr.AccessToken,
+		CachedAt:          requested,
+		ExpiresOn:         expires,
+		ExtendedExpiresOn: requested.Add(max(tr.ExtExpiresIn, tr.ExpiresIn)),
+		RefreshOn:         refreshOn,
+	}
+	c.cache.Store(at, requested)
+	if tr.RefreshToken != "" && g.key.Partition != "" {
+		c.cache.StoreRefreshToken(cache.RefreshToken{
+			RefreshKey: cache.RefreshKey{Environment: c.env, ClientID: c.clientID, Partition: g.key.Partition},
+			FamilyID:   tr.FamilyID,
+			Target:     tr.Scope,
+			Secret:     tr.RefreshToken,
+		})
+	}
+	return entra.Token{
+		AccessToken: tr.AccessToken,
+		TokenType:   tr.TokenType,
+		ExpiresOn:   expires,
+		RefreshOn:   refreshOn,
+		Scopes:      scopes,
+		Source:      entra.SourceIdentityProvider,
+	}
+}
+
+func flightKey(k cache.Key, req TokenRequest) string {
+	var b strings.Builder
+	for _, part := range []string{k.Environment, k.ClientID, k.Tenant, k.Partition, k.TokenType, k.KeyID, k.Ext, req.Claims} {
+		b.WriteString(part)
+		b.WriteByte(0)
+	}
+	for _, s := range req.Scopes {
+		b.WriteString(strings.ToLower(s))
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// assertionHash partitions on-behalf-of tokens by user without keeping the
+// user's token as a key.
+func assertionHash(assertion string) string {
+	sum := sha256.Sum256([]byte(assertion))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func dialectOf(k authority.Kind) credential.Dialect {
+	switch k {
+	case authority.KindADFS:
+		return credential.DialectADFS
+	case authority.KindOIDC:
+		return credential.DialectOIDC
+	}
+	return credential.DialectAAD
+}
+
+func tokenTypeOf(cached string) string {
+	if cached == "" {
+		return entra.TokenTypeBearer
+	}
+	return cached
+}
