@@ -15,6 +15,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -150,6 +152,9 @@ func New(opts Options) (*Emulator, error) {
 			ClientAuth: tls.RequestClientCert,
 		},
 		ReadHeaderTimeout: 10 * time.Second,
+		// Clients that distrust the CA are expected in tests; their
+		// handshake failures are not the emulator's news.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	go e.server.ServeTLS(e.listener, "", "")
 	if e.imdsLn, err = net.Listen("tcp", opts.IMDSAddr); err != nil {

@@ -58,7 +58,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 				host = u.Host
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.flow, host, r.auth, r.tok.TokenType, cache, r.took.Round(10*time.Microsecond), r.note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.flow, host, r.auth, r.tok.TokenType, cache, latency(r.took), r.note)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -204,4 +204,12 @@ func (d *demo) concurrent(ctx context.Context, req confidential.TokenRequest) (d
 	n := len(d.em.TokenRequests()) - before
 	return demoRow{flow: fmt.Sprintf("client credentials, %d concurrent callers", callers), auth: "secret", tok: first,
 		took: time.Since(start), note: fmt.Sprintf("%d token request(s) for %d callers", n, callers)}, nil
+}
+
+// latency keeps cache hits (a microsecond or less) readable next to misses.
+func latency(d time.Duration) string {
+	if d < time.Millisecond {
+		return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond))
+	}
+	return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
 }
