@@ -186,11 +186,14 @@ func (a Authority) WithTenant(tenant string) (Authority, error) {
 	if a.Kind != KindAAD {
 		return Authority{}, entra.Errorf(entra.CodeInvalidRequest, "only Entra ID (AAD) authorities take a tenant override")
 	}
-	t := strings.ToLower(tenant)
-	if !validTenant(t) {
-		return Authority{}, entra.Errorf(entra.CodeInvalidRequest, "the tenant override is malformed")
+	if !validTenant(tenant) { // one pass; lower-casing (which copies) only when needed
+		t := strings.ToLower(tenant)
+		if !validTenant(t) {
+			return Authority{}, entra.Errorf(entra.CodeInvalidRequest, "the tenant override is malformed")
+		}
+		tenant = t
 	}
-	a.Tenant = t
+	a.Tenant = tenant
 	return a, nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/claims"
 	"github.com/entra-go/entra/credential"
+	"github.com/entra-go/entra/internal/clock"
 	"github.com/entra-go/entra/internal/flight"
 	"github.com/entra-go/entra/internal/oauth"
 	"github.com/entra-go/entra/internal/transport"
@@ -153,7 +154,7 @@ func New(cfg Config) (*Client, error) {
 		c.timeout = DefaultRequestTimeout
 	}
 	if c.now == nil {
-		c.now = time.Now
+		c.now = clock.New().Now
 	}
 	return c, nil
 }
@@ -171,17 +172,49 @@ type grant struct {
 
 // AcquireTokenForClient gets an app-only token (client credentials grant).
 func (c *Client) AcquireTokenForClient(ctx context.Context, req TokenRequest) (entra.Token, error) {
+	// A hit needs no validation: nothing invalid is ever cached, so an
+	// invalid request can only miss, and the miss path validates it. The
+	// fetch closure is built only off the hit path: a hit allocates nothing.
+	key := cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.tenantKey(req.Tenant)}
+	tok, status := c.fromCache(key, req)
+	if status == cache.Hit {
+		return tok, nil
+	}
 	auth, err := c.requestAuthority(req)
 	if err != nil {
 		return entra.Token{}, err
 	}
-	key := cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: auth.Tenant}
-	if tok, ok := c.fromCache(key, req, func(ctx context.Context) { _, _ = c.fetchForClient(ctx, req, auth, key) }); ok {
+	key.Tenant = auth.Tenant
+	if status == cache.HitRefresh {
+		c.refreshInBackground(key, req, c.clientCredentials(req, auth, key))
 		return tok, nil
 	}
-	return c.shared(ctx, key, req, func(ctx context.Context) (entra.Token, error) {
-		return c.fetchForClient(ctx, req, auth, key)
-	})
+	return c.shared(ctx, key, req, c.clientCredentials(req, auth, key))
+}
+
+// tenantKey is the cache key's tenant for a request, lower-cased like the
+// authority's (strings.ToLower copies nothing when there is nothing to lower).
+func (c *Client) tenantKey(override string) string {
+	if override == "" {
+		return c.auth.Tenant
+	}
+	return strings.ToLower(override)
+}
+
+func (c *Client) clientCredentials(req TokenRequest, auth authority.Authority, key cache.Key) func(context.Context) (entra.Token, error) {
+	return func(ctx context.Context) (entra.Token, error) { return c.fetchForClient(ctx, req, auth, key) }
+}
+
+// refreshInBackground renews a token due for refresh while callers keep
+// being served the current one; it joins any flight for the same token.
+func (c *Client) refreshInBackground(key cache.Key, req TokenRequest, fetch func(context.Context) (entra.Token, error)) {
+	refresh := req
+	refresh.ForceRefresh = true
+	go func() {
+		if _, err := c.shared(context.Background(), key, refresh, fetch); err != nil && c.logger != nil {
+			c.logger.Debug("entra: proactive refresh failed; the cached token is still served", "error", string(entra.ErrorCode(err)))
+		}
+	}()
 }
 
 func (c *Client) fetchForClient(ctx context.Context, req TokenRequest, auth authority.Authority, key cache.Key) (entra.Token, error) {
@@ -211,12 +244,15 @@ func (c *Client) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion strin
 			"assertion":           {userAssertion},
 		},
 	}
-	if tok, ok := c.fromCache(key, req, func(ctx context.Context) { _, _ = c.fetchOnBehalfOf(ctx, g) }); ok {
+	fetch := func(ctx context.Context) (entra.Token, error) { return c.fetchOnBehalfOf(ctx, g) }
+	switch tok, status := c.fromCache(key, req); status {
+	case cache.Hit:
+		return tok, nil
+	case cache.HitRefresh:
+		c.refreshInBackground(key, req, fetch)
 		return tok, nil
 	}
-	return c.shared(ctx, key, req, func(ctx context.Context) (entra.Token, error) {
-		return c.fetchOnBehalfOf(ctx, g)
-	})
+	return c.shared(ctx, key, req, fetch)
 }
 
 // fetchOnBehalfOf redeems the refresh token cached for the assertion when
@@ -257,7 +293,7 @@ func (c *Client) requestAuthority(req TokenRequest) (authority.Authority, error)
 		return authority.Authority{}, entra.Errorf(entra.CodeInvalidRequest, "at least one scope is required")
 	}
 	for _, s := range req.Scopes {
-		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t\r\n") {
+		if !validScope(s) {
 			return authority.Authority{}, entra.Errorf(entra.CodeInvalidRequest, "a scope is empty or contains white space")
 		}
 	}
@@ -267,23 +303,15 @@ func (c *Client) requestAuthority(req TokenRequest) (authority.Authority, error)
 	return c.auth.WithTenant(req.Tenant)
 }
 
-// fromCache serves a cached token unless the request bypasses the cache.
-// When the token is due for proactive refresh, one caller starts it in the
-// background and every caller keeps being served the current token.
-func (c *Client) fromCache(key cache.Key, req TokenRequest, refresh func(context.Context)) (entra.Token, bool) {
+// fromCache looks the token up unless the request bypasses the cache.
+// HitRefresh goes to one caller at a time: it starts the refresh.
+func (c *Client) fromCache(key cache.Key, req TokenRequest) (entra.Token, cache.Status) {
 	if req.ForceRefresh || req.Claims != "" {
-		return entra.Token{}, false
+		return entra.Token{}, cache.Miss
 	}
 	at, status := c.cache.Lookup(key, req.Scopes, c.now())
 	if status == cache.Miss {
-		return entra.Token{}, false
-	}
-	if status == cache.HitRefresh {
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-			defer cancel()
-			refresh(ctx)
-		}()
+		return entra.Token{}, cache.Miss
 	}
 	return entra.Token{
 		AccessToken: at.Secret,
@@ -292,7 +320,7 @@ func (c *Client) fromCache(key cache.Key, req TokenRequest, refresh func(context
 		RefreshOn:   at.RefreshOn,
 		Scopes:      req.Scopes,
 		Source:      entra.SourceCache,
-	}, true
+	}, status
 }
 
 // shared makes concurrent callers for the same token share one request.
@@ -300,7 +328,7 @@ func (c *Client) shared(ctx context.Context, key cache.Key, req TokenRequest, fe
 	return c.flights.Do(ctx, flightKey(key, req), c.timeout, transport.Canceled, func(ctx context.Context) (entra.Token, error) {
 		// A flight that finished just before this one started may have
 		// filled the cache already.
-		if tok, ok := c.fromCache(key, req, func(context.Context) {}); ok {
+		if tok, status := c.fromCache(key, req); status != cache.Miss {
 			return tok, nil
 		}
 		return fetch(ctx)
@@ -416,6 +444,21 @@ func (c *Client) store(g grant, tr oauth.TokenResponse, requested time.Time) ent
 		Scopes:      scopes,
 		Source:      entra.SourceIdentityProvider,
 	}
+}
+
+// validScope refuses empty scopes and white space, which would split one
+// scope into several on the wire. It runs on every call, hits included.
+func validScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n', '\v', '\f':
+			return false
+		}
+	}
+	return true
 }
 
 func flightKey(k cache.Key, req TokenRequest) string {

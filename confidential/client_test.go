@@ -211,14 +211,14 @@ func TestOnBehalfOf(t *testing.T) {
 
 func TestOnBehalfOfRedeemsCachedRefreshToken(t *testing.T) {
 	f := newFixture(t, entratest.Options{})
-	clock := newClock()
-	c := f.client(t, f.secret, func(cfg *Config) { cfg.now = clock.now })
+	fake := newFakeClock()
+	c := f.client(t, f.secret, func(cfg *Config) { cfg.now = fake.now })
 	alice := f.em.IssueUserToken(entratest.User{Audience: f.clientID, Subject: "alice", TenantID: tenant})
 	req := TokenRequest{Scopes: []string{"https://api.contoso.test/read"}}
 	if _, err := c.AcquireTokenOnBehalfOf(context.Background(), alice, req); err != nil {
 		t.Fatal(err)
 	}
-	clock.advance(2 * time.Hour) // the access token expired; the refresh token did not
+	fake.advance(2 * time.Hour) // the access token expired; the refresh token did not
 	tok, err := c.AcquireTokenOnBehalfOf(context.Background(), alice, req)
 	if err != nil {
 		t.Fatal(err)
@@ -399,8 +399,8 @@ func TestForceRefresh(t *testing.T) {
 
 func TestProactiveRefresh(t *testing.T) {
 	f := newFixture(t, entratest.Options{RefreshIn: 30 * time.Minute})
-	clock := newClock()
-	c := f.client(t, f.secret, func(cfg *Config) { cfg.now = clock.now })
+	fake := newFakeClock()
+	c := f.client(t, f.secret, func(cfg *Config) { cfg.now = fake.now })
 	ctx := context.Background()
 	first, err := c.AcquireTokenForClient(ctx, TokenRequest{Scopes: graphScopes})
 	if err != nil {
@@ -409,7 +409,7 @@ func TestProactiveRefresh(t *testing.T) {
 	if !first.RefreshOn.Equal(first.ExpiresOn.Add(-30 * time.Minute)) {
 		t.Fatalf("refresh_on %v, expires %v", first.RefreshOn, first.ExpiresOn)
 	}
-	clock.advance(31 * time.Minute)
+	fake.advance(31 * time.Minute)
 	served, err := c.AcquireTokenForClient(ctx, TokenRequest{Scopes: graphScopes})
 	if err != nil {
 		t.Fatal(err)
@@ -593,20 +593,20 @@ func fmtAll(v any) []string {
 	return []string{b.String(), sprint(v)}
 }
 
-type clock struct {
+type fakeClock struct {
 	mu     sync.Mutex
 	offset time.Duration
 }
 
-func newClock() *clock { return &clock{} }
+func newFakeClock() *fakeClock { return &fakeClock{} }
 
-func (c *clock) now() time.Time {
+func (c *fakeClock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return time.Now().Add(c.offset)
 }
 
-func (c *clock) advance(d time.Duration) {
+func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()
 	c.offset += d
 	c.mu.Unlock()
