@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/authority"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/entratest"
 )
@@ -100,12 +101,18 @@ func (f *fixture) client(t *testing.T, cred credential.Credential, mutate ...fun
 
 func (f *fixture) tokenRequests() []entratest.Request { return f.em.TokenRequests() }
 
-func TestClientCredentialsWithEachCredential(t *testing.T) {
-	f := newFixture(t, entratest.Options{})
-	callback := credential.AssertionFunc(func(ctx context.Context, req credential.AssertionRequest) (credential.Assertion, error) {
+// callback is an assertion callback signing with the EC certificate, as a
+// key-vault signer would.
+func (f *fixture) callback() credential.AssertionFunc {
+	return func(ctx context.Context, req credential.AssertionRequest) (credential.Assertion, error) {
 		m, err := f.ecCert.Material(ctx, credential.Request{ClientID: req.ClientID, TokenEndpoint: req.TokenEndpoint})
 		return credential.Assertion{JWT: m.Assertion}, err
-	})
+	}
+}
+
+func TestClientCredentialsWithEachCredential(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	callback := f.callback()
 	tests := []struct {
 		name     string
 		cred     credential.Credential
@@ -169,7 +176,7 @@ func TestOnBehalfOf(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		cred credential.Credential
-	}{{"secret", f.secret}, {"certificate", f.rsaCert}} {
+	}{{"secret", f.secret}, {"rsa certificate", f.rsaCert}, {"ec certificate", f.ecCert}, {"assertion callback", f.callback()}} {
 		t.Run(tt.name, func(t *testing.T) {
 			f.em.ResetRequests()
 			c := f.client(t, tt.cred)
@@ -610,4 +617,36 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()
 	c.offset += d
 	c.mu.Unlock()
+}
+
+func TestAuthorityKinds(t *testing.T) {
+	f := newFixture(t, entratest.Options{ExtraHosts: []string{"adfs.contoso.test", "idp.contoso.test"}})
+	tests := []struct {
+		name, authority string
+		kind            authority.Kind
+		wantEndpoint    string
+	}{
+		{"B2C", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", authority.KindAuto,
+			"https://contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_signin/oauth2/v2.0/token"},
+		{"AD FS (RS256 with x5t)", "https://adfs.contoso.test/adfs", authority.KindAuto, "https://adfs.contoso.test/adfs/oauth2/token"},
+		{"generic OIDC", "https://idp.contoso.test/oidc", authority.KindOIDC, "https://idp.contoso.test/oidc/token"},
+		{"sovereign cloud", "https://login.microsoftonline.us/" + tenant, authority.KindAuto, "https://login.microsoftonline.us/" + tenant + "/oauth2/v2.0/token"},
+		{"unknown host through instance discovery", "https://localhost/" + tenant, authority.KindAuto, "https://localhost/" + tenant + "/oauth2/v2.0/token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := f.client(t, f.rsaCert, func(cfg *Config) { cfg.Authority, cfg.AuthorityKind = tt.authority, tt.kind })
+			tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.TokenEndpoint != tt.wantEndpoint {
+				t.Fatalf("token endpoint %s, want %s", tok.TokenEndpoint, tt.wantEndpoint)
+			}
+			again, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
+			if err != nil || again.Source != entra.SourceCache {
+				t.Fatalf("second call: %v %v", again, err)
+			}
+		})
+	}
 }
