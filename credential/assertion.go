@@ -7,13 +7,13 @@ import (
 	"crypto/rsa"
 	"encoding/asn1"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math/big"
 	"time"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/uuid"
 )
 
 // assertionLifetime is exp - nbf. Entra ID accepts at most 10 minutes.
@@ -75,10 +75,7 @@ func (c *Certificate) assertion(req Request, now time.Time) (string, error) {
 		h.X5c = c.x5c
 	}
 
-	jti, err := newUUID()
-	if err != nil {
-		return "", entra.WrapError(entra.CodeInvalidCredentialMaterial, err, "cannot generate the assertion id")
-	}
+	jti := uuid.New()
 	nbf := now.Unix()
 	claims := assertionClaims{
 		Aud: req.TokenEndpoint,
@@ -163,22 +160,3 @@ func ecdsaRawSignature(der []byte, size int) ([]byte, error) {
 }
 
 // newUUID returns a random (version 4) UUID in its canonical text form.
-func newUUID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	b[6] = b[6]&0x0f | 0x40 // version 4
-	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:36], b[10:16])
-	return string(s[:]), nil
-}

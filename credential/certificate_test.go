@@ -664,20 +664,6 @@ func TestECDSARawSignature(t *testing.T) {
 	}
 }
 
-func TestNewUUID(t *testing.T) {
-	seen := map[string]bool{}
-	for range 1000 {
-		u, err := newUUID()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !uuidV4.MatchString(u) || seen[u] {
-			t.Fatalf("bad or repeated UUID %q", u)
-		}
-		seen[u] = true
-	}
-}
-
 func TestConcurrentMaterial(t *testing.T) {
 	key := ecKey(t, elliptic.P256())
 	c, err := NewCertificate([]*x509.Certificate{validCert(t, key, "app")}, key, CertificateOptions{SendX5C: true})

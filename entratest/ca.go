@@ -10,10 +10,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"net"
 	"time"
+
+	"github.com/entra-go/entra/internal/uuid"
 )
 
 // serverHosts are the names the server certificate covers: every Entra ID
@@ -129,10 +130,4 @@ func serial() *big.Int {
 	return n
 }
 
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newGUID() string { return uuid.New() }

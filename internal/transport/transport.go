@@ -7,8 +7,6 @@ package transport
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/uuid"
 )
 
 // Defaults for Client's zero fields.
@@ -60,15 +59,8 @@ type Response struct {
 	URL string
 }
 
-// NewCorrelationID returns a random UUID (version 4) for client-request-id.
-func NewCorrelationID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
+// NewCorrelationID returns a random UUID for client-request-id.
+func NewCorrelationID() string { return uuid.New() }
 
 // PostForm posts form to endpoint under the token-service retry policy:
 // one retry after a 5xx without Retry-After; a 429 or 5xx with a
