@@ -3,6 +3,7 @@ package entra
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 )
 
@@ -102,6 +103,10 @@ func (e *Error) Error() string {
 	}
 	return b.String()
 }
+
+// LogValue keeps log/slog handlers from marshalling the fields, among them
+// the claims challenge: a logged error shows what Error() shows.
+func (e *Error) LogValue() slog.Value { return slog.StringValue(e.Error()) }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }

@@ -3,6 +3,8 @@ package entra
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"time"
 )
 
@@ -70,6 +72,13 @@ func (t Token) String() string {
 
 // GoString is like String, so %#v does not reveal the token either.
 func (t Token) GoString() string { return t.String() }
+
+// Format makes every fmt verb print String, never the token.
+func (t Token) Format(f fmt.State, _ rune) { io.WriteString(f, t.String()) }
+
+// LogValue keeps log/slog handlers (JSON ones marshal fields) from
+// printing the token.
+func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
 
 // TokenSource supplies tokens. Implementations are safe for concurrent use.
 type TokenSource interface {

@@ -2,6 +2,8 @@ package cache
 
 import (
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -243,4 +245,18 @@ func FuzzScopeHashIgnoresASCIICase(f *testing.F) {
 			t.Fatalf("hash of %q differs from its lower-cased form", s)
 		}
 	})
+}
+
+func TestEntriesNeverPrintSecrets(t *testing.T) {
+	at := token(Key{ClientID: "c"}, []string{"s"}, "at-secret-1", time.Hour)
+	rt := RefreshToken{RefreshKey: RefreshKey{ClientID: "c"}, Secret: "rt-secret-2"}
+	hit := Cached{Secret: "hit-secret-3"}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("x", "at", at, "rt", rt, "hit", hit)
+	out := fmt.Sprintf("%v %+v %#v %s %v %#v %v %#v", at, at, at, at, rt, rt, hit, hit) + b.String()
+	for _, s := range []string{"at-secret-1", "rt-secret-2", "hit-secret-3"} {
+		if strings.Contains(out, s) {
+			t.Errorf("%s printed", s)
+		}
+	}
 }

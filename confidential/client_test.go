@@ -650,3 +650,16 @@ func TestAuthorityKinds(t *testing.T) {
 		})
 	}
 }
+
+func TestTokenSource(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	var ts entra.TokenSource = f.client(t, f.secret).TokenSource(TokenRequest{Scopes: graphScopes})
+	a, err := ts.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ts.Token(context.Background())
+	if err != nil || b.Source != entra.SourceCache || b.AccessToken != a.AccessToken {
+		t.Fatalf("second token: %v %v", b, err)
+	}
+}
