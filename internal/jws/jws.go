@@ -88,12 +88,27 @@ func Sign(key crypto.Signer, alg string, header map[string]any, claims any) (str
 		return "", fmt.Errorf("signing failed: %w", err)
 	}
 	if strings.HasPrefix(alg, "ES") {
-		if sig, err = asn1ToRaw(sig, key.Public().(*ecdsa.PublicKey)); err != nil {
-			return "", err
+		pub, ok := key.Public().(*ecdsa.PublicKey)
+		if !ok {
+			return "", ErrInvalidSignature
+		}
+		if sig, err = RawECDSA(sig, (pub.Curve.Params().BitSize+7)/8); err != nil {
+			return "", ErrInvalidSignature
 		}
 	}
-	return input + "." + b64.EncodeToString(sig), nil
+	out := input + "." + b64.EncodeToString(sig)
+	// A faulty external signer (HSM, key vault) is caught here, not later
+	// as an opaque rejection by the token service.
+	t, err := Parse(out)
+	if err != nil || t.Verify(key.Public(), alg) != nil {
+		return "", ErrInvalidSignature
+	}
+	return out, nil
 }
+
+// ErrInvalidSignature reports a signer whose signature does not verify
+// with its own public key.
+var ErrInvalidSignature = errors.New("the private key produced an invalid signature")
 
 // Token is a parsed, not yet verified, compact JWS.
 type Token struct {
@@ -173,14 +188,17 @@ func (t *Token) Verify(pub crypto.PublicKey, allowed ...string) error {
 	return fmt.Errorf("algorithm %q does not fit the key", alg)
 }
 
-// asn1ToRaw turns an ASN.1 ECDSA signature into JWS's fixed-size R||S.
-func asn1ToRaw(der []byte, pub *ecdsa.PublicKey) ([]byte, error) {
+// RawECDSA turns an ASN.1 ECDSA signature into JWS's R||S form, each
+// left-padded to size bytes (RFC 7518 §3.4).
+func RawECDSA(der []byte, size int) ([]byte, error) {
 	var sig struct{ R, S *big.Int }
 	rest, err := asn1.Unmarshal(der, &sig)
-	size := (pub.Curve.Params().BitSize + 7) / 8
-	if err != nil || len(rest) != 0 || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 ||
-		sig.R.BitLen() > 8*size || sig.S.BitLen() > 8*size {
-		return nil, errors.New("the signer returned a malformed ECDSA signature")
+	if err != nil || len(rest) != 0 {
+		return nil, errors.New("malformed ECDSA signature")
+	}
+	// FillBytes panics on a value that does not fit, so check first.
+	if sig.R.Sign() <= 0 || sig.S.Sign() <= 0 || sig.R.BitLen() > 8*size || sig.S.BitLen() > 8*size {
+		return nil, errors.New("ECDSA signature out of range")
 	}
 	out := make([]byte, 2*size)
 	sig.R.FillBytes(out[:size])

@@ -1,12 +1,15 @@
 package jws
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/asn1"
 	"encoding/json"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -58,4 +61,35 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("verified a fuzzed token")
 		}
 	})
+}
+
+func TestRawECDSA(t *testing.T) {
+	der := func(r, s *big.Int) []byte { b, _ := asn1.Marshal(struct{ R, S *big.Int }{r, s}); return b }
+	tests := []struct {
+		name string
+		in   []byte
+		want []byte // nil: an error
+	}{
+		{"padded", der(big.NewInt(1), big.NewInt(0x0203)), append(append(make([]byte, 3), 1), 0, 0, 2, 3)},
+		{"full width", der(big.NewInt(0x7f010203), big.NewInt(0x7f040506)), []byte{0x7f, 1, 2, 3, 0x7f, 4, 5, 6}},
+		{"trailing data", append(der(big.NewInt(1), big.NewInt(1)), 0), nil},
+		{"too wide", der(big.NewInt(0x0100000000), big.NewInt(1)), nil},
+		{"zero", der(big.NewInt(0), big.NewInt(1)), nil},
+		{"negative", der(big.NewInt(-1), big.NewInt(1)), nil},
+		{"not ASN.1", []byte{1, 2, 3}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := RawECDSA(tt.in, 4)
+			if tt.want == nil {
+				if err == nil {
+					t.Fatalf("got %x, want an error", got)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, tt.want) {
+				t.Fatalf("got %x, %v; want %x", got, err, tt.want)
+			}
+		})
+	}
 }
