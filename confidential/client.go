@@ -55,6 +55,9 @@ type Config struct {
 	DisableInstanceDiscovery bool
 	// Capabilities are client capabilities (e.g. "cp1") announced on every request.
 	Capabilities []string
+	// EnableClientClaims opts in to TokenRequest.ClientClaims, a preview
+	// feature of the token service.
+	EnableClientClaims bool
 	// HTTPClient sends every request; nil uses a client with a 30 s timeout.
 	HTTPClient *http.Client
 	// Cache holds the tokens; nil gives the client a private in-memory cache.
@@ -79,6 +82,12 @@ type TokenRequest struct {
 	// a WWW-Authenticate header or of an *entra.Error). It bypasses the
 	// cache read; the new token is cached.
 	Claims string
+	// ClientClaims is a JSON claims request originated by this client, for
+	// example {"xms_az_nwperimid":{"essential":true}} (network perimeter).
+	// Unlike Claims it does not bypass the cache: tokens are cached per
+	// claims value, compared in canonical form, so formatting differences
+	// share one entry. Requires Config.EnableClientClaims; blank is no claims.
+	ClientClaims string
 	// ForceRefresh skips the cache read.
 	ForceRefresh bool
 	// CorrelationID is sent as client-request-id; empty means a random one.
@@ -95,6 +104,7 @@ type Client struct {
 	dialect      credential.Dialect
 	capabilities []string
 	capClaims    string // canonical capabilities claims, sent when no other claims are
+	clientClaims bool   // the client-claims preview is enabled
 	resolver     *authority.Resolver
 	transport    *transport.Client
 	cache        *cache.Cache
@@ -140,6 +150,7 @@ func New(cfg Config) (*Client, error) {
 		dialect:      dialectOf(auth.Kind),
 		capabilities: append([]string(nil), cfg.Capabilities...),
 		capClaims:    capClaims,
+		clientClaims: cfg.EnableClientClaims,
 		resolver:     resolver,
 		transport:    &transport.Client{HTTP: httpClient, Logger: cfg.Logger},
 		cache:        cfg.Cache,
@@ -176,7 +187,24 @@ func (c *Client) AcquireTokenForClient(ctx context.Context, req TokenRequest) (e
 	// invalid request can only miss, and the miss path validates it. The
 	// fetch closure is built only off the hit path: a hit allocates nothing.
 	key := cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.tenantKey(req.Tenant)}
-	tok, status := c.fromCache(key, req)
+	if req.ClientClaims != "" {
+		return c.acquireForClientWithClaims(ctx, req, key)
+	}
+	return c.acquireForClient(ctx, req, key)
+}
+
+// acquireForClientWithClaims keys the request by its canonical client claims.
+func (c *Client) acquireForClientWithClaims(ctx context.Context, req TokenRequest, key cache.Key) (entra.Token, error) {
+	canonical, ext, err := c.canonicalClientClaims(req.ClientClaims)
+	if err != nil {
+		return entra.Token{}, err
+	}
+	req.ClientClaims, key.Ext = canonical, ext
+	return c.acquireForClient(ctx, req, key)
+}
+
+func (c *Client) acquireForClient(ctx context.Context, req TokenRequest, key cache.Key) (entra.Token, error) {
+	tok, status := c.fromCache(key, req.Scopes, req.ForceRefresh || req.Claims != "")
 	if status == cache.Hit {
 		return tok, nil
 	}
@@ -190,6 +218,23 @@ func (c *Client) AcquireTokenForClient(ctx context.Context, req TokenRequest) (e
 		return tok, nil
 	}
 	return c.shared(ctx, key, req, c.clientCredentials(req, auth, key))
+}
+
+// canonicalClientClaims returns client claims in canonical form and the
+// cache-key component for them ("", "" for blank claims, which are none).
+// Blank input is a no-op even without the opt-in.
+func (c *Client) canonicalClientClaims(raw string) (canonical, ext string, err error) {
+	if strings.TrimSpace(raw) == "" {
+		return "", "", nil
+	}
+	if !c.clientClaims {
+		return "", "", entra.Errorf(entra.CodeExperimentalFeature,
+			"client claims are a preview feature: set Config.EnableClientClaims to use them")
+	}
+	if canonical, err = claims.Canonicalize(raw); err != nil {
+		return "", "", err
+	}
+	return canonical, "client_claims:" + claims.KeyHash(canonical), nil
 }
 
 // tenantKey is the cache key's tenant for a request, lower-cased like the
@@ -236,6 +281,11 @@ func (c *Client) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion strin
 		return entra.Token{}, err
 	}
 	key := cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: auth.Tenant, Partition: assertionHash(userAssertion)}
+	if req.ClientClaims != "" {
+		if req.ClientClaims, key.Ext, err = c.canonicalClientClaims(req.ClientClaims); err != nil {
+			return entra.Token{}, err
+		}
+	}
 	g := grant{
 		req: req, auth: auth, key: key, reserved: true, assertion: userAssertion,
 		form: url.Values{
@@ -245,7 +295,7 @@ func (c *Client) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion strin
 		},
 	}
 	fetch := func(ctx context.Context) (entra.Token, error) { return c.fetchOnBehalfOf(ctx, g) }
-	switch tok, status := c.fromCache(key, req); status {
+	switch tok, status := c.fromCache(key, req.Scopes, req.ForceRefresh || req.Claims != ""); status {
 	case cache.Hit:
 		return tok, nil
 	case cache.HitRefresh:
@@ -305,11 +355,11 @@ func (c *Client) requestAuthority(req TokenRequest) (authority.Authority, error)
 
 // fromCache looks the token up unless the request bypasses the cache.
 // HitRefresh goes to one caller at a time: it starts the refresh.
-func (c *Client) fromCache(key cache.Key, req TokenRequest) (entra.Token, cache.Status) {
-	if req.ForceRefresh || req.Claims != "" {
+func (c *Client) fromCache(key cache.Key, scopes []string, bypass bool) (entra.Token, cache.Status) {
+	if bypass {
 		return entra.Token{}, cache.Miss
 	}
-	at, status := c.cache.Lookup(key, req.Scopes, c.now())
+	at, status := c.cache.Lookup(key, scopes, c.now())
 	if status == cache.Miss {
 		return entra.Token{}, cache.Miss
 	}
@@ -318,7 +368,7 @@ func (c *Client) fromCache(key cache.Key, req TokenRequest) (entra.Token, cache.
 		TokenType:   tokenTypeOf(at.TokenType),
 		ExpiresOn:   at.ExpiresOn,
 		RefreshOn:   at.RefreshOn,
-		Scopes:      req.Scopes,
+		Scopes:      scopes,
 		Source:      entra.SourceCache,
 	}, status
 }
@@ -328,7 +378,7 @@ func (c *Client) shared(ctx context.Context, key cache.Key, req TokenRequest, fe
 	return c.flights.Do(ctx, flightKey(key, req), c.timeout, transport.Canceled, func(ctx context.Context) (entra.Token, error) {
 		// A flight that finished just before this one started may have
 		// filled the cache already.
-		if tok, status := c.fromCache(key, req); status != cache.Miss {
+		if tok, status := c.fromCache(key, req.Scopes, req.ForceRefresh || req.Claims != ""); status != cache.Miss {
 			return tok, nil
 		}
 		return fetch(ctx)
@@ -392,8 +442,13 @@ func (c *Client) buildForm(g grant, m credential.Material) (url.Values, error) {
 		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "the credential supplied neither a secret nor an assertion")
 	}
 	requestClaims := c.capClaims
-	if g.req.Claims != "" {
-		merged, err := claims.WithCapabilities(g.req.Claims, c.capabilities)
+	if g.req.Claims != "" || g.req.ClientClaims != "" {
+		// The client's claims win over the server's challenge; capabilities
+		// are merged last, under access_token.xms_cc.
+		merged, err := claims.Merge(g.req.Claims, g.req.ClientClaims)
+		if err == nil {
+			merged, err = claims.WithCapabilities(merged, c.capabilities)
+		}
 		if err != nil {
 			return nil, err
 		}

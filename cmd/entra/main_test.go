@@ -105,6 +105,16 @@ func TestTokenCommandsAgainstEmulator(t *testing.T) {
 					t.Errorf("output %+v", out)
 				}
 			}},
+		{name: "client claims",
+			args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID, "--secret-env", "APP_SECRET",
+				"--client-claims", `{"xms_az_nwperimid":{"essential":true}}`},
+			check: func(t *testing.T, out tokenOutput) {
+				if out.AccessToken == "" {
+					t.Errorf("output %+v", out)
+				}
+			}},
+		{name: "invalid client claims", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID, "--secret-env", "APP_SECRET",
+			"--client-claims", `["nsp-secret-value"]`}, wantStatus: 1, wantStderr: "entra: invalid_json_claims_format: "},
 		{name: "server error", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID, "--secret-env", "WRONG_SECRET"},
 			wantStatus: 1, wantStderr: "entra: invalid_client: AADSTS"},
 		{name: "plain http authority", args: []string{"token", "client-credentials", "--authority", "http://localhost/t", "--client-id", dc.ID, "--secret-env", "APP_SECRET"},
@@ -125,7 +135,7 @@ func TestTokenCommandsAgainstEmulator(t *testing.T) {
 			if !strings.Contains(stderr, tt.wantStderr) {
 				t.Errorf("stderr %q does not contain %q", stderr, tt.wantStderr)
 			}
-			for _, secret := range []string{dc.Secret, "nope-not-it-42", user} {
+			for _, secret := range []string{dc.Secret, "nope-not-it-42", user, "nsp-secret-value"} {
 				if strings.Contains(stderr, secret) {
 					t.Errorf("stderr shows secret material")
 				}
@@ -150,7 +160,7 @@ func TestDemo(t *testing.T) {
 	out := stdout.String()
 	for _, want := range []string{
 		"client credentials", "on-behalf-of", "eastus.login.microsoft.com", "login.microsoftonline.com",
-		"certificate (PS256 assertion)", "hit", "miss", "1 token request(s) for 200 callers", "cache bypassed",
+		"certificate (PS256 assertion)", "hit", "miss", "1 token request(s) for 200 callers", "cache bypassed", "reformatted claims",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

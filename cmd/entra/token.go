@@ -31,6 +31,7 @@ type tokenFlags struct {
 	sendX5C                       bool
 	scopes, capabilities          listFlag
 	region, claims, userAssertion string
+	clientClaims                  string
 	forceRefresh                  bool
 	output                        string
 	disableInstanceDiscovery      bool
@@ -51,6 +52,7 @@ func newTokenFlagSet(flow string, f *tokenFlags, stderr io.Writer) *flag.FlagSet
 	fs.Var(&f.scopes, "scope", "scope to request (repeatable; default "+defaultScope+")")
 	fs.StringVar(&f.region, "region", "", `Azure region for a regional endpoint, or "auto"`)
 	fs.StringVar(&f.claims, "claims", "", "claims challenge JSON received from a resource (bypasses the cache)")
+	fs.StringVar(&f.clientClaims, "client-claims", "", "client-originated claims JSON, cached per value (preview; giving it opts in)")
 	fs.Var(&f.capabilities, "capability", "client capability to announce, e.g. cp1 (repeatable)")
 	fs.BoolVar(&f.forceRefresh, "force-refresh", false, "ignore cached tokens")
 	fs.BoolVar(&f.disableInstanceDiscovery, "disable-instance-discovery", false, "trust an unknown authority host without instance discovery")
@@ -90,6 +92,8 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 		Region:                   f.region,
 		Capabilities:             f.capabilities,
 		DisableInstanceDiscovery: f.disableInstanceDiscovery,
+		// Passing --client-claims is the CLI user's opt-in to the preview.
+		EnableClientClaims: f.clientClaims != "",
 	})
 	if err != nil {
 		return err
@@ -98,6 +102,7 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 		Scopes:       f.scopes,
 		Tenant:       f.tenant,
 		Claims:       f.claims,
+		ClientClaims: f.clientClaims,
 		ForceRefresh: f.forceRefresh,
 	}
 	if len(req.Scopes) == 0 {
