@@ -172,13 +172,12 @@ func New(cfg Config) (*Client, error) {
 
 // grant is one token request to make on a cache miss.
 type grant struct {
-	req       TokenRequest
-	auth      authority.Authority
-	key       cache.Key
-	regional  bool
-	form      url.Values // grant-specific fields
-	reserved  bool       // add openid profile offline_access to scope
-	assertion string     // OBO user assertion, kept out of logs
+	req      TokenRequest
+	auth     authority.Authority
+	key      cache.Key
+	regional bool
+	form     url.Values // grant-specific fields
+	reserved bool       // add openid profile offline_access to scope
 }
 
 // AcquireTokenForClient gets an app-only token (client credentials grant).
@@ -287,7 +286,7 @@ func (c *Client) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion strin
 		}
 	}
 	g := grant{
-		req: req, auth: auth, key: key, reserved: true, assertion: userAssertion,
+		req: req, auth: auth, key: key, reserved: true,
 		form: url.Values{
 			"grant_type":          {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
 			"requested_token_use": {"on_behalf_of"},
