@@ -167,3 +167,35 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+func TestEmulatorCommand(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--dir", dir}, env{stdout: &stdout, stderr: &stderr, getenv: os.Getenv})
+	}()
+	ca := filepath.Join(dir, "ca.pem")
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(filepath.Join(dir, "client-cert.pem")); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if status := <-done; status != 0 {
+		t.Fatalf("exit %d: %s", status, stderr.String())
+	}
+	pemData, err := os.ReadFile(ca)
+	if err != nil || !bytes.Contains(pemData, []byte("BEGIN CERTIFICATE")) {
+		t.Fatalf("CA file: %v", err)
+	}
+	if info, _ := os.Stat(ca); info.Mode().Perm() != 0o600 {
+		t.Errorf("CA file mode %v", info.Mode().Perm())
+	}
+	if !strings.Contains(stdout.String(), "token service:  https://127.0.0.1:") || !strings.Contains(stdout.String(), ca) {
+		t.Fatalf("output:\n%s", stdout.String())
+	}
+}
