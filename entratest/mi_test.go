@@ -1,0 +1,304 @@
+package entratest_test
+
+import (
+	"crypto/sha1"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entra-go/entra/entratest"
+)
+
+func miStart(t *testing.T, opts entratest.ManagedIdentityOptions) *entratest.ManagedIdentityEmulator {
+	t.Helper()
+	emu, err := entratest.NewManagedIdentity(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	return emu
+}
+
+// miClient trusts the Service Fabric listener by its thumbprint, as a
+// managed identity client does.
+func miClient(emu *entratest.ManagedIdentityEmulator) *http.Client {
+	return &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			InsecureSkipVerify: true, // pinned below
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				sum := sha1.Sum(cs.PeerCertificates[0].Raw)
+				if !strings.EqualFold(hex.EncodeToString(sum[:]), emu.ServiceFabricThumbprint()) {
+					return io.ErrUnexpectedEOF
+				}
+				return nil
+			},
+		}},
+	}
+}
+
+type miAnswer struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func miDo(t *testing.T, emu *entratest.ManagedIdentityEmulator, method, u string, header http.Header, form url.Values) miAnswer {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	resp, err := miClient(emu).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(b, &m)
+	return miAnswer{resp.StatusCode, resp.Header, m}
+}
+
+func TestManagedIdentitySources(t *testing.T) {
+	emu := miStart(t, entratest.ManagedIdentityOptions{})
+	const res = "https://vault.azure.net"
+	meta := http.Header{"Metadata": {"true"}}
+	appSvc := http.Header{"X-Identity-Header": {emu.IdentityHeader()}}
+	sf := http.Header{"Secret": {emu.IdentityHeader()}}
+	ml := http.Header{"Secret": {emu.MSISecret()}}
+	q := func(src entratest.MISource, query string) string { return emu.URL(src) + "?" + query }
+	form := url.Values{"resource": {res}}
+	formHeader := http.Header{"Metadata": {"true"}, "Content-Type": {"application/x-www-form-urlencoded"}}
+	tests := []struct {
+		name   string
+		method string
+		url    string
+		header http.Header
+		form   url.Values
+		status int
+		// errKey is the error body's distinguishing member: "error" (OAuth
+		// shape or Service Fabric's object) or "statusCode" (App Service).
+		errKey string
+	}{
+		{"IMDS", "GET", q(entratest.MISourceIMDS, "api-version=2018-02-01&resource="+res), meta, nil, 200, ""},
+		{"IMDS user-assigned", "GET", q(entratest.MISourceIMDS, "api-version=2018-02-01&resource="+res+"&msi_res_id=/s/x"), meta, nil, 200, ""},
+		{"IMDS without Metadata", "GET", q(entratest.MISourceIMDS, "api-version=2018-02-01&resource="+res), nil, nil, 400, "error"},
+		{"IMDS forwarded", "GET", q(entratest.MISourceIMDS, "api-version=2018-02-01&resource="+res), http.Header{"Metadata": {"true"}, "X-Forwarded-For": {"1.2.3.4"}}, nil, 400, "error"},
+		{"IMDS POST", "POST", q(entratest.MISourceIMDS, "api-version=2018-02-01&resource="+res), meta, nil, 405, "error"},
+		{"IMDS without api-version", "GET", q(entratest.MISourceIMDS, "resource="+res), meta, nil, 400, "error"},
+		{"IMDS App Service parameter", "GET", q(entratest.MISourceIMDS, "api-version=2018-02-01&resource="+res+"&mi_res_id=/s/x"), meta, nil, 400, "error"},
+		{"IMDS two identities", "GET", q(entratest.MISourceIMDS, "api-version=2018-02-01&resource="+res+"&client_id=a&object_id=b"), meta, nil, 400, "error"},
+		{"IMDS without resource", "GET", q(entratest.MISourceIMDS, "api-version=2018-02-01"), meta, nil, 400, "error"},
+		{"IMDS claims", "GET", q(entratest.MISourceIMDS, "api-version=2018-02-01&resource="+res+"&claims=%7B%22xms_az_nwperimid%22%3A%7B%7D%7D"), meta, nil, 200, ""},
+		{"IMDS other claims", "GET", q(entratest.MISourceIMDS, "api-version=2018-02-01&resource="+res+"&claims=%7B%22xms_cc%22%3A%7B%7D%7D"), meta, nil, 400, "error"},
+		{"IMDS null claims", "GET", q(entratest.MISourceIMDS, "api-version=2018-02-01&resource="+res+"&claims=null"), meta, nil, 400, "error"},
+		{"App Service", "GET", q(entratest.MISourceAppService, "api-version=2019-08-01&resource="+res+"&mi_res_id=/s/x"), appSvc, nil, 200, ""},
+		{"App Service principal_id", "GET", q(entratest.MISourceAppService, "api-version=2019-08-01&resource="+res+"&principal_id=p"), appSvc, nil, 200, ""},
+		{"App Service without header", "GET", q(entratest.MISourceAppService, "api-version=2019-08-01&resource="+res), nil, nil, 400, "statusCode"},
+		{"App Service wrong header", "GET", q(entratest.MISourceAppService, "api-version=2019-08-01&resource="+res), http.Header{"X-Identity-Header": {"x"}}, nil, 401, "statusCode"},
+		{"App Service old api-version", "GET", q(entratest.MISourceAppService, "api-version=2017-09-01&resource="+res), appSvc, nil, 400, "statusCode"},
+		{"App Service IMDS parameter", "GET", q(entratest.MISourceAppService, "api-version=2019-08-01&resource="+res+"&msi_res_id=/s/x"), appSvc, nil, 400, "statusCode"},
+		{"Arc without Metadata", "GET", q(entratest.MISourceAzureArc, "api-version=2020-06-01&resource="+res), nil, nil, 400, "error"},
+		{"Arc user-assigned", "GET", q(entratest.MISourceAzureArc, "api-version=2020-06-01&resource="+res+"&client_id=c"), meta, nil, 400, "error"},
+		{"Arc wrong answer", "GET", q(entratest.MISourceAzureArc, "api-version=2020-06-01&resource="+res), http.Header{"Metadata": {"true"}, "Authorization": {"Basic nope"}}, nil, 401, "error"},
+		{"Cloud Shell", "POST", emu.URL(entratest.MISourceCloudShell), formHeader, form, 200, ""},
+		{"Cloud Shell GET", "GET", q(entratest.MISourceCloudShell, "resource="+res), meta, nil, 405, "error"},
+		{"Cloud Shell without Metadata", "POST", emu.URL(entratest.MISourceCloudShell), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, form, 400, "error"},
+		{"Cloud Shell identity", "POST", emu.URL(entratest.MISourceCloudShell), formHeader, url.Values{"resource": {res}, "client_id": {"c"}}, 400, "error"},
+		{"Service Fabric", "GET", q(entratest.MISourceServiceFabric, "api-version=2019-07-01-preview&resource="+res), sf, nil, 200, ""},
+		{"Service Fabric 2020-05-01", "GET", q(entratest.MISourceServiceFabric, "api-version=2020-05-01&resource="+res+"&object_id=o"), sf, nil, 200, ""},
+		{"Service Fabric without secret", "GET", q(entratest.MISourceServiceFabric, "api-version=2019-07-01-preview&resource="+res), nil, nil, 401, "error"},
+		{"Service Fabric client id", "GET", q(entratest.MISourceServiceFabric, "api-version=2019-07-01-preview&resource="+res+"&client_id=c"), sf, nil, 400, "error"},
+		{"Service Fabric bad api-version", "GET", q(entratest.MISourceServiceFabric, "api-version=2018-02-01&resource="+res), sf, nil, 400, "error"},
+		{"Machine Learning", "GET", q(entratest.MISourceMachineLearning, "api-version=2017-09-01&resource="+res+"&clientid=c"), ml, nil, 200, ""},
+		{"Machine Learning without clientid", "GET", q(entratest.MISourceMachineLearning, "api-version=2017-09-01&resource="+res), ml, nil, 400, "statusCode"},
+		{"Machine Learning wrong secret", "GET", q(entratest.MISourceMachineLearning, "api-version=2017-09-01&resource="+res+"&clientid=c"), sf, nil, 401, "statusCode"},
+		{"Machine Learning client_id", "GET", q(entratest.MISourceMachineLearning, "api-version=2017-09-01&resource="+res+"&client_id=c"), ml, nil, 400, "statusCode"},
+		{"unknown path", "GET", emu.BaseURL() + "/nope", meta, nil, 404, "error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := miDo(t, emu, tt.method, tt.url, tt.header, tt.form)
+			if a.status != tt.status {
+				t.Fatalf("status %d, want %d (%v)", a.status, tt.status, a.body)
+			}
+			if tt.status != 200 {
+				if _, ok := a.body[tt.errKey]; !ok {
+					t.Errorf("error body %v lacks %q", a.body, tt.errKey)
+				}
+				return
+			}
+			tok, _ := a.body["access_token"].(string)
+			info, ok := emu.TokenInfo(tok)
+			if !ok || info.Resource != res || a.body["token_type"] != "Bearer" {
+				t.Errorf("answer %v, issued %+v", a.body, info)
+			}
+		})
+	}
+}
+
+func TestManagedIdentityResponseShapes(t *testing.T) {
+	emu := miStart(t, entratest.ManagedIdentityOptions{TokenLifetime: time.Hour, RefreshIn: 30 * time.Minute})
+	meta := http.Header{"Metadata": {"true"}}
+	imds := miDo(t, emu, "GET", emu.URL(entratest.MISourceIMDS)+"?api-version=2018-02-01&resource=r", meta, nil).body
+	for _, k := range []string{"expires_in", "expires_on", "ext_expires_in", "not_before", "refresh_in"} {
+		if _, ok := imds[k].(string); !ok {
+			t.Errorf("IMDS %s = %#v, want a string", k, imds[k])
+		}
+	}
+	if imds["expires_in"] != "3600" || imds["refresh_in"] != "1800" {
+		t.Errorf("IMDS lifetimes %v", imds)
+	}
+	sf := miDo(t, emu, "GET", emu.URL(entratest.MISourceServiceFabric)+"?api-version=2019-07-01-preview&resource=r",
+		http.Header{"Secret": {emu.IdentityHeader()}}, nil).body
+	if _, ok := sf["expires_on"].(float64); !ok {
+		t.Errorf("Service Fabric expires_on = %#v, want a number", sf["expires_on"])
+	}
+	ml := miDo(t, emu, "GET", emu.URL(entratest.MISourceMachineLearning)+"?api-version=2017-09-01&resource=r&clientid=c",
+		http.Header{"Secret": {emu.MSISecret()}}, nil).body
+	if s, _ := ml["expires_on"].(string); !strings.HasSuffix(s, " +00:00") || strings.Count(s, "/") != 2 {
+		t.Errorf("Machine Learning expires_on = %#v, want MM/dd/yyyy HH:mm:ss +00:00", ml["expires_on"])
+	}
+	app := miDo(t, emu, "GET", emu.URL(entratest.MISourceAppService)+"?api-version=2019-08-01&resource=r&client_id=c",
+		http.Header{"X-Identity-Header": {emu.IdentityHeader()}}, nil).body
+	if s, _ := app["expires_on"].(string); len(s) < 10 || strings.Trim(s, "0123456789") != "" || app["client_id"] != "c" {
+		t.Errorf("App Service answer %v, want Unix seconds as a string", app)
+	}
+}
+
+func TestManagedIdentityArcChallenge(t *testing.T) {
+	dir := t.TempDir()
+	emu := miStart(t, entratest.ManagedIdentityOptions{ArcTokenDir: dir})
+	u := emu.URL(entratest.MISourceAzureArc) + "?api-version=2020-06-01&resource=r"
+	first := miDo(t, emu, "GET", u, http.Header{"Metadata": {"true"}}, nil)
+	realm, ok := strings.CutPrefix(first.header.Get("WWW-Authenticate"), "Basic realm=")
+	if first.status != 401 || !ok || filepath.Dir(realm) != dir || filepath.Ext(realm) != ".key" {
+		t.Fatalf("challenge %d %q", first.status, first.header.Get("WWW-Authenticate"))
+	}
+	secret, err := os.ReadFile(realm)
+	if err != nil || len(secret) == 0 {
+		t.Fatal(err)
+	}
+	answer := http.Header{"Metadata": {"true"}, "Authorization": {"Basic " + string(secret)}}
+	if a := miDo(t, emu, "GET", u, answer, nil); a.status != 200 {
+		t.Fatalf("answer: %d %v", a.status, a.body)
+	}
+	if _, err := os.Stat(realm); !os.IsNotExist(err) {
+		t.Errorf("the challenge file is left: %v", err)
+	}
+	if a := miDo(t, emu, "GET", u, answer, nil); a.status != 401 {
+		t.Errorf("a challenge was answered twice: %d", a.status)
+	}
+}
+
+func TestManagedIdentityServiceFabricCertificate(t *testing.T) {
+	emu := miStart(t, entratest.ManagedIdentityOptions{})
+	// Not signed by any CA a default client trusts.
+	_, err := http.Get(emu.URL(entratest.MISourceServiceFabric))
+	if err == nil {
+		t.Fatal("the self-signed certificate was trusted")
+	}
+	if len(emu.ServiceFabricThumbprint()) != 40 || strings.ToUpper(emu.ServiceFabricThumbprint()) != emu.ServiceFabricThumbprint() {
+		t.Errorf("thumbprint %q", emu.ServiceFabricThumbprint())
+	}
+}
+
+func TestManagedIdentityFaultsAndRecords(t *testing.T) {
+	emu := miStart(t, entratest.ManagedIdentityOptions{})
+	meta := http.Header{"Metadata": {"true"}}
+	u := emu.URL(entratest.MISourceIMDS) + "?api-version=2018-02-01&resource=r&claims=%7B%7D"
+	emu.InjectFault(entratest.MIFault{Source: entratest.MISourceAppService, Status: 500}) // another source
+	emu.InjectFault(entratest.MIFault{Source: entratest.MISourceIMDS, Status: 429, Times: 2, RetryAfter: "3"})
+	emu.InjectFault(entratest.MIFault{Source: entratest.MISourceIMDS, Body: []byte(`{"access_token":`)})
+	emu.InjectFault(entratest.MIFault{Source: entratest.MISourceIMDS, Delay: 20 * time.Millisecond})
+	for i, want := range []int{429, 429, 200, 200, 200} {
+		a := miDo(t, emu, "GET", u, meta, nil)
+		if a.status != want {
+			t.Fatalf("request %d: status %d, want %d", i, a.status, want)
+		}
+		switch i {
+		case 0, 1:
+			if a.header.Get("Retry-After") != "3" || a.body["error"] == nil {
+				t.Errorf("request %d: %v %v", i, a.header, a.body)
+			}
+		case 2:
+			if a.body != nil {
+				t.Errorf("the malformed body was not sent: %v", a.body)
+			}
+		default:
+			if a.body["access_token"] == nil {
+				t.Errorf("request %d: %v", i, a.body)
+			}
+		}
+	}
+	reqs := emu.RequestsFor(entratest.MISourceIMDS)
+	if len(reqs) != 5 || reqs[0].RawQuery != "api-version=2018-02-01&resource=r&claims=%7B%7D" ||
+		reqs[0].Query.Get("claims") != "{}" || reqs[0].Header.Get("Metadata") != "true" || reqs[0].Method != "GET" {
+		t.Errorf("records %+v", reqs)
+	}
+	if a := miDo(t, emu, "GET", emu.URL(entratest.MISourceAppService)+"?api-version=2019-08-01&resource=r",
+		http.Header{"X-Identity-Header": {emu.IdentityHeader()}}, nil); a.status != 500 || a.body["statusCode"] != float64(500) {
+		t.Errorf("App Service fault: %d %v", a.status, a.body)
+	}
+}
+
+func TestManagedIdentityEnv(t *testing.T) {
+	emu := miStart(t, entratest.ManagedIdentityOptions{})
+	want := map[entratest.MISource][]string{
+		entratest.MISourceIMDS:            {"AZURE_POD_IDENTITY_AUTHORITY_HOST"},
+		entratest.MISourceAppService:      {"IDENTITY_ENDPOINT", "IDENTITY_HEADER"},
+		entratest.MISourceAzureArc:        {"IDENTITY_ENDPOINT", "IMDS_ENDPOINT"},
+		entratest.MISourceCloudShell:      {"MSI_ENDPOINT"},
+		entratest.MISourceServiceFabric:   {"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT"},
+		entratest.MISourceMachineLearning: {"MSI_ENDPOINT", "MSI_SECRET", "DEFAULT_IDENTITY_CLIENT_ID"},
+	}
+	for _, src := range entratest.MISources() {
+		env := emu.Env(src)
+		if len(env) != len(want[src]) {
+			t.Errorf("%s: %v", src, env)
+		}
+		for _, k := range want[src] {
+			if env[k] == "" || emu.Getenv(src)(k) != env[k] {
+				t.Errorf("%s: %s unset", src, k)
+			}
+		}
+	}
+}
+
+func ExampleNewManagedIdentity() {
+	emu, err := entratest.NewManagedIdentity(entratest.ManagedIdentityOptions{})
+	if err != nil {
+		panic(err)
+	}
+	defer emu.Close()
+	req, _ := http.NewRequest("GET", emu.URL(entratest.MISourceIMDS)+"?api-version=2018-02-01&resource=https://vault.azure.net", nil)
+	req.Header.Set("Metadata", "true")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	fmt.Println(resp.StatusCode, body["token_type"], body["resource"], len(emu.RequestsFor(entratest.MISourceIMDS)))
+	// Output: 200 Bearer https://vault.azure.net 1
+}

@@ -1,0 +1,100 @@
+package managedidentity
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/claims"
+)
+
+// nspClaim is the one claim IMDS accepts from clients: the network
+// security perimeter id.
+const nspClaim = "xms_az_nwperimid"
+
+// clientClaims validates a request's client claims (wire-behaviour.md §5)
+// and returns their canonical JSON; "" when there are none. Errors never
+// contain the claims' values.
+func (c *Client) clientClaims(raw string) (string, error) {
+	if strings.Trim(raw, " \t\r\n") == "" {
+		return "", nil // blank is a no-op, even without the opt-in
+	}
+	if !c.enableClientClaims {
+		return "", entra.Errorf(entra.CodeExperimentalFeature,
+			"client claims are experimental: set Config.EnableClientClaims to use them")
+	}
+	canonical, err := claims.Canonicalize(raw)
+	if err != nil {
+		return "", err
+	}
+	if c.ep.source != SourceIMDS {
+		return "", entra.Errorf(entra.CodeInvalidRequest,
+			"client claims need the IMDS source, but this client uses the %s source", c.ep.source)
+	}
+	if key, ok := foreignKey(canonical); ok {
+		return "", entra.Errorf(entra.CodeInvalidRequest,
+			"IMDS accepts only the %s client claim, not %s", nspClaim, quoteKey(key))
+	}
+	return canonical, nil
+}
+
+// foreignKey returns the first top-level key of a canonical claims object
+// that IMDS does not accept.
+func foreignKey(canonical string) (string, bool) {
+	dec := json.NewDecoder(strings.NewReader(canonical))
+	if _, err := dec.Token(); err != nil { // '{'
+		return "", true
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		key, isKey := tok.(string)
+		if err != nil || !isKey {
+			return "", true
+		}
+		if key != nspClaim {
+			return key, true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", true
+		}
+	}
+	return "", false
+}
+
+// quoteKey quotes a claim name for a message, shortened: names are not
+// secret, but they come from the caller and may be arbitrarily long.
+func quoteKey(k string) string {
+	const limit = 64
+	if len(k) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(k[cut]) {
+			cut--
+		}
+		return strconv.Quote(k[:cut]) + "…"
+	}
+	return strconv.Quote(k)
+}
+
+// escapeUnreserved percent-encodes every byte of s outside the RFC 3986
+// unreserved set (ALPHA, DIGIT, '-', '.', '_', '~'), with upper-case hex.
+// url.QueryEscape differs: it writes a space as '+'.
+func escapeUnreserved(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s) * 3)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
+}

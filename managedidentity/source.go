@@ -1,0 +1,233 @@
+package managedidentity
+
+import (
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/entra-go/entra"
+)
+
+// Source is a kind of managed identity endpoint.
+type Source string
+
+// Sources. SourceAuto detects the source from the environment.
+const (
+	SourceAuto            Source = ""
+	SourceIMDS            Source = "imds"
+	SourceAppService      Source = "app_service"
+	SourceAzureArc        Source = "azure_arc"
+	SourceCloudShell      Source = "cloud_shell"
+	SourceServiceFabric   Source = "service_fabric"
+	SourceMachineLearning Source = "machine_learning"
+)
+
+// String returns the source's name as in error messages, e.g. "App Service".
+func (s Source) String() string {
+	switch s {
+	case SourceAuto:
+		return "auto-detected"
+	case SourceIMDS:
+		return "IMDS"
+	case SourceAppService:
+		return "App Service"
+	case SourceAzureArc:
+		return "Azure Arc"
+	case SourceCloudShell:
+		return "Cloud Shell"
+	case SourceServiceFabric:
+		return "Service Fabric"
+	case SourceMachineLearning:
+		return "Machine Learning"
+	}
+	return "unknown source " + string(s)
+}
+
+// Environment variables the hosts set.
+const (
+	envIdentityEndpoint     = "IDENTITY_ENDPOINT"
+	envIdentityHeader       = "IDENTITY_HEADER"
+	envIdentityThumbprint   = "IDENTITY_SERVER_THUMBPRINT"
+	envIMDSEndpoint         = "IMDS_ENDPOINT"
+	envMSIEndpoint          = "MSI_ENDPOINT"
+	envMSISecret            = "MSI_SECRET"
+	envPodIdentityHost      = "AZURE_POD_IDENTITY_AUTHORITY_HOST"
+	envDefaultMLIdentityID  = "DEFAULT_IDENTITY_CLIENT_ID"
+	defaultIMDSHost         = "http://169.254.169.254"
+	imdsTokenPath           = "/metadata/identity/oauth2/token"
+	defaultArcEndpoint      = "http://127.0.0.1:40342/metadata/identity/oauth2/token"
+	serviceFabricAPIVersion = "2019-07-01-preview"
+)
+
+// detect picks the source the environment describes, in the reference
+// order. arcAgent reports whether the Azure Arc agent is installed; it is
+// called only when no environment variable decided.
+func detect(getenv func(string) string, arcAgent func() bool) Source {
+	set := func(name string) bool { return getenv(name) != "" }
+	switch {
+	case set(envIdentityEndpoint) && set(envIdentityHeader) && set(envIdentityThumbprint):
+		return SourceServiceFabric
+	case set(envIdentityEndpoint) && set(envIdentityHeader):
+		return SourceAppService
+	case set(envMSIEndpoint) && set(envMSISecret):
+		return SourceMachineLearning
+	case set(envMSIEndpoint):
+		return SourceCloudShell
+	case set(envIdentityEndpoint) && set(envIMDSEndpoint), arcAgent():
+		return SourceAzureArc
+	}
+	return SourceIMDS
+}
+
+// protocol is how one source is asked for a token (wire-behaviour.md §6).
+type protocol struct {
+	method     string
+	apiVersion string
+	// secretHeader carries the host's secret; "" when there is none.
+	secretHeader string
+	// metadata adds "Metadata: true", which IMDS-like endpoints require
+	// to refuse forwarded (SSRF) requests.
+	metadata bool
+	// params names the query parameter for each user-assigned id kind; ""
+	// means the source cannot select that kind.
+	params [4]string
+}
+
+func protocolOf(s Source) protocol {
+	switch s {
+	case SourceIMDS:
+		return protocol{method: http.MethodGet, apiVersion: "2018-02-01", metadata: true,
+			params: [4]string{kindClientID: "client_id", kindResourceID: "msi_res_id", kindObjectID: "object_id"}}
+	case SourceAppService:
+		return protocol{method: http.MethodGet, apiVersion: "2019-08-01", secretHeader: "X-IDENTITY-HEADER",
+			params: [4]string{kindClientID: "client_id", kindResourceID: "mi_res_id", kindObjectID: "object_id"}}
+	case SourceAzureArc:
+		return protocol{method: http.MethodGet, apiVersion: "2020-06-01", metadata: true}
+	case SourceCloudShell:
+		return protocol{method: http.MethodPost, metadata: true}
+	case SourceServiceFabric:
+		// Service Fabric binds identities to the application in its
+		// manifest; the reference accepts only an object (principal) id
+		// at run time, sent as MSAL.NET does.
+		return protocol{method: http.MethodGet, apiVersion: serviceFabricAPIVersion, secretHeader: "secret",
+			params: [4]string{kindObjectID: "object_id"}}
+	case SourceMachineLearning:
+		return protocol{method: http.MethodGet, apiVersion: "2017-09-01", secretHeader: "secret",
+			params: [4]string{kindClientID: "clientid"}}
+	}
+	return protocol{}
+}
+
+// endpoint is a resolved source: where to send requests and with what.
+type endpoint struct {
+	source Source
+	url    *url.URL
+	// secret is the value of the protocol's secretHeader. Never logged.
+	secret string
+	// thumbprint pins the Service Fabric server certificate (SHA-1).
+	thumbprint []byte
+	// mlClientID is DEFAULT_IDENTITY_CLIENT_ID, the Machine Learning
+	// system-assigned identity's client id.
+	mlClientID string
+}
+
+// resolve detects or checks the source and reads its environment.
+func resolve(forced Source, getenv func(string) string, arcAgent func() bool) (endpoint, error) {
+	env := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	s := forced
+	if s == SourceAuto {
+		s = detect(env, arcAgent)
+	}
+	ep := endpoint{source: s}
+	var err error
+	switch s {
+	case SourceIMDS:
+		base := strings.TrimRight(env(envPodIdentityHost), "/")
+		name := envPodIdentityHost
+		if base == "" {
+			base, name = defaultIMDSHost, "the IMDS address"
+		}
+		ep.url, err = parseEndpoint(base+imdsTokenPath, name, false)
+	case SourceAppService:
+		if err = require(s, env, envIdentityEndpoint, envIdentityHeader); err == nil {
+			ep.url, err = parseEndpoint(env(envIdentityEndpoint), envIdentityEndpoint, false)
+			ep.secret = env(envIdentityHeader)
+		}
+	case SourceMachineLearning:
+		if err = require(s, env, envMSIEndpoint, envMSISecret); err == nil {
+			ep.url, err = parseEndpoint(env(envMSIEndpoint), envMSIEndpoint, false)
+			ep.secret = env(envMSISecret)
+			ep.mlClientID = env(envDefaultMLIdentityID)
+		}
+	case SourceCloudShell:
+		if err = require(s, env, envMSIEndpoint); err == nil {
+			ep.url, err = parseEndpoint(env(envMSIEndpoint), envMSIEndpoint, false)
+		}
+	case SourceAzureArc:
+		switch raw := env(envIdentityEndpoint); {
+		case raw != "":
+			ep.url, err = parseEndpoint(raw, envIdentityEndpoint, false)
+		case arcAgent():
+			ep.url, err = parseEndpoint(defaultArcEndpoint, "the Azure Arc agent address", false)
+		default:
+			err = entra.Errorf(entra.CodeInvalidRequest,
+				"the Azure Arc source needs %s or the Azure Arc agent installed", envIdentityEndpoint)
+		}
+	case SourceServiceFabric:
+		if err = require(s, env, envIdentityEndpoint, envIdentityHeader, envIdentityThumbprint); err == nil {
+			ep.url, err = parseEndpoint(env(envIdentityEndpoint), envIdentityEndpoint, true)
+			ep.secret = env(envIdentityHeader)
+			if err == nil {
+				ep.thumbprint, err = parseThumbprint(env(envIdentityThumbprint))
+			}
+		}
+	default:
+		err = entra.Errorf(entra.CodeInvalidRequest, "unknown managed identity source %q", string(s))
+	}
+	if err != nil {
+		return endpoint{}, err
+	}
+	return ep, nil
+}
+
+// require fails naming every missing variable the source needs.
+func require(s Source, env func(string) string, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if env(n) == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return entra.Errorf(entra.CodeInvalidRequest, "the %s source needs the environment variable(s) %s, which are not set",
+		s, strings.Join(missing, ", "))
+}
+
+// parseEndpoint accepts an absolute http(s) URL. The value is not quoted
+// in errors: only the variable that held it is named.
+func parseEndpoint(raw, name string, httpsOnly bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" ||
+		(u.Scheme != "https" && (httpsOnly || u.Scheme != "http")) {
+		want := "an http or https URL"
+		if httpsOnly {
+			want = "an https URL"
+		}
+		return nil, entra.Errorf(entra.CodeInvalidRequest, "%s is not %s with a host", name, want)
+	}
+	return u, nil
+}
+
+// parseThumbprint reads a hex SHA-1 thumbprint (any case; colons and
+// spaces between bytes are tolerated).
+func parseThumbprint(s string) ([]byte, error) {
+	clean := strings.NewReplacer(":", "", " ", "").Replace(s)
+	b, err := hex.DecodeString(clean)
+	if err != nil || len(b) != 20 {
+		return nil, entra.Errorf(entra.CodeInvalidRequest, "%s is not a hex SHA-1 certificate thumbprint", envIdentityThumbprint)
+	}
+	return b, nil
+}
