@@ -85,5 +85,11 @@ type TokenSource interface {
 	Token(ctx context.Context) (Token, error)
 }
 
+// TokenSourceFunc adapts a function to TokenSource.
+type TokenSourceFunc func(ctx context.Context) (Token, error)
+
+// Token calls f.
+func (f TokenSourceFunc) Token(ctx context.Context) (Token, error) { return f(ctx) }
+
 // Version is this module's version, sent to the token service as x-client-Ver.
 const Version = "0.1.0"

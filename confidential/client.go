@@ -325,16 +325,7 @@ func (c *Client) fetchOnBehalfOf(ctx context.Context, g grant) (entra.Token, err
 
 // TokenSource returns a source of client-credentials tokens for req.
 func (c *Client) TokenSource(req TokenRequest) entra.TokenSource {
-	return tokenSource{c: c, req: req}
-}
-
-type tokenSource struct {
-	c   *Client
-	req TokenRequest
-}
-
-func (s tokenSource) Token(ctx context.Context) (entra.Token, error) {
-	return s.c.AcquireTokenForClient(ctx, s.req)
+	return entra.TokenSourceFunc(func(ctx context.Context) (entra.Token, error) { return c.AcquireTokenForClient(ctx, req) })
 }
 
 func (c *Client) requestAuthority(req TokenRequest) (authority.Authority, error) {

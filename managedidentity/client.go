@@ -267,16 +267,7 @@ func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Toke
 
 // TokenSource returns a source of tokens for req.
 func (c *Client) TokenSource(req TokenRequest) entra.TokenSource {
-	return tokenSource{c: c, req: req}
-}
-
-type tokenSource struct {
-	c   *Client
-	req TokenRequest
-}
-
-func (s tokenSource) Token(ctx context.Context) (entra.Token, error) {
-	return s.c.AcquireToken(ctx, s.req)
+	return entra.TokenSourceFunc(func(ctx context.Context) (entra.Token, error) { return c.AcquireToken(ctx, req) })
 }
 
 // normalizeResource strips a "/.default" scope suffix and refuses empty
@@ -392,7 +383,7 @@ func (c *Client) fetch(ctx context.Context, key cache.Key, resource, cc string) 
 		if !retry {
 			return entra.Token{}, failure
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := transport.Sleep(ctx, delay); err != nil {
 			return entra.Token{}, transport.Canceled(ctx)
 		}
 	}
@@ -530,19 +521,4 @@ func (c *Client) logAttempt(ctx context.Context, n, status int, err error, delay
 		attrs = append(attrs, slog.Duration("retry_in", delay))
 	}
 	c.logger.LogAttrs(ctx, slog.LevelDebug, "entra: managed identity request", attrs...)
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
