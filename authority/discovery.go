@@ -176,10 +176,12 @@ func (r *Resolver) getJSON(ctx context.Context, rawURL string, header http.Heade
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryBody+1))
+	// A caller that left while the answer was cut short gets its own reason,
+	// not a read or JSON error about the truncated answer.
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return entra.WrapError(entra.CodeCanceled, ctxErr, "%s was abandoned", what)
+	}
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return entra.WrapError(entra.CodeCanceled, ctxErr, "%s was abandoned", what)
-		}
 		return entra.WrapError(entra.CodeTransport, err, "reading the %s answer from %s failed", what, req.URL.Host)
 	}
 	if len(body) > maxDiscoveryBody {

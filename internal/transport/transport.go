@@ -163,10 +163,11 @@ func (c *Client) Send(req *http.Request) (*Response, error) {
 	defer resp.Body.Close()
 	limit := c.maxBody()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	// A caller that left while the answer was cut short gets its own reason.
+	if req.Context().Err() != nil {
+		return nil, canceled(req.Context())
+	}
 	if err != nil {
-		if req.Context().Err() != nil {
-			return nil, canceled(req.Context())
-		}
 		return nil, entra.WrapError(entra.CodeTransport, err, "reading the answer from %s failed", hostOf(req.URL))
 	}
 	if int64(len(body)) > limit {
