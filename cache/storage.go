@@ -1,0 +1,28 @@
+package cache
+
+import "context"
+
+// Storage persists a cache outside the process, so that tokens outlive it
+// and several processes can share them.
+//
+// A Storage holds serialized documents in the cross-MSAL cache schema.
+// Writes go through Update, which gives the writer the stored document
+// under mutual exclusion with every other writer, other processes
+// included: a writer applies its change to what is stored now, never to a
+// stale copy, so concurrent writers lose no entries.
+//
+// Documents are addressed by partition (the empty partition for app
+// tokens, a home account id or an assertion hash for user tokens). A store
+// may keep every partition in one document, as the file store does, or one
+// document per partition, as a shared store does to avoid rewriting the
+// whole cache per call. Either way, a document passed to Update's function
+// contains at least the entries of the partition named.
+type Storage interface {
+	// Load returns the stored document holding partition, or nil if there
+	// is none yet.
+	Load(ctx context.Context, partition string) ([]byte, error)
+	// Update calls fn with the stored document holding partition (nil if
+	// none) while holding the store's lock, and stores what fn returns.
+	// If fn returns an error, nothing is written and Update returns it.
+	Update(ctx context.Context, partition string, fn func(stored []byte) ([]byte, error)) error
+}
