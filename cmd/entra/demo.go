@@ -13,6 +13,7 @@ import (
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/managedidentity"
 )
 
 // demoRow is one line of the demo table.
@@ -63,7 +64,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n%d token requests reached the emulator.\n", len(em.TokenRequests()))
+	fmt.Fprintf(e.stdout, "\n%d token requests reached the token service emulator.\n", len(em.TokenRequests()))
 	return nil
 }
 
@@ -185,7 +186,47 @@ func (d *demo) run(ctx context.Context) ([]demoRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(rows, row), nil
+	rows = append(rows, row)
+
+	miRows, err := managedIdentityRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, miRows...), nil
+}
+
+// managedIdentityRows gets a token from every managed identity source of
+// an embedded managed identity emulator, twice: from the endpoint, then
+// from the cache.
+func managedIdentityRows(ctx context.Context) ([]demoRow, error) {
+	mi, err := entratest.NewManagedIdentity(entratest.ManagedIdentityOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer mi.Close()
+	var rows []demoRow
+	for _, src := range entratest.MISources() {
+		c, err := managedidentity.New(managedidentity.Config{Getenv: mi.Getenv(src), ArcTokenDir: mi.ArcTokenDir()})
+		if err != nil {
+			return nil, err
+		}
+		auth := "host secret"
+		switch src {
+		case entratest.MISourceIMDS, entratest.MISourceCloudShell:
+			auth = "Metadata header"
+		case entratest.MISourceAzureArc:
+			auth = "challenge file"
+		}
+		for range 2 {
+			start := time.Now()
+			tok, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: "https://management.azure.com"})
+			if err != nil {
+				return nil, fmt.Errorf("managed identity (%s): %w", src, err)
+			}
+			rows = append(rows, demoRow{flow: "managed identity, " + string(c.Source()), auth: auth, tok: tok, took: time.Since(start)})
+		}
+	}
+	return rows, nil
 }
 
 func (d *demo) concurrent(ctx context.Context, req confidential.TokenRequest) (demoRow, error) {

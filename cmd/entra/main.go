@@ -3,6 +3,7 @@
 //
 //	entra token client-credentials --authority URL --client-id ID --secret-env NAME [--scope S]...
 //	entra token obo --authority URL --client-id ID --cert PATH --user-assertion TOKEN [--scope S]...
+//	entra token managed-identity --resource R [--client-id|--resource-id|--object-id ID] [--source S]
 //	entra emulator [--addr HOST:PORT] [--ca-out PATH]
 //	entra demo
 //
@@ -25,6 +26,7 @@ import (
 const usage = `usage:
   entra token client-credentials [flags]   app token (client credentials grant)
   entra token obo [flags]                  on-behalf-of token for a user assertion
+  entra token managed-identity [flags]     token for the host's managed identity
   entra emulator [flags]                   run the local token service emulator
   entra demo                               run every flow against an embedded emulator
 
@@ -38,6 +40,9 @@ var errUsage = errors.New("usage")
 type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// arcTokenDir overrides the Azure Arc challenge-file folder; only
+	// in-process tests set it, to meet the emulator's folder.
+	arcTokenDir string
 }
 
 func main() {
@@ -82,7 +87,7 @@ func dispatch(ctx context.Context, args []string, e env) error {
 	switch args[0] {
 	case "token":
 		if len(args) < 2 {
-			return fmt.Errorf("%w: entra token needs a flow: client-credentials or obo", errUsage)
+			return fmt.Errorf("%w: entra token needs a flow: client-credentials, obo or managed-identity", errUsage)
 		}
 		return runToken(ctx, args[1], args[2:], e)
 	case "emulator":

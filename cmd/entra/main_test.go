@@ -161,6 +161,8 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"client credentials", "on-behalf-of", "eastus.login.microsoft.com", "login.microsoftonline.com",
 		"certificate (PS256 assertion)", "hit", "miss", "1 token request(s) for 200 callers", "cache bypassed", "reformatted claims",
+		"managed identity, imds", "managed identity, app_service", "managed identity, azure_arc", "managed identity, cloud_shell",
+		"managed identity, service_fabric", "managed identity, machine_learning", "challenge file",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

@@ -64,8 +64,11 @@ func newTokenFlagSet(flow string, f *tokenFlags, stderr io.Writer) *flag.FlagSet
 }
 
 func runToken(ctx context.Context, flow string, args []string, e env) error {
+	if flow == "managed-identity" {
+		return runManagedIdentity(ctx, args, e)
+	}
 	if flow != "client-credentials" && flow != "obo" {
-		return fmt.Errorf("%w: unknown token flow %q (want client-credentials or obo)", errUsage, flow)
+		return fmt.Errorf("%w: unknown token flow %q (want client-credentials, obo or managed-identity)", errUsage, flow)
 	}
 	var f tokenFlags
 	fs := newTokenFlagSet(flow, &f, e.stderr)
@@ -182,10 +185,13 @@ type tokenOutput struct {
 	Source        string `json:"source"`
 	TokenEndpoint string `json:"token_endpoint,omitempty"`
 	Region        string `json:"region,omitempty"`
+	// ManagedIdentitySource is the managed identity source used (imds,
+	// app_service, azure_arc, cloud_shell, service_fabric or machine_learning).
+	ManagedIdentitySource string `json:"managed_identity_source,omitempty"`
 }
 
-func printToken(w io.Writer, format string, tok entra.Token) error {
-	out := tokenOutput{
+func newTokenOutput(tok entra.Token) tokenOutput {
+	return tokenOutput{
 		TokenType:     tok.TokenType,
 		AccessToken:   tok.AccessToken,
 		ExpiresOn:     tok.ExpiresOn.UTC().Format(time.RFC3339),
@@ -193,6 +199,13 @@ func printToken(w io.Writer, format string, tok entra.Token) error {
 		TokenEndpoint: tok.TokenEndpoint,
 		Region:        tok.Region,
 	}
+}
+
+func printToken(w io.Writer, format string, tok entra.Token) error {
+	return printOutput(w, format, newTokenOutput(tok))
+}
+
+func printOutput(w io.Writer, format string, out tokenOutput) error {
 	if format == "text" {
 		_, err := fmt.Fprintln(w, out.AccessToken)
 		return err
