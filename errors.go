@@ -46,6 +46,18 @@ const (
 	CodeMTLSCertificateNotProvided Code = "mtls_certificate_not_provided"
 	// CodeMissingTenantedAuthority: the request needs a tenant, not common or organizations.
 	CodeMissingTenantedAuthority Code = "missing_tenanted_authority"
+	// CodeInvalidCacheData: a serialized cache (a cache file, a shared
+	// store's entry) is not a valid cross-MSAL cache document. Nothing is
+	// written over it.
+	CodeInvalidCacheData Code = "invalid_cache_data"
+	// CodeCacheStorage: reading or writing a cache's storage failed.
+	CodeCacheStorage Code = "cache_storage_error"
+	// CodeInteractionRequired: no token can be had silently; the user must
+	// sign in (again), e.g. through the authorization code flow.
+	CodeInteractionRequired Code = "interaction_required"
+	// CodeStateMismatch: the state returned to a redirect URI is not the one
+	// the authorization request was sent with.
+	CodeStateMismatch Code = "state_mismatch"
 )
 
 // Error is the error every function of this module returns.

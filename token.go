@@ -53,6 +53,15 @@ type Token struct {
 	TokenEndpoint string
 	// Region is the Azure region whose endpoint issued the token, if any.
 	Region string
+	// Account is the user the token is for; zero for app tokens.
+	Account Account
+	// IDToken is the raw OpenID Connect ID token of a user flow, when the
+	// token service sent one.
+	IDToken string
+	// RefreshToken is the refresh token the token service sent with a user
+	// flow's token, for callers that keep it themselves. The cache keeps it
+	// too; most callers need not touch it.
+	RefreshToken string
 }
 
 // AuthorizationHeader is the value of an HTTP Authorization header carrying the token.

@@ -65,17 +65,74 @@ type AccessToken struct {
 // RefreshKey identifies a refresh token.
 type RefreshKey struct {
 	Environment string
-	ClientID    string
-	Partition   string
+	// ClientID is the client the token belongs to; "" for a family refresh
+	// token, which any client of the family may redeem.
+	ClientID string
+	// FamilyID is the family ("1") of a family refresh token, else "".
+	FamilyID string
+	// Partition is the home account id, or the user assertion hash of an
+	// on-behalf-of refresh token.
+	Partition string
 }
 
 // RefreshToken is a cached refresh token.
 type RefreshToken struct {
 	RefreshKey
+	// IssuedTo is the client the token was issued to.
+	IssuedTo      string
 	HomeAccountID string
-	FamilyID      string
 	Target        string
 	Secret        string
+}
+
+// IDKey identifies an ID token.
+type IDKey struct {
+	HomeAccountID, Environment, ClientID, Realm string
+}
+
+// IDToken is a cached ID token (a JWT about the signed-in user).
+type IDToken struct {
+	IDKey
+	Secret string
+}
+
+// AccountKey identifies an account in one tenant.
+type AccountKey struct {
+	HomeAccountID, Environment, Realm string
+}
+
+// Account is a user's account in one tenant (realm). The accounts of one
+// user share a HomeAccountID ("uid.utid" from client_info).
+type Account struct {
+	AccountKey
+	// LocalAccountID is the user's object id in Realm.
+	LocalAccountID string
+	Username       string
+	Name           string
+	// AuthorityType is "MSSTS" for Entra ID, "ADFS" or "Generic".
+	AuthorityType string
+	ClientInfo    string
+}
+
+// AppKey identifies an application's metadata.
+type AppKey struct {
+	Environment, ClientID string
+}
+
+// AppMetadata records what the token service said about an application,
+// such as its token family.
+type AppMetadata struct {
+	AppKey
+	FamilyID string
+}
+
+// Entries are the cache entries of one token response, saved together.
+type Entries struct {
+	AccessToken  *AccessToken
+	RefreshToken *RefreshToken
+	IDToken      *IDToken
+	Account      *Account
+	AppMetadata  *AppMetadata
 }
 
 // Lookup results.
@@ -120,6 +177,8 @@ type atState struct {
 	// 0 for never); the caller that moves it forward owns that refresh.
 	refreshAfter atomic.Int64
 	token        AccessToken
+	// docKey is the token's key in the schema document.
+	docKey string
 }
 
 // Cached is what a hit returns.
@@ -130,23 +189,47 @@ type Cached struct {
 	RefreshOn time.Time
 }
 
-// Cache is safe for concurrent use. The zero value is not usable; call New.
+// Cache is safe for concurrent use. The zero value is not usable; call New
+// or Open.
 type Cache struct {
-	seed maphash.Seed
+	seed    maphash.Seed
+	storage Storage    // nil for a cache that lives in memory only
+	writeMu sync.Mutex // orders writes to storage
 
 	mu        sync.RWMutex
 	access    map[atKey]atSlot
-	refresh   map[RefreshKey]RefreshToken
+	refresh   map[RefreshKey]refreshSlot
+	ids       map[IDKey]docEntry[IDToken]
+	accounts  map[AccountKey]docEntry[Account]
+	apps      map[AppKey]docEntry[AppMetadata]
+	doc       *document // every entry in schema form, unknown ones included
 	nextSweep time.Time
 }
 
-// New returns an empty cache.
+type refreshSlot = docEntry[RefreshToken]
+
+// docEntry is an entry with its key in the schema document.
+type docEntry[T any] struct {
+	value  T
+	docKey string
+}
+
+// New returns an empty in-memory cache.
 func New() *Cache {
-	return &Cache{
-		seed:    maphash.MakeSeed(),
-		access:  make(map[atKey]atSlot),
-		refresh: make(map[RefreshKey]RefreshToken),
-	}
+	c := &Cache{seed: maphash.MakeSeed()}
+	c.reset(newDocument())
+	return c
+}
+
+// reset replaces the contents with doc's. c.mu must be held (or c unshared).
+func (c *Cache) reset(doc *document) {
+	c.doc = doc
+	c.access = make(map[atKey]atSlot)
+	c.refresh = make(map[RefreshKey]refreshSlot)
+	c.ids = make(map[IDKey]docEntry[IDToken])
+	c.accounts = make(map[AccountKey]docEntry[Account])
+	c.apps = make(map[AppKey]docEntry[AppMetadata])
+	c.index()
 }
 
 // Lookup returns the access token for k and scopes that is valid at now for
@@ -175,9 +258,10 @@ func (c *Cache) Lookup(k Key, scopes []string, now time.Time) (Cached, Status) {
 	return slot.hit, Hit
 }
 
-// Store adds or replaces the access token with the same key and scopes.
-func (c *Cache) Store(t AccessToken, now time.Time) {
-	st := &atState{token: t}
+// putAccessToken indexes t under docKey, replacing (in the document too)
+// the token it supersedes. c.mu must be held.
+func (c *Cache) putAccessToken(t AccessToken, docKey string) {
+	st := &atState{token: t, docKey: docKey}
 	if !t.RefreshOn.IsZero() {
 		st.refreshAfter.Store(t.RefreshOn.UnixNano())
 	}
@@ -190,18 +274,10 @@ func (c *Cache) Store(t AccessToken, now time.Time) {
 		slot.refreshOn = t.RefreshOn.UnixNano()
 	}
 	ak := atKey{Key: t.Key, scopes: c.scopeHash(t.Scopes)}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if old, ok := c.access[ak]; ok && old.state.docKey != docKey {
+		c.doc.remove(sectionAccessToken, old.state.docKey)
+	}
 	c.access[ak] = slot
-	c.maybeSweep(now)
-}
-
-// Remove deletes the access token with the key and scopes, if cached.
-func (c *Cache) Remove(k Key, scopes []string) {
-	ak := atKey{Key: k, scopes: c.scopeHash(scopes)}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.access, ak)
 }
 
 // Len is the number of cached access tokens.
@@ -216,32 +292,17 @@ func (c *Cache) LookupRefreshToken(k RefreshKey) (RefreshToken, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	rt, ok := c.refresh[k]
-	return rt, ok
-}
-
-// StoreRefreshToken adds or replaces the refresh token for its key.
-func (c *Cache) StoreRefreshToken(rt RefreshToken) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.refresh[rt.RefreshKey] = rt
-}
-
-// RemoveRefreshToken deletes the refresh token for k if it still holds
-// secret, so a token rotated by a concurrent caller is kept.
-func (c *Cache) RemoveRefreshToken(k RefreshKey, secret string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if rt, ok := c.refresh[k]; ok && rt.Secret == secret {
-		delete(c.refresh, k)
-	}
+	return rt.value, ok
 }
 
 // evict deletes an expired token unless a fresh one replaced it meanwhile.
+// It is not persisted: the next write drops expired tokens from storage.
 func (c *Cache) evict(ak atKey, stale *atState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cur, ok := c.access[ak]; ok && cur.state == stale {
 		delete(c.access, ak)
+		c.doc.remove(sectionAccessToken, stale.docKey)
 	}
 }
 
@@ -256,6 +317,7 @@ func (c *Cache) maybeSweep(now time.Time) {
 	for ak, slot := range c.access {
 		if !now.Before(slot.hit.ExpiresOn) {
 			delete(c.access, ak)
+			c.doc.remove(sectionAccessToken, slot.state.docKey)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -10,6 +11,13 @@ import (
 )
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+// store saves an access token in a cache without storage, which cannot fail.
+func (c *Cache) store(at AccessToken, now time.Time) {
+	if err := c.Save(context.Background(), Entries{AccessToken: &at}, now); err != nil {
+		panic(err)
+	}
+}
 
 func token(k Key, scopes []string, secret string, life time.Duration) AccessToken {
 	return AccessToken{Key: k, Scopes: scopes, Secret: secret, CachedAt: t0, ExpiresOn: t0.Add(life)}
@@ -56,7 +64,7 @@ func TestLookup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := New()
 			for _, at := range tt.stored {
-				c.Store(at, t0)
+				c.store(at, t0)
 			}
 			got, status := c.Lookup(tt.key, tt.scopes, tt.now)
 			if status != tt.want {
@@ -72,7 +80,7 @@ func TestLookup(t *testing.T) {
 func TestExpiredTokenIsEvictedOnLookup(t *testing.T) {
 	c := New()
 	k := Key{ClientID: "c", Tenant: "t"}
-	c.Store(token(k, []string{"s"}, "a", time.Hour), t0)
+	c.store(token(k, []string{"s"}, "a", time.Hour), t0)
 	if _, st := c.Lookup(k, []string{"s"}, t0.Add(2*time.Hour)); st != Miss {
 		t.Fatal("expired token served")
 	}
@@ -84,12 +92,12 @@ func TestExpiredTokenIsEvictedOnLookup(t *testing.T) {
 func TestSweepDropsExpiredTokensOfOtherKeys(t *testing.T) {
 	c := New()
 	for i := range 100 {
-		c.Store(token(Key{ClientID: "c", Tenant: fmt.Sprint(i)}, []string{"s"}, "a", time.Hour), t0)
+		c.store(token(Key{ClientID: "c", Tenant: fmt.Sprint(i)}, []string{"s"}, "a", time.Hour), t0)
 	}
 	later := t0.Add(2 * time.Hour)
 	fresh := token(Key{ClientID: "c", Tenant: "fresh"}, []string{"s"}, "b", time.Hour)
 	fresh.ExpiresOn = later.Add(time.Hour)
-	c.Store(fresh, later)
+	c.store(fresh, later)
 	if n := c.Len(); n != 1 {
 		t.Fatalf("Len = %d after a store past the sweep interval, want 1", n)
 	}
@@ -100,7 +108,7 @@ func TestProactiveRefreshIsHandedToOneCaller(t *testing.T) {
 	k := Key{ClientID: "c", Tenant: "t"}
 	at := token(k, []string{"s"}, "a", time.Hour)
 	at.RefreshOn = t0.Add(30 * time.Minute)
-	c.Store(at, t0)
+	c.store(at, t0)
 
 	if _, st := c.Lookup(k, []string{"s"}, t0.Add(29*time.Minute)); st != Hit {
 		t.Fatalf("before refresh_on: %v, want Hit", st)
@@ -141,13 +149,17 @@ func TestRefreshTokens(t *testing.T) {
 	if _, ok := c.LookupRefreshToken(k); ok {
 		t.Fatal("found a refresh token in an empty cache")
 	}
-	c.StoreRefreshToken(RefreshToken{RefreshKey: k, Secret: "rt1"})
-	c.StoreRefreshToken(RefreshToken{RefreshKey: k, Secret: "rt2"})
-	c.RemoveRefreshToken(k, "rt1") // stale: a concurrent caller rotated it
+	ctx := context.Background()
+	for _, secret := range []string{"rt1", "rt2"} {
+		if err := c.Save(ctx, Entries{RefreshToken: &RefreshToken{RefreshKey: k, Secret: secret}}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.RemoveRefreshToken(ctx, k, "rt1") // stale: a concurrent caller rotated it
 	if rt, ok := c.LookupRefreshToken(k); !ok || rt.Secret != "rt2" {
 		t.Fatalf("got %q %v, want the rotated token kept", rt.Secret, ok)
 	}
-	c.RemoveRefreshToken(k, "rt2")
+	c.RemoveRefreshToken(ctx, k, "rt2")
 	if _, ok := c.LookupRefreshToken(k); ok {
 		t.Fatal("refresh token not removed")
 	}
@@ -162,10 +174,10 @@ func TestConcurrentUse(t *testing.T) {
 			defer wg.Done()
 			for i := range 200 {
 				k := Key{ClientID: "c", Tenant: fmt.Sprint(i % 10)}
-				c.Store(token(k, []string{"s"}, fmt.Sprint(g), time.Hour), t0)
+				c.store(token(k, []string{"s"}, fmt.Sprint(g), time.Hour), t0)
 				c.Lookup(k, []string{"s"}, t0)
 				if i%50 == 0 {
-					c.Remove(k, []string{"s"})
+					c.Remove(context.Background(), k, []string{"s"})
 				}
 			}
 		}()
@@ -177,7 +189,7 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	c := New()
 	k := Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"}
 	scopes := []string{"https://graph.microsoft.com/.default"}
-	c.Store(token(k, scopes, "a", time.Hour), t0)
+	c.store(token(k, scopes, "a", time.Hour), t0)
 	allocs := testing.AllocsPerRun(100, func() { c.Lookup(k, scopes, t0) })
 	if allocs != 0 {
 		t.Fatalf("Lookup allocates %.1f times per hit", allocs)
@@ -194,7 +206,7 @@ func BenchmarkLookupHit(b *testing.B) {
 		keys := make([]Key, n)
 		for i := range keys {
 			keys[i] = Key{Environment: "login.windows.net", ClientID: "c", Tenant: fmt.Sprintf("%08d-0000-0000-0000-000000000000", i)}
-			c.Store(token(keys[i], scopes, "a", time.Hour), t0)
+			c.store(token(keys[i], scopes, "a", time.Hour), t0)
 		}
 		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
 			b.ReportAllocs()

@@ -178,6 +178,8 @@ type grant struct {
 	regional bool
 	form     url.Values // grant-specific fields
 	reserved bool       // add openid profile offline_access to scope
+	user     bool       // a user flow: the response makes an account
+	nonce    string     // the ID token's expected nonce, if any
 }
 
 // AcquireTokenForClient gets an app-only token (client credentials grant).
@@ -318,7 +320,9 @@ func (c *Client) fetchOnBehalfOf(ctx context.Context, g grant) (entra.Token, err
 		if entra.ErrorCode(err) != "invalid_grant" {
 			return entra.Token{}, err
 		}
-		c.cache.RemoveRefreshToken(rk, rt.Secret)
+		if err := c.cache.RemoveRefreshToken(ctx, rk, rt.Secret); err != nil {
+			c.warnStorage(err)
+		}
 	}
 	return c.fetch(ctx, g)
 }
@@ -366,9 +370,15 @@ func (c *Client) fromCache(key cache.Key, scopes []string, bypass bool) (entra.T
 // shared makes concurrent callers for the same token share one request.
 func (c *Client) shared(ctx context.Context, key cache.Key, req TokenRequest, fetch func(context.Context) (entra.Token, error)) (entra.Token, error) {
 	return c.flights.Do(ctx, flightKey(key, req), c.timeout, transport.Canceled, func(ctx context.Context) (entra.Token, error) {
-		// A flight that finished just before this one started may have
-		// filled the cache already.
-		if tok, status := c.fromCache(key, req.Scopes, req.ForceRefresh || req.Claims != ""); status != cache.Miss {
+		// A flight that finished just before this one started, or another
+		// process sharing the cache's storage, may have stored it already.
+		bypass := req.ForceRefresh || req.Claims != ""
+		if !bypass {
+			if err := c.cache.Reload(ctx, key.Partition); err != nil {
+				c.warnStorage(err)
+			}
+		}
+		if tok, status := c.fromCache(key, req.Scopes, bypass); status != cache.Miss {
 			return tok, nil
 		}
 		return fetch(ctx)
@@ -404,7 +414,10 @@ func (c *Client) fetch(ctx context.Context, g grant) (entra.Token, error) {
 	if err != nil {
 		return entra.Token{}, err
 	}
-	tok := c.store(g, tr, requested)
+	tok, err := c.store(ctx, g, tr, requested)
+	if err != nil {
+		return entra.Token{}, err
+	}
 	tok.TokenEndpoint = endpoints.Token
 	tok.Region = endpoints.Region
 	return tok, nil
@@ -419,7 +432,7 @@ func (c *Client) buildForm(g grant, m credential.Material) (url.Values, error) {
 	form.Set("client_info", "1")
 	scope := strings.Join(g.req.Scopes, " ")
 	if g.reserved {
-		scope += " offline_access openid profile"
+		scope = userScope(g.req.Scopes)
 	}
 	form.Set("scope", scope)
 	switch {
@@ -431,18 +444,9 @@ func (c *Client) buildForm(g grant, m credential.Material) (url.Values, error) {
 	default:
 		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "the credential supplied neither a secret nor an assertion")
 	}
-	requestClaims := c.capClaims
-	if g.req.Claims != "" || g.req.ClientClaims != "" {
-		// The client's claims win over the server's challenge; capabilities
-		// are merged last, under access_token.xms_cc.
-		merged, err := claims.Merge(g.req.Claims, g.req.ClientClaims)
-		if err == nil {
-			merged, err = claims.WithCapabilities(merged, c.capabilities)
-		}
-		if err != nil {
-			return nil, err
-		}
-		requestClaims = merged
+	requestClaims, err := c.requestClaims(g.req.Claims, g.req.ClientClaims)
+	if err != nil {
+		return nil, err
 	}
 	if requestClaims != "" {
 		form.Set("claims", requestClaims)
@@ -450,8 +454,30 @@ func (c *Client) buildForm(g grant, m credential.Material) (url.Values, error) {
 	return form, nil
 }
 
+// requestClaims merges a claims challenge, client claims and capabilities.
+// The client's claims win over the server's challenge; capabilities are
+// merged last, under access_token.xms_cc.
+func (c *Client) requestClaims(challenge, client string) (string, error) {
+	if challenge == "" && client == "" {
+		return c.capClaims, nil
+	}
+	merged, err := claims.Merge(challenge, client)
+	if err != nil {
+		return "", err
+	}
+	return claims.WithCapabilities(merged, c.capabilities)
+}
+
+// warnStorage reports a cache storage failure that does not fail the
+// call: the token is good and kept in memory.
+func (c *Client) warnStorage(err error) {
+	if c.logger != nil {
+		c.logger.Warn("entra: the cache storage failed; tokens are kept in memory", "error", err)
+	}
+}
+
 // store caches the answer and returns the token to hand out.
-func (c *Client) store(g grant, tr oauth.TokenResponse, requested time.Time) entra.Token {
+func (c *Client) store(ctx context.Context, g grant, tr oauth.TokenResponse, requested time.Time) (entra.Token, error) {
 	expires := requested.Add(tr.ExpiresIn)
 	refreshIn := tr.RefreshIn
 	if refreshIn == 0 && tr.ExpiresIn > 2*time.Hour {
@@ -472,23 +498,47 @@ func (c *Client) store(g grant, tr oauth.TokenResponse, requested time.Time) ent
 		ExtendedExpiresOn: requested.Add(max(tr.ExtExpiresIn, tr.ExpiresIn)),
 		RefreshOn:         refreshOn,
 	}
-	c.cache.Store(at, requested)
-	if tr.RefreshToken != "" && g.key.Partition != "" {
-		c.cache.StoreRefreshToken(cache.RefreshToken{
-			RefreshKey: cache.RefreshKey{Environment: c.env, ClientID: c.clientID, Partition: g.key.Partition},
-			FamilyID:   tr.FamilyID,
-			Target:     tr.Scope,
-			Secret:     tr.RefreshToken,
-		})
+	entries := cache.Entries{AccessToken: &at}
+	var account entra.Account
+	switch {
+	case g.user:
+		var err error
+		if entries, account, err = c.userEntries(g, tr); err != nil {
+			return entra.Token{}, err
+		}
+		at.Partition, at.HomeAccountID = account.HomeAccountID, account.HomeAccountID
+		entries.AccessToken = &at
+	case g.key.Partition != "": // on-behalf-of: the refresh token belongs to the assertion
+		if tr.ClientInfo != "" {
+			at.HomeAccountID, _ = oauth.ParseClientInfo(tr.ClientInfo)
+		}
+		if tr.RefreshToken != "" {
+			entries.RefreshToken = &cache.RefreshToken{
+				RefreshKey:    cache.RefreshKey{Environment: c.env, ClientID: c.clientID, Partition: g.key.Partition},
+				IssuedTo:      c.clientID,
+				HomeAccountID: at.HomeAccountID,
+				Target:        tr.Scope,
+				Secret:        tr.RefreshToken,
+			}
+		}
 	}
-	return entra.Token{
-		AccessToken: tr.AccessToken,
-		TokenType:   tr.TokenType,
-		ExpiresOn:   expires,
-		RefreshOn:   refreshOn,
-		Scopes:      scopes,
-		Source:      entra.SourceIdentityProvider,
+	if err := c.cache.Save(ctx, entries, requested); err != nil {
+		c.warnStorage(err)
 	}
+	tok := entra.Token{
+		AccessToken:  tr.AccessToken,
+		TokenType:    tr.TokenType,
+		ExpiresOn:    expires,
+		RefreshOn:    refreshOn,
+		Scopes:       scopes,
+		Source:       entra.SourceIdentityProvider,
+		IDToken:      tr.IDToken,
+		RefreshToken: tr.RefreshToken,
+	}
+	if g.user {
+		tok.Account = c.account(account.HomeAccountID)
+	}
+	return tok, nil
 }
 
 // validScope refuses empty scopes and white space, which would split one

@@ -61,6 +61,9 @@ type Config struct {
 	EnableClientClaims bool
 	// Logger receives debug records without secrets; nil disables logging.
 	Logger *slog.Logger
+	// Cache holds the tokens; nil gives the client a private in-memory
+	// cache. A cache opened on storage (cache.Open) persists them.
+	Cache *cache.Cache
 
 	// now is the clock; tests set it through export_test.go.
 	now func() time.Time
@@ -152,10 +155,13 @@ func New(cfg Config) (*Client, error) {
 		arcDir:             arcDir,
 		enableClientClaims: cfg.EnableClientClaims,
 		retry:              cfg.Retry,
-		cache:              cache.New(),
+		cache:              cfg.Cache,
 		cacheEnv:           "managed_identity/" + string(ep.source),
 		logger:             cfg.Logger,
 		now:                cfg.now,
+	}
+	if c.cache == nil {
+		c.cache = cache.New()
 	}
 	if c.idParam, c.idValue, err = c.identityParam(); err != nil {
 		return nil, err
@@ -354,7 +360,7 @@ func (c *Client) fetch(ctx context.Context, key cache.Key, resource, cc string) 
 			if err != nil {
 				return entra.Token{}, err
 			}
-			return c.store(key, resource, tr, requested), nil
+			return c.store(ctx, key, resource, tr, requested), nil
 		}
 		a := Attempt{Source: c.ep.source, Number: n}
 		var failure error
@@ -453,7 +459,7 @@ func (c *Client) send(ctx context.Context, resource, cc, authorization string) (
 // store caches a new token and returns it. A refresh_in from the server
 // sets the refresh time; otherwise tokens living over two hours are
 // refreshed at half-life.
-func (c *Client) store(key cache.Key, resource string, tr tokenResponse, requested time.Time) entra.Token {
+func (c *Client) store(ctx context.Context, key cache.Key, resource string, tr tokenResponse, requested time.Time) entra.Token {
 	lifetime := tr.expiresOn.Sub(requested)
 	var refreshOn time.Time
 	switch {
@@ -462,7 +468,7 @@ func (c *Client) store(key cache.Key, resource string, tr tokenResponse, request
 	case lifetime > 2*time.Hour:
 		refreshOn = requested.Add(lifetime / 2)
 	}
-	c.cache.Store(cache.AccessToken{
+	at := cache.AccessToken{
 		Key:               key,
 		Target:            resource,
 		Scopes:            []string{resource},
@@ -471,7 +477,11 @@ func (c *Client) store(key cache.Key, resource string, tr tokenResponse, request
 		ExpiresOn:         tr.expiresOn,
 		ExtendedExpiresOn: tr.expiresOn,
 		RefreshOn:         refreshOn,
-	}, requested)
+	}
+	if err := c.cache.Save(ctx, cache.Entries{AccessToken: &at}, requested); err != nil && c.logger != nil {
+		// The token is good and cached in memory; only persisting it failed.
+		c.logger.Warn("entra: the token could not be written to the cache storage", "error", err)
+	}
 	return entra.Token{
 		AccessToken:   tr.accessToken,
 		TokenType:     tr.tokenType,
