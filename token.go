@@ -2,6 +2,7 @@ package entra
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -58,6 +59,10 @@ type Token struct {
 	// IDToken is the raw OpenID Connect ID token of a user flow, when the
 	// token service sent one.
 	IDToken string
+	// BindingCertificate is the certificate a proof-of-possession token is
+	// bound to (its cnf x5t#S256): the request using the token must present
+	// it in the TLS handshake. Nil for bearer tokens.
+	BindingCertificate *x509.Certificate
 	// RefreshToken is the refresh token the token service sent with a user
 	// flow's token, for callers that keep it themselves. The cache keeps it
 	// too; most callers need not touch it.

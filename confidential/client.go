@@ -12,11 +12,15 @@ package confidential
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/entra-go/entra"
@@ -26,6 +30,7 @@ import (
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/internal/clock"
 	"github.com/entra-go/entra/internal/flight"
+	"github.com/entra-go/entra/internal/mtls"
 	"github.com/entra-go/entra/internal/oauth"
 	"github.com/entra-go/entra/internal/transport"
 )
@@ -67,6 +72,17 @@ type Config struct {
 	Logger *slog.Logger
 	// RequestTimeout bounds one shared token request; zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// SendCertificateOverMTLS presents the certificate credential in the
+	// TLS handshake of every token request (client credentials,
+	// on-behalf-of, auth code, refresh token, silent) and sends them to the
+	// cloud's mTLS token host; the client assertion still goes in the body,
+	// with x5c. Tokens stay Bearer tokens. It needs a *credential.Certificate.
+	SendCertificateOverMTLS bool
+	// MTLSHTTPClient, if set, returns the HTTP client that presents a given
+	// certificate. Nil clones HTTPClient's *http.Transport per certificate.
+	// Clients are kept per certificate (by SHA-256), so connections, and
+	// TLS sessions, are reused.
+	MTLSHTTPClient func(cert *tls.Certificate) (*http.Client, error)
 
 	// now is the clock; tests of expiry set it through an export_test.go hook.
 	now func() time.Time
@@ -92,6 +108,14 @@ type TokenRequest struct {
 	ForceRefresh bool
 	// CorrelationID is sent as client-request-id; empty means a random one.
 	CorrelationID string
+	// MTLSPoP asks for an mTLS proof-of-possession token (token_type
+	// mtls_pop), bound to the client's certificate, which then authenticates
+	// the client in the TLS handshake: no assertion is sent. It needs a
+	// certificate (a *credential.Certificate, or an assertion callback that
+	// returns a binding certificate) and a tenanted authority. For a generic
+	// OIDC authority it is an RFC 8705 certificate-bound token request.
+	// Client credentials only.
+	MTLSPoP bool
 }
 
 // Client gets tokens for a confidential application. It is safe for
@@ -112,6 +136,18 @@ type Client struct {
 	timeout      time.Duration
 	logger       *slog.Logger
 	now          func() time.Time
+
+	sendOverMTLS bool
+	mtlsClients  *mtls.Pool
+	// binding is the certificate PoP tokens are keyed by: the certificate
+	// credential's, or the one an assertion callback last returned.
+	binding atomic.Pointer[bindingCert]
+}
+
+// bindingCert is a certificate and its x5t#S256.
+type bindingCert struct {
+	thumbprint string
+	leaf       *x509.Certificate
 }
 
 // New validates cfg and returns a Client. It makes no network call.
@@ -167,7 +203,27 @@ func New(cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = clock.New().Now
 	}
+	cert, isCert := cfg.Credential.(*credential.Certificate)
+	if cfg.SendCertificateOverMTLS && !isCert {
+		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial,
+			"SendCertificateOverMTLS needs a certificate credential; a %s has no certificate to present", credentialKind(cfg.Credential))
+	}
+	if isCert {
+		c.binding.Store(&bindingCert{thumbprint: cert.Thumbprint(), leaf: cert.Leaf()})
+	}
+	c.sendOverMTLS = cfg.SendCertificateOverMTLS
+	c.mtlsClients = mtls.NewPool(httpClient, cfg.MTLSHTTPClient, 0)
 	return c, nil
+}
+
+func credentialKind(c credential.Credential) string {
+	switch c.(type) {
+	case *credential.Secret:
+		return "client secret"
+	case credential.AssertionFunc:
+		return "client assertion callback (it returns its binding certificate itself)"
+	}
+	return fmt.Sprintf("%T", c)
 }
 
 // grant is one token request to make on a cache miss.
@@ -188,6 +244,13 @@ func (c *Client) AcquireTokenForClient(ctx context.Context, req TokenRequest) (e
 	// invalid request can only miss, and the miss path validates it. The
 	// fetch closure is built only off the hit path: a hit allocates nothing.
 	key := cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.tenantKey(req.Tenant)}
+	if req.MTLSPoP {
+		// PoP tokens are kept apart from bearer tokens, per certificate.
+		key.TokenType = entra.TokenTypeMTLSPoP
+		if b := c.binding.Load(); b != nil {
+			key.KeyID = b.thumbprint
+		}
+	}
 	if req.ClientClaims != "" {
 		return c.acquireForClientWithClaims(ctx, req, key)
 	}
@@ -213,12 +276,39 @@ func (c *Client) acquireForClient(ctx context.Context, req TokenRequest, key cac
 	if err != nil {
 		return entra.Token{}, err
 	}
+	if req.MTLSPoP {
+		if err := c.checkPoP(auth); err != nil {
+			return entra.Token{}, err
+		}
+	}
 	key.Tenant = auth.Tenant
 	if status == cache.HitRefresh {
 		c.refreshInBackground(key, req, c.clientCredentials(req, auth, key))
 		return tok, nil
 	}
 	return c.shared(ctx, key, req, c.clientCredentials(req, auth, key))
+}
+
+// popUnsupported refuses MTLSPoP on the flows that do not take it yet.
+func popUnsupported(req TokenRequest) error {
+	if req.MTLSPoP {
+		return entra.Errorf(entra.CodeInvalidRequest, "mTLS proof-of-possession tokens are available on client credentials only")
+	}
+	return nil
+}
+
+// checkPoP refuses a PoP request that cannot succeed, before any request:
+// the credential first, then the tenant.
+func (c *Client) checkPoP(auth authority.Authority) error {
+	if _, ok := c.cred.(*credential.Secret); ok {
+		return entra.Errorf(entra.CodeMTLSCertificateNotProvided,
+			"an mTLS proof-of-possession token is bound to a certificate, and a client secret has none: use a certificate credential")
+	}
+	if auth.Kind == authority.KindAAD && (auth.Tenant == "common" || auth.Tenant == "organizations") {
+		return entra.Errorf(entra.CodeMissingTenantedAuthority,
+			"an mTLS proof-of-possession token needs a tenanted authority (a tenant id or domain), not %q", auth.Tenant)
+	}
+	return nil
 }
 
 // canonicalClientClaims returns client claims in canonical form and the
@@ -276,6 +366,9 @@ func (c *Client) fetchForClient(ctx context.Context, req TokenRequest, auth auth
 func (c *Client) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion string, req TokenRequest) (entra.Token, error) {
 	if strings.TrimSpace(userAssertion) == "" {
 		return entra.Token{}, entra.Errorf(entra.CodeInvalidRequest, "the user assertion is empty")
+	}
+	if err := popUnsupported(req); err != nil {
+		return entra.Token{}, err
 	}
 	auth, err := c.requestAuthority(req)
 	if err != nil {
@@ -357,14 +450,24 @@ func (c *Client) fromCache(key cache.Key, scopes []string, bypass bool) (entra.T
 	if status == cache.Miss {
 		return entra.Token{}, cache.Miss
 	}
-	return entra.Token{
+	tokenType := tokenTypeOf(at.TokenType)
+	if c.auth.Kind == authority.KindOIDC {
+		tokenType = entra.TokenTypeBearer // RFC 8705 bound tokens are Bearer on the wire
+	}
+	tok := entra.Token{
 		AccessToken: at.Secret,
-		TokenType:   tokenTypeOf(at.TokenType),
+		TokenType:   tokenType,
 		ExpiresOn:   at.ExpiresOn,
 		RefreshOn:   at.RefreshOn,
 		Scopes:      scopes,
 		Source:      entra.SourceCache,
-	}, status
+	}
+	if key.KeyID != "" {
+		if b := c.binding.Load(); b != nil && b.thumbprint == key.KeyID {
+			tok.BindingCertificate = b.leaf
+		}
+	}
+	return tok, status
 }
 
 // shared makes concurrent callers for the same token share one request.
@@ -387,30 +490,67 @@ func (c *Client) shared(ctx context.Context, key cache.Key, req TokenRequest, fe
 
 // fetch makes one token request and caches its answer.
 func (c *Client) fetch(ctx context.Context, g grant) (entra.Token, error) {
-	endpoints, err := c.resolver.Resolve(ctx, g.auth, authority.ResolveOptions{Regional: g.regional})
+	pop := g.req.MTLSPoP
+	overMTLS := c.sendOverMTLS || pop
+	// Regions apply to client credentials, and to user flows over mTLS.
+	opts := authority.ResolveOptions{Regional: g.regional || overMTLS, MTLS: overMTLS}
+	endpoints, err := c.resolver.Resolve(ctx, g.auth, opts)
 	if err != nil {
 		return entra.Token{}, err
 	}
 	material, err := c.cred.Material(ctx, credential.Request{
 		ClientID: c.clientID, TokenEndpoint: endpoints.Token, Dialect: c.dialect,
+		IncludeX5C: overMTLS && !pop, MTLS: overMTLS, TLSClientAuth: pop,
 	})
 	if err != nil {
 		return entra.Token{}, err
 	}
+	bound := material.BindingCertificate
+	if pop && bound == nil {
+		return entra.Token{}, entra.Errorf(entra.CodeMTLSCertificateNotProvided,
+			"an mTLS proof-of-possession token was asked for, but the credential supplied no binding certificate")
+	}
+	// An assertion callback that returns a binding certificate routes the
+	// request over mTLS by itself (its assertion becomes jwt-pop).
+	if bound != nil && !overMTLS {
+		opts.MTLS, opts.Regional = true, true
+		if endpoints, err = c.resolver.Resolve(ctx, g.auth, opts); err != nil {
+			return entra.Token{}, err
+		}
+	}
 	form, err := c.buildForm(g, material)
 	if err != nil {
 		return entra.Token{}, err
+	}
+	wantType := entra.TokenTypeBearer
+	if pop {
+		g.key.KeyID = c.rememberBinding(bound)
+		if g.auth.Kind == authority.KindOIDC {
+			// RFC 8705 binds the token to the certificate without a token
+			// type of its own; the token stays a Bearer token on the wire.
+			form.Del("token_type")
+		} else {
+			wantType = entra.TokenTypeMTLSPoP
+		}
+	}
+	tc := c.transport
+	if bound != nil {
+		httpClient, err := c.mtlsClients.Client(bound)
+		if err != nil {
+			return entra.Token{}, err
+		}
+		tc = &transport.Client{HTTP: httpClient, Logger: c.logger}
 	}
 	correlationID := g.req.CorrelationID
 	if correlationID == "" {
 		correlationID = transport.NewCorrelationID()
 	}
 	requested := c.now()
-	resp, err := c.transport.PostForm(ctx, endpoints.Token, form, correlationID)
+	resp, err := tc.PostForm(ctx, endpoints.Token, form, correlationID)
 	if err != nil {
 		return entra.Token{}, err
 	}
-	tr, err := oauth.ParseToken(resp, entra.TokenTypeBearer)
+	tr, err := oauth.ParseToken(resp, wantType)
 	if err != nil {
 		return entra.Token{}, err
 	}
@@ -420,7 +560,25 @@ func (c *Client) fetch(ctx context.Context, g grant) (entra.Token, error) {
 	}
 	tok.TokenEndpoint = endpoints.Token
 	tok.Region = endpoints.Region
+	if pop {
+		tok.BindingCertificate = c.binding.Load().leaf
+	}
 	return tok, nil
+}
+
+// rememberBinding records the certificate PoP tokens are bound to and
+// returns its x5t#S256.
+func (c *Client) rememberBinding(cert *tls.Certificate) string {
+	leaf := cert.Leaf
+	if leaf == nil {
+		leaf, _ = x509.ParseCertificate(cert.Certificate[0])
+	}
+	sum := sha256.Sum256(cert.Certificate[0])
+	b := &bindingCert{thumbprint: base64.RawURLEncoding.EncodeToString(sum[:]), leaf: leaf}
+	if cur := c.binding.Load(); cur == nil || cur.thumbprint != b.thumbprint {
+		c.binding.Store(b)
+	}
+	return b.thumbprint
 }
 
 func (c *Client) buildForm(g grant, m credential.Material) (url.Values, error) {
@@ -435,14 +593,24 @@ func (c *Client) buildForm(g grant, m credential.Material) (url.Values, error) {
 		scope = userScope(g.req.Scopes)
 	}
 	form.Set("scope", scope)
+	_, isCert := c.cred.(*credential.Certificate)
 	switch {
 	case m.ClientSecret != "":
 		form.Set("client_secret", m.ClientSecret)
+	case m.Assertion != "" && m.BindingCertificate != nil && !isCert:
+		// An assertion bound to the certificate the request presents.
+		form.Set("client_assertion_type", credential.AssertionTypeJWTPoP)
+		form.Set("client_assertion", m.Assertion)
 	case m.Assertion != "":
 		form.Set("client_assertion_type", credential.AssertionTypeJWTBearer)
 		form.Set("client_assertion", m.Assertion)
+	case g.req.MTLSPoP && m.BindingCertificate != nil:
+		// The certificate in the TLS handshake authenticates the client.
 	default:
 		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "the credential supplied neither a secret nor an assertion")
+	}
+	if g.req.MTLSPoP {
+		form.Set("token_type", entra.TokenTypeMTLSPoP)
 	}
 	requestClaims, err := c.requestClaims(g.req.Claims, g.req.ClientClaims)
 	if err != nil {

@@ -175,6 +175,9 @@ func (c *Client) AcquireTokenByRefreshToken(ctx context.Context, refreshToken st
 }
 
 func (c *Client) redeemForUser(ctx context.Context, req TokenRequest, form url.Values, nonce string) (entra.Token, error) {
+	if err := popUnsupported(req); err != nil {
+		return entra.Token{}, err
+	}
 	auth, err := c.userAuthority(req.Tenant, req.Scopes)
 	if err != nil {
 		return entra.Token{}, err
@@ -196,6 +199,9 @@ func (c *Client) redeemForUser(ctx context.Context, req TokenRequest, form url.V
 func (c *Client) AcquireTokenSilent(ctx context.Context, account entra.Account, req TokenRequest) (entra.Token, error) {
 	if account.IsZero() {
 		return c.AcquireTokenForClient(ctx, req)
+	}
+	if err := popUnsupported(req); err != nil {
+		return entra.Token{}, err
 	}
 	auth, err := c.userAuthority(req.Tenant, req.Scopes)
 	if err != nil {

@@ -69,6 +69,7 @@ type Certificate struct {
 	x5tSHA1 string   // base64url SHA-1 of the leaf DER, for AD FS
 	x5c     []string // std base64 DER of each chain certificate, leaf first
 	sendX5C bool
+	tls     tls.Certificate // chain and key for mTLS handshakes; never modified
 }
 
 // keyParams describes a supported public key and how it signs.
@@ -182,6 +183,7 @@ func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts Certifica
 	c.x5tS256 = base64.RawURLEncoding.EncodeToString(s256[:])
 	s1 := sha1.Sum(leaf.Raw) // AD FS identifies certificates by SHA-1 only
 	c.x5tSHA1 = base64.RawURLEncoding.EncodeToString(s1[:])
+	c.tls = c.TLSCertificate()
 	c.x5c = make([]string, len(c.chain))
 	for i, cert := range c.chain {
 		c.x5c[i] = base64.StdEncoding.EncodeToString(cert.Raw)
@@ -198,13 +200,19 @@ func (c *Certificate) Material(ctx context.Context, req Request) (Material, erro
 	if err := ctx.Err(); err != nil {
 		return Material{}, entra.WrapError(entra.CodeCanceled, err, "signing the client assertion was canceled")
 	}
+	var m Material
+	if req.MTLS || req.TLSClientAuth {
+		m.BindingCertificate = &c.tls
+		if req.TLSClientAuth {
+			return m, nil
+		}
+	}
 	jwt, err := c.assertion(req, time.Now())
 	if err != nil {
 		return Material{}, err
 	}
-	// BindingCertificate stays nil: presenting the certificate over mTLS is
-	// a separate opt-in, to be added later.
-	return Material{Assertion: jwt}, nil
+	m.Assertion = jwt
+	return m, nil
 }
 
 // Leaf returns the leaf certificate, whose key signs. It must not be modified.

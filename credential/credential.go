@@ -47,6 +47,13 @@ type Request struct {
 	// IncludeX5C puts the certificate chain in the assertion header even if
 	// the credential was not configured to (mTLS transport needs it).
 	IncludeX5C bool
+	// MTLS: the request goes over mutual TLS. A credential holding a
+	// certificate returns it as BindingCertificate.
+	MTLS bool
+	// TLSClientAuth: the certificate presented over mutual TLS alone
+	// authenticates the client (mTLS proof-of-possession, RFC 8705
+	// tls_client_auth), so a certificate credential signs no assertion.
+	TLSClientAuth bool
 }
 
 // Material is what a credential contributes to one token request. At most
