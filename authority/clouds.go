@@ -81,3 +81,14 @@ func mtlsHost(host string) (string, error) {
 func mtlsRefused(host, hint string) error {
 	return entra.Errorf(entra.CodeMTLSNotSupportedForEnvironment, "%s has no mutual-TLS endpoint%s", host, hint)
 }
+
+// CacheEnvironmentOf returns the cache environment of an Entra ID host:
+// the shared one for every alias of a known cloud (login.microsoftonline.com
+// → login.windows.net), the host itself otherwise. Caches written by other
+// libraries under any alias are read through it.
+func CacheEnvironmentOf(host string) string {
+	if c, ok := lookupCloud(strings.ToLower(host)); ok {
+		return c.cacheEnv
+	}
+	return strings.ToLower(host)
+}

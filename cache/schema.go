@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/authority"
 )
 
 // The cross-MSAL cache schema: one JSON object whose sections map entry
@@ -216,7 +217,7 @@ func (e atEntry) token() (AccessToken, bool) {
 	}
 	return AccessToken{
 		Key: Key{
-			Environment: strings.ToLower(e.Environment), ClientID: e.ClientID, Tenant: strings.ToLower(e.Realm),
+			Environment: authority.CacheEnvironmentOf(e.Environment), ClientID: e.ClientID, Tenant: strings.ToLower(e.Realm),
 			Partition: partition, TokenType: tokenType, KeyID: e.KeyID, Ext: e.ExtCacheKey,
 		},
 		HomeAccountID: e.HomeAccountID, Target: e.Target, Scopes: strings.Fields(e.Target), Secret: e.Secret,
@@ -251,7 +252,7 @@ func (e rtEntry) token() (RefreshToken, bool) {
 	if e.Secret == "" || e.ClientID == "" || !strings.EqualFold(e.CredentialType, "RefreshToken") {
 		return RefreshToken{}, false
 	}
-	k := RefreshKey{Environment: strings.ToLower(e.Environment), ClientID: e.ClientID, Partition: e.HomeAccountID}
+	k := RefreshKey{Environment: authority.CacheEnvironmentOf(e.Environment), ClientID: e.ClientID, Partition: e.HomeAccountID}
 	if e.UserAssertionHash != "" {
 		k.Partition = e.UserAssertionHash
 	}
@@ -272,7 +273,7 @@ func (e idEntry) token() (IDToken, bool) {
 	if e.Secret == "" || !strings.EqualFold(e.CredentialType, "IdToken") {
 		return IDToken{}, false
 	}
-	return IDToken{IDKey: IDKey{HomeAccountID: e.HomeAccountID, Environment: strings.ToLower(e.Environment),
+	return IDToken{IDKey: IDKey{HomeAccountID: e.HomeAccountID, Environment: authority.CacheEnvironmentOf(e.Environment),
 		ClientID: e.ClientID, Realm: strings.ToLower(e.Realm)}, Secret: e.Secret}, true
 }
 
@@ -288,7 +289,7 @@ func (e accountEntry) account() (Account, bool) {
 		return Account{}, false
 	}
 	return Account{
-		AccountKey:     AccountKey{HomeAccountID: e.HomeAccountID, Environment: strings.ToLower(e.Environment), Realm: strings.ToLower(e.Realm)},
+		AccountKey:     AccountKey{HomeAccountID: e.HomeAccountID, Environment: authority.CacheEnvironmentOf(e.Environment), Realm: strings.ToLower(e.Realm)},
 		LocalAccountID: e.LocalAccountID, Username: e.Username, Name: e.Name, AuthorityType: e.AuthorityType, ClientInfo: e.ClientInfo,
 	}, true
 }
@@ -338,7 +339,7 @@ func (c *Cache) index() {
 	for k, raw := range c.doc.sections[sectionAppMetadata] {
 		var e appEntry
 		if json.Unmarshal(raw, &e) == nil && e.ClientID != "" {
-			m := AppMetadata{AppKey: AppKey{Environment: strings.ToLower(e.Environment), ClientID: e.ClientID}, FamilyID: e.FamilyID}
+			m := AppMetadata{AppKey: AppKey{Environment: authority.CacheEnvironmentOf(e.Environment), ClientID: e.ClientID}, FamilyID: e.FamilyID}
 			c.apps[m.AppKey] = docEntry[AppMetadata]{m, k}
 		}
 	}
