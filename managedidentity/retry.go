@@ -4,9 +4,9 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/entra-go/entra/internal/transport"
 )
 
 // Attempt describes a failed request, for a RetryPolicy to judge.
@@ -107,20 +107,9 @@ func retryableOther(a Attempt) bool {
 // park an acquisition for days.
 const maxRetryAfter = 10 * time.Minute
 
-// parseRetryAfter reads delta-seconds or an HTTP date; 0 if neither.
+// parseRetryAfter reads Retry-After, bounded by maxRetryAfter; 0 if absent
+// or unreadable.
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		d = time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
+	d, _ := transport.ParseRetryAfter(v, now)
+	return min(d, maxRetryAfter)
 }

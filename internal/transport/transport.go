@@ -143,7 +143,7 @@ func (c *Client) retryDelay(resp *Response, err error) (time.Duration, bool) {
 	if resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
 		return 0, false
 	}
-	if after, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+	if after, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		return after, after <= c.maxRetryAfter()
 	}
 	return c.retryDelayOrDefault(), resp.StatusCode >= 500
@@ -246,8 +246,9 @@ func (c *Client) maxRetryAfter() time.Duration {
 	return DefaultMaxRetryAfter
 }
 
-// parseRetryAfter reads delta-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+// ParseRetryAfter reads a Retry-After value: delta-seconds (at most a day)
+// or an HTTP date. ok is false for anything else.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
