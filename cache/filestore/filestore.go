@@ -1,0 +1,223 @@
+// Package filestore keeps a token cache in a file, in the cross-MSAL
+// schema, shared safely by the processes that use it.
+//
+// Writers take an exclusive lock on a sibling lock file (path + ".lock")
+// for their whole read-modify-write, so processes writing concurrently
+// lose no entries. A write replaces the file atomically (temporary file,
+// fsync, rename, fsync of the folder): a crash leaves the old file or the
+// new one, never a mix. The file and its lock are created with mode 0600
+// in a folder created 0700.
+//
+// A cache file that group or others may read is a leak of every token in
+// it. This package fixes such a file to 0600 when it opens it for reading
+// or writing and logs a warning naming the file and its old mode; if the
+// mode cannot be changed (the file belongs to another user) it refuses the
+// file with entra.CodeCacheStorage.
+package filestore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/cache"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Logger receives the warning about a file readable by others; nil
+	// discards it.
+	Logger *slog.Logger
+}
+
+// Store is a cache.Storage in one file. It is safe for concurrent use,
+// by goroutines and by processes.
+type Store struct {
+	path   string
+	logger *slog.Logger
+	// mu excludes the goroutines of this process from each other: flock
+	// locks belong to open files, so two goroutines would both get one.
+	mu sync.Mutex
+}
+
+var _ cache.Storage = (*Store)(nil)
+
+// Open returns a store for the file at path. It creates nothing until the
+// first write.
+func Open(path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, entra.Errorf(entra.CodeInvalidRequest, "the cache file path is empty")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, entra.WrapError(entra.CodeInvalidRequest, err, "the cache file path %q cannot be made absolute", path)
+	}
+	if fi, err := os.Stat(abs); err == nil && !fi.Mode().IsRegular() {
+		return nil, entra.Errorf(entra.CodeInvalidRequest, "the cache file %s is not a regular file", abs)
+	}
+	return &Store{path: abs, logger: opts.Logger}, nil
+}
+
+// Path is the cache file's absolute path.
+func (s *Store) Path() string { return s.path }
+
+// Load returns the file's contents, nil if it does not exist yet.
+func (s *Store) Load(ctx context.Context, _ string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, canceled(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	unlock, err := s.lock(ctx, lockShared)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return s.read()
+}
+
+// Update calls fn with the file's contents (nil if it does not exist)
+// while holding the lock, and replaces the file with what fn returns. If fn
+// fails or returns nil, the file is left as it was.
+func (s *Store) Update(ctx context.Context, _ string, fn func(stored []byte) ([]byte, error)) error {
+	if err := ctx.Err(); err != nil {
+		return canceled(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return s.ioError(err, "cannot create the cache file's folder")
+	}
+	unlock, err := s.lock(ctx, lockExclusive)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	stored, err := s.read()
+	if err != nil {
+		return err
+	}
+	next, err := fn(stored)
+	if err != nil || next == nil {
+		return err
+	}
+	return s.replace(next)
+}
+
+// read returns the file's contents, fixing a mode that exposes them.
+func (s *Store) read() ([]byte, error) {
+	f, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, s.ioError(err, "cannot open the cache file")
+	}
+	defer f.Close()
+	if err := s.checkMode(f); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, s.ioError(err, "cannot read the cache file")
+	}
+	return data, nil
+}
+
+// replace writes data to a temporary file and renames it over the file.
+func (s *Store) replace(data []byte) (err error) {
+	dir := filepath.Dir(s.path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp-*")
+	if err != nil {
+		return s.ioError(err, "cannot create a temporary file next to the cache file")
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return s.ioError(err, "cannot restrict the temporary cache file's mode")
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return s.ioError(err, "cannot write the cache file")
+	}
+	if err := tmp.Sync(); err != nil {
+		return s.ioError(err, "cannot flush the cache file")
+	}
+	if err := tmp.Close(); err != nil {
+		return s.ioError(err, "cannot write the cache file")
+	}
+	if err := os.Rename(tmp.Name(), s.path); err != nil {
+		return s.ioError(err, "cannot replace the cache file")
+	}
+	syncDir(dir) // the rename is durable once the folder is flushed
+	return nil
+}
+
+// checkMode fixes a cache file that group or others may access.
+func (s *Store) checkMode(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return s.ioError(err, "cannot read the cache file's mode")
+	}
+	mode := fi.Mode().Perm()
+	if mode&0o077 == 0 || !enforceMode {
+		return nil
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return entra.WrapError(entra.CodeCacheStorage, err,
+			"the cache file %s has mode %v, readable by other users, and its mode cannot be changed; run chmod 600 on it", s.path, mode)
+	}
+	if s.logger != nil {
+		s.logger.Warn("entra: the cache file was readable by other users; its mode is now 0600",
+			"path", s.path, "old_mode", mode.String())
+	}
+	return nil
+}
+
+// lock takes the lock file's lock, waiting until ctx ends.
+func (s *Store) lock(ctx context.Context, kind lockKind) (unlock func(), err error) {
+	lf, err := os.OpenFile(s.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, fs.ErrNotExist) && kind == lockShared {
+		// Nothing was ever written (no folder yet): nothing to lock.
+		return func() {}, nil
+	}
+	if err != nil {
+		return nil, s.ioError(err, "cannot open the cache lock file")
+	}
+	wait := time.Millisecond
+	for {
+		ok, err := tryLock(lf, kind)
+		if err != nil {
+			lf.Close()
+			return nil, s.ioError(err, "cannot lock the cache file")
+		}
+		if ok {
+			return func() { unlockFile(lf); lf.Close() }, nil
+		}
+		select {
+		case <-ctx.Done():
+			lf.Close()
+			return nil, entra.WrapError(entra.CodeCanceled, ctx.Err(), "gave up waiting for the lock of the cache file %s", s.path)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 50*time.Millisecond)
+	}
+}
+
+func (s *Store) ioError(err error, msg string) error {
+	return entra.WrapError(entra.CodeCacheStorage, err, "%s %s", msg, s.path)
+}
+
+func canceled(err error) error {
+	return entra.WrapError(entra.CodeCanceled, err, "the cache file operation was canceled")
+}

@@ -1,0 +1,26 @@
+//go:build !unix
+
+package filestore
+
+import (
+	"errors"
+	"os"
+)
+
+type lockKind int
+
+const (
+	lockShared lockKind = iota
+	lockExclusive
+)
+
+// enforceMode: other systems' permissions are not unix mode bits.
+const enforceMode = false
+
+var errNoLock = errors.New("file locking is implemented for unix systems only")
+
+func tryLock(*os.File, lockKind) (bool, error) { return false, errNoLock }
+
+func unlockFile(*os.File) {}
+
+func syncDir(string) {}

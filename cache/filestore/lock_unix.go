@@ -1,0 +1,39 @@
+//go:build unix
+
+package filestore
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+type lockKind int
+
+const (
+	lockShared    lockKind = syscall.LOCK_SH
+	lockExclusive lockKind = syscall.LOCK_EX
+)
+
+// enforceMode: unix permissions say who may read the file.
+const enforceMode = true
+
+// tryLock takes an flock lock without blocking; ok is false if another
+// holder has it.
+func tryLock(f *os.File, kind lockKind) (ok bool, err error) {
+	err = syscall.Flock(int(f.Fd()), int(kind)|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func unlockFile(f *os.File) { syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+// syncDir flushes a folder so a rename in it survives a crash.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
