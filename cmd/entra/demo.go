@@ -29,11 +29,8 @@ type demoRow struct {
 func runDemo(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("entra demo", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	em, err := entratest.New(entratest.Options{})
 	if err != nil {

@@ -17,11 +17,8 @@ func runEmulator(ctx context.Context, args []string, e env) error {
 	imdsAddr := fs.String("imds-addr", "127.0.0.1:0", "plain-HTTP listen address of the IMDS endpoint")
 	dir := fs.String("dir", "", "folder for the CA certificate and the demo client's certificate (default: a new temporary folder)")
 	region := fs.String("region", "eastus", "region reported by the IMDS endpoint")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	em, err := entratest.New(entratest.Options{Addr: *addr, IMDSAddr: *imdsAddr, Region: *region})
 	if err != nil {

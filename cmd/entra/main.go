@@ -4,6 +4,9 @@
 //	entra token client-credentials --authority URL --client-id ID --secret-env NAME [--scope S]...
 //	entra token obo --authority URL --client-id ID --cert PATH --user-assertion TOKEN [--scope S]...
 //	entra token managed-identity --resource R [--client-id|--resource-id|--object-id ID] [--source S]
+//	entra token auth-code|refresh|silent ... [--cache FILE]
+//	entra auth-url --authority URL --client-id ID --redirect-uri URI [-o json]
+//	entra accounts list|remove --authority URL --client-id ID --cache FILE
 //	entra emulator [--addr HOST:PORT] [--ca-out PATH]
 //	entra demo
 //
@@ -14,6 +17,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +31,11 @@ const usage = `usage:
   entra token client-credentials [flags]   app token (client credentials grant)
   entra token obo [flags]                  on-behalf-of token for a user assertion
   entra token managed-identity [flags]     token for the host's managed identity
+  entra token auth-code [flags]            redeem an authorization code for a user's tokens
+  entra token refresh [flags]              redeem a refresh token
+  entra token silent [flags]               a cached user's token, refreshed if needed
+  entra auth-url [flags]                   sign-in URL with PKCE, state and nonce
+  entra accounts list|remove [flags]       accounts in a cache file
   entra emulator [flags]                   run the local token service emulator
   entra demo                               run every flow against an embedded emulator
 
@@ -56,7 +65,7 @@ func main() {
 func run(ctx context.Context, args []string, e env) int {
 	err := dispatch(ctx, args, e)
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(e.stderr, "entra: %v\n", err)
@@ -87,9 +96,13 @@ func dispatch(ctx context.Context, args []string, e env) error {
 	switch args[0] {
 	case "token":
 		if len(args) < 2 {
-			return fmt.Errorf("%w: entra token needs a flow: client-credentials, obo or managed-identity", errUsage)
+			return fmt.Errorf("%w: entra token needs a flow: client-credentials, obo, auth-code, refresh, silent or managed-identity", errUsage)
 		}
 		return runToken(ctx, args[1], args[2:], e)
+	case "auth-url":
+		return runAuthURL(ctx, args[1:], e)
+	case "accounts":
+		return runAccounts(ctx, args[1:], e)
 	case "emulator":
 		return runEmulator(ctx, args[1:], e)
 	case "demo":

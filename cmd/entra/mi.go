@@ -26,6 +26,7 @@ type miFlags struct {
 	resource, source               string
 	claims, clientClaims           string
 	forceRefresh                   bool
+	cachePath                      string
 	output                         string
 }
 
@@ -41,6 +42,7 @@ func newMIFlagSet(f *miFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.clientClaims, "client-claims", "", "client-originated claims JSON, IMDS only (preview; giving it opts in)")
 	fs.BoolVar(&f.forceRefresh, "force-refresh", false, "ignore cached tokens")
 	fs.StringVar(&f.output, "o", "json", "output format: json or text")
+	fs.StringVar(&f.cachePath, "cache", "", "token cache file, shared safely between processes")
 	return fs
 }
 
@@ -50,19 +52,17 @@ func newMIFlagSet(f *miFlags, stderr io.Writer) *flag.FlagSet {
 func runManagedIdentity(ctx context.Context, args []string, e env) error {
 	var f miFlags
 	fs := newMIFlagSet(&f, e.stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := f.config(e)
 	if err != nil {
 		return err
 	}
+	if cfg.Cache, err = openCache(ctx, f.cachePath, e); err != nil {
+		return err
+	}
+	cfg.Logger = e.logger()
 	client, err := managedidentity.New(cfg)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,7 +36,16 @@ type tokenFlags struct {
 	forceRefresh                  bool
 	output                        string
 	disableInstanceDiscovery      bool
+	cachePath                     string
+
+	// user flows
+	code, redirectURI, codeVerifier, nonce string
+	refreshToken                           string
+	account, username                      string
 }
+
+// tokenFlows are the flows of "entra token" that use a confidential client.
+var tokenFlows = []string{"client-credentials", "obo", "auth-code", "refresh", "silent"}
 
 func newTokenFlagSet(flow string, f *tokenFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("entra token "+flow, flag.ContinueOnError)
@@ -57,8 +67,20 @@ func newTokenFlagSet(flow string, f *tokenFlags, stderr io.Writer) *flag.FlagSet
 	fs.BoolVar(&f.forceRefresh, "force-refresh", false, "ignore cached tokens")
 	fs.BoolVar(&f.disableInstanceDiscovery, "disable-instance-discovery", false, "trust an unknown authority host without instance discovery")
 	fs.StringVar(&f.output, "o", "json", "output format: json or text")
-	if flow == "obo" {
+	fs.StringVar(&f.cachePath, "cache", "", "token cache file (cross-MSAL schema), shared safely between processes")
+	switch flow {
+	case "obo":
 		fs.StringVar(&f.userAssertion, "user-assertion", "", "the token the user sent to this API (required)")
+	case "auth-code":
+		fs.StringVar(&f.code, "code", "", "the authorization code the redirect URI received (required)")
+		fs.StringVar(&f.redirectURI, "redirect-uri", "", "the redirect URI the code was sent to (required)")
+		fs.StringVar(&f.codeVerifier, "code-verifier", "", "the PKCE verifier from entra auth-url")
+		fs.StringVar(&f.nonce, "nonce", "", "the nonce from entra auth-url, checked in the ID token")
+	case "refresh":
+		fs.StringVar(&f.refreshToken, "refresh-token", "", "the refresh token to redeem (required)")
+	case "silent":
+		fs.StringVar(&f.account, "account", "", "home account id of a cached account")
+		fs.StringVar(&f.username, "username", "", "username of a cached account")
 	}
 	return fs
 }
@@ -67,24 +89,22 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 	if flow == "managed-identity" {
 		return runManagedIdentity(ctx, args, e)
 	}
-	if flow != "client-credentials" && flow != "obo" {
-		return fmt.Errorf("%w: unknown token flow %q (want client-credentials, obo or managed-identity)", errUsage, flow)
+	if !slices.Contains(tokenFlows, flow) {
+		return fmt.Errorf("%w: unknown token flow %q (want %s or managed-identity)", errUsage, flow, strings.Join(tokenFlows, ", "))
 	}
 	var f tokenFlags
 	fs := newTokenFlagSet(flow, &f, e.stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if err := f.validate(flow); err != nil {
 		return err
 	}
 	cred, err := f.credential(e)
+	if err != nil {
+		return err
+	}
+	c, err := openCache(ctx, f.cachePath, e)
 	if err != nil {
 		return err
 	}
@@ -97,6 +117,8 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 		DisableInstanceDiscovery: f.disableInstanceDiscovery,
 		// Passing --client-claims is the CLI user's opt-in to the preview.
 		EnableClientClaims: f.clientClaims != "",
+		Cache:              c,
+		Logger:             e.logger(),
 	})
 	if err != nil {
 		return err
@@ -112,9 +134,20 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 		req.Scopes = []string{defaultScope}
 	}
 	var tok entra.Token
-	if flow == "obo" {
+	switch flow {
+	case "obo":
 		tok, err = client.AcquireTokenOnBehalfOf(ctx, f.userAssertion, req)
-	} else {
+	case "auth-code":
+		tok, err = client.AcquireTokenByAuthCode(ctx, confidential.AuthCode{
+			Code: f.code, RedirectURI: f.redirectURI, CodeVerifier: f.codeVerifier, Nonce: f.nonce}, req)
+	case "refresh":
+		tok, err = client.AcquireTokenByRefreshToken(ctx, f.refreshToken, req)
+	case "silent":
+		var account entra.Account
+		if account, err = client.Account(ctx, f.account+f.username); err == nil {
+			tok, err = client.AcquireTokenSilent(ctx, account, req)
+		}
+	default:
 		tok, err = client.AcquireTokenForClient(ctx, req)
 	}
 	if err != nil {
@@ -131,8 +164,20 @@ func (f *tokenFlags) validate(flow string) error {
 	if f.clientID == "" {
 		missing = append(missing, "--client-id")
 	}
-	if flow == "obo" && f.userAssertion == "" {
-		missing = append(missing, "--user-assertion")
+	for _, req := range []struct {
+		flow, name, value string
+	}{
+		{"obo", "--user-assertion", f.userAssertion},
+		{"auth-code", "--code", f.code},
+		{"auth-code", "--redirect-uri", f.redirectURI},
+		{"refresh", "--refresh-token", f.refreshToken},
+	} {
+		if flow == req.flow && req.value == "" {
+			missing = append(missing, req.name)
+		}
+	}
+	if flow == "silent" && (f.account == "") == (f.username == "") {
+		return fmt.Errorf("%w: give one of --account and --username", errUsage)
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%w: missing %s", errUsage, strings.Join(missing, ", "))
@@ -185,9 +230,25 @@ type tokenOutput struct {
 	Source        string `json:"source"`
 	TokenEndpoint string `json:"token_endpoint,omitempty"`
 	Region        string `json:"region,omitempty"`
+	// Account is the user of a user flow's token.
+	Account *accountOutput `json:"account,omitempty"`
 	// ManagedIdentitySource is the managed identity source used (imds,
 	// app_service, azure_arc, cloud_shell, service_fabric or machine_learning).
 	ManagedIdentitySource string `json:"managed_identity_source,omitempty"`
+}
+
+// accountOutput is the JSON form of an account.
+type accountOutput struct {
+	HomeAccountID string `json:"home_account_id"`
+	Username      string `json:"username"`
+	TenantID      string `json:"tenant_id"`
+}
+
+func newAccountOutput(a entra.Account) *accountOutput {
+	if a.IsZero() {
+		return nil
+	}
+	return &accountOutput{HomeAccountID: a.HomeAccountID, Username: a.Username, TenantID: a.TenantID}
 }
 
 func newTokenOutput(tok entra.Token) tokenOutput {
@@ -198,6 +259,7 @@ func newTokenOutput(tok entra.Token) tokenOutput {
 		Source:        tok.Source.String(),
 		TokenEndpoint: tok.TokenEndpoint,
 		Region:        tok.Region,
+		Account:       newAccountOutput(tok.Account),
 	}
 }
 
