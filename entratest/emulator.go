@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,8 +49,14 @@ type Client struct {
 	ID string
 	// Secret, if not empty, authenticates the client.
 	Secret string
-	// Certificates whose keys may sign the client's assertions.
+	// Certificates whose keys may sign the client's assertions, and that
+	// authenticate it in the TLS handshake on the mTLS hosts.
 	Certificates []*x509.Certificate
+	// RedirectURIs are the addresses an authorization may return to.
+	RedirectURIs []string
+	// FamilyID, if not empty ("1"), puts the client in a family whose
+	// members redeem each other's refresh tokens.
+	FamilyID string
 }
 
 // DefaultClient is the client every emulator registers at start.
@@ -58,10 +65,19 @@ type DefaultClient struct {
 	CertPEM, KeyPEM []byte
 }
 
-// User describes the user of a token made by IssueUserToken.
+// User describes a user: one who signs in, or the user of a token made by
+// IssueUserToken.
 type User struct {
 	Audience, Subject, ObjectID, TenantID, Username string
+	Name                                            string
 }
+
+// defaultUsername is the username of DefaultUser.
+const defaultUsername = "ada@contoso.example"
+
+// DefaultRedirectURI is registered for the default client; any port of it
+// is accepted (a loopback address).
+const DefaultRedirectURI = "http://localhost/callback"
 
 // Request is a recorded request.
 type Request struct {
@@ -73,8 +89,9 @@ type Request struct {
 	Form              url.Values
 	Header            http.Header
 	ClientCertificate *x509.Certificate
-	// Endpoint names what was called: "token", "instance_discovery",
-	// "openid_configuration", "keys", "imds_compute" or "unknown".
+	// Endpoint names what was called: "token", "authorize",
+	// "instance_discovery", "openid_configuration", "keys", "imds_compute"
+	// or "unknown".
 	Endpoint string
 }
 
@@ -90,8 +107,13 @@ type Emulator struct {
 	keyID    string
 	dflt     DefaultClient
 
+	userTenant  string
+	connections atomic.Int64
+
 	mu       sync.Mutex
 	clients  map[string]Client
+	users    map[string]User // by lower-cased username
+	codes    map[string]*authCode
 	requests []Request
 	faults   []*Fault
 	jtis     map[string]time.Time
@@ -131,13 +153,15 @@ func New(opts Options) (*Emulator, error) {
 	e := &Emulator{
 		opts: opts, ca: ca, signer: signer.(*rsa.PrivateKey), keyID: newGUID(),
 		clients: map[string]Client{}, jtis: map[string]time.Time{}, refresh: map[string]refreshGrant{},
+		users: map[string]User{}, codes: map[string]*authCode{}, userTenant: newGUID(),
 	}
+	e.RegisterUser(User{Username: defaultUsername, Name: "Ada Lovelace"})
 	cert, _, certPEM, keyPEM, err := selfSignedRSA(now, "entra emulator default client")
 	if err != nil {
 		return nil, err
 	}
 	e.dflt = DefaultClient{ID: newGUID(), Secret: "emu~" + newGUID(), CertPEM: certPEM, KeyPEM: keyPEM}
-	e.RegisterClient(Client{ID: e.dflt.ID, Secret: e.dflt.Secret, Certificates: []*x509.Certificate{cert}})
+	e.RegisterClient(Client{ID: e.dflt.ID, Secret: e.dflt.Secret, Certificates: []*x509.Certificate{cert}, RedirectURIs: []string{DefaultRedirectURI}})
 
 	if e.listener, err = net.Listen("tcp", opts.Addr); err != nil {
 		return nil, err
@@ -155,6 +179,11 @@ func New(opts Options) (*Emulator, error) {
 		// Clients that distrust the CA are expected in tests; their
 		// handshake failures are not the emulator's news.
 		ErrorLog: log.New(io.Discard, "", 0),
+		ConnState: func(_ net.Conn, state http.ConnState) {
+			if state == http.StateNew {
+				e.connections.Add(1)
+			}
+		},
 	}
 	go e.server.ServeTLS(e.listener, "", "")
 	if e.imdsLn, err = net.Listen("tcp", opts.IMDSAddr); err != nil {
@@ -191,6 +220,18 @@ func (e *Emulator) CertPool() *x509.CertPool {
 	p := x509.NewCertPool()
 	p.AddCert(e.ca.cert)
 	return p
+}
+
+// Connections is the number of connections (so TLS handshakes) the HTTPS
+// listener has accepted.
+func (e *Emulator) Connections() int64 { return e.connections.Load() }
+
+// TransportWithCertificate is Transport presenting cert in TLS handshakes,
+// as a client of the mTLS hosts does.
+func (e *Emulator) TransportWithCertificate(cert *tls.Certificate) *http.Transport {
+	t := e.Transport()
+	t.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+	return t
 }
 
 // Transport trusts the emulator's CA and connects to the emulator whatever

@@ -1,6 +1,7 @@
 package entratest
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -10,7 +11,9 @@ import (
 	"fmt"
 	"math/big"
 	"mime"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +25,7 @@ const (
 	grantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 	grantRefreshToken      = "refresh_token"
 	assertionTypeJWTBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+	assertionTypeJWTPoP    = "urn:ietf:params:oauth:client-assertion-type:jwt-pop"
 	clockSkew              = 5 * time.Minute
 )
 
@@ -38,19 +42,25 @@ func (e *Emulator) serveHTTPS(w http.ResponseWriter, r *http.Request) {
 	case p == "/common/discovery/instance":
 		e.instanceDiscovery(w, r)
 	case p == "/oidc/.well-known/openid-configuration":
-		e.openIDConfiguration(w, r, "https://"+r.Host+"/oidc", "/oidc/token", "/oidc/authorize", "/oidc/keys")
+		e.openIDConfiguration(w, r, "https://"+r.Host+"/oidc", "/oidc/token", "/oidc/authorize", "/oidc/keys", "/oidc/mtls/token")
 	case p == "/adfs/.well-known/openid-configuration":
-		e.openIDConfiguration(w, r, "https://"+r.Host+"/adfs", "/adfs/oauth2/token", "/adfs/oauth2/authorize", "/adfs/discovery/keys")
-	case p == "/oidc/token" || p == "/adfs/oauth2/token":
+		e.openIDConfiguration(w, r, "https://"+r.Host+"/adfs", "/adfs/oauth2/token", "/adfs/oauth2/authorize", "/adfs/discovery/keys", "")
+	case p == "/oidc/token" || p == "/oidc/mtls/token" || p == "/adfs/oauth2/token":
 		e.token(w, r, segs[0])
+	case p == "/oidc/authorize" || p == "/adfs/oauth2/authorize":
+		e.authorize(w, r, segs[0])
+	case len(segs) == 4 && segs[1] == "oauth2" && segs[2] == "v2.0" && segs[3] == "authorize":
+		e.authorize(w, r, segs[0])
+	case len(segs) == 5 && segs[2] == "oauth2" && segs[3] == "v2.0" && segs[4] == "authorize":
+		e.authorize(w, r, segs[0])
 	case p == "/oidc/keys" || p == "/adfs/discovery/keys":
 		e.keys(w, r)
 	case len(segs) == 4 && segs[1] == "v2.0" && segs[2] == ".well-known" && segs[3] == "openid-configuration":
 		base := "/" + segs[0]
-		e.openIDConfiguration(w, r, "https://"+r.Host+base+"/v2.0", base+"/oauth2/v2.0/token", base+"/oauth2/v2.0/authorize", base+"/discovery/v2.0/keys")
+		e.openIDConfiguration(w, r, "https://"+r.Host+base+"/v2.0", base+"/oauth2/v2.0/token", base+"/oauth2/v2.0/authorize", base+"/discovery/v2.0/keys", "")
 	case len(segs) == 5 && segs[2] == "v2.0" && segs[3] == ".well-known":
 		base := "/" + segs[0] + "/" + segs[1]
-		e.openIDConfiguration(w, r, "https://"+r.Host+base+"/v2.0", base+"/oauth2/v2.0/token", base+"/oauth2/v2.0/authorize", base+"/discovery/v2.0/keys")
+		e.openIDConfiguration(w, r, "https://"+r.Host+base+"/v2.0", base+"/oauth2/v2.0/token", base+"/oauth2/v2.0/authorize", base+"/discovery/v2.0/keys", "")
 	case len(segs) >= 3 && strings.HasSuffix(p, "/discovery/v2.0/keys"):
 		e.keys(w, r)
 	case len(segs) == 4 && segs[1] == "oauth2" && segs[2] == "v2.0" && segs[3] == "token":
@@ -103,12 +113,14 @@ func (e *Emulator) instanceDiscovery(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (e *Emulator) openIDConfiguration(w http.ResponseWriter, r *http.Request, issuer, token, authorize, keys string) {
+// openIDConfiguration serves a discovery document; mtlsToken, if set, is
+// the RFC 8705 mTLS alias of the token endpoint.
+func (e *Emulator) openIDConfiguration(w http.ResponseWriter, r *http.Request, issuer, token, authorize, keys, mtlsToken string) {
 	if e.record(r, "openid_configuration").apply(w, r) {
 		return
 	}
 	base := "https://" + r.Host
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                issuer,
 		"token_endpoint":                        base + token,
 		"authorization_endpoint":                base + authorize,
@@ -117,7 +129,14 @@ func (e *Emulator) openIDConfiguration(w http.ResponseWriter, r *http.Request, i
 		"subject_types_supported":               []string{"pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt"},
-	})
+		"code_challenge_methods_supported":      []string{"S256"},
+	}
+	if mtlsToken != "" {
+		doc["mtls_endpoint_aliases"] = map[string]string{"token_endpoint": base + mtlsToken}
+		doc["tls_client_certificate_bound_access_tokens"] = true
+		doc["token_endpoint_auth_methods_supported"] = []string{"client_secret_post", "private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth"}
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 func (e *Emulator) keys(w http.ResponseWriter, r *http.Request) {
@@ -158,8 +177,16 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request, tenant string) 
 	}
 	scopes := strings.Fields(f.Get("scope"))
 	var user *User
+	var nonce string
+	pop := f.Get("token_type") == "mtls_pop"
+	if pop && (tenant == "common" || tenant == "organizations") {
+		writeError(w, r, http.StatusBadRequest, "invalid_request", 90009, "mtls_pop tokens need a tenanted authority.")
+		return
+	}
 	switch f.Get("grant_type") {
 	case grantClientCredentials:
+		// The reserved OpenID scopes some libraries add mean nothing here.
+		scopes = slices.DeleteFunc(scopes, func(s string) bool { return s == "openid" || s == "profile" || s == "offline_access" })
 		if len(scopes) != 1 || !strings.HasSuffix(scopes[0], "/.default") {
 			writeError(w, r, http.StatusBadRequest, "invalid_scope", 1002012, "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.")
 			return
@@ -182,27 +209,64 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request, tenant string) 
 	case grantRefreshToken:
 		e.mu.Lock()
 		g, ok := e.refresh[f.Get("refresh_token")]
-		delete(e.refresh, f.Get("refresh_token")) // rotation: a refresh token is good once
+		family := e.clients[clientID].FamilyID
+		if ok && (g.clientID == clientID || (family != "" && e.clients[g.clientID].FamilyID == family)) {
+			delete(e.refresh, f.Get("refresh_token")) // rotation: a refresh token is good once
+		} else {
+			ok = false
+		}
 		e.mu.Unlock()
-		if !ok || g.clientID != clientID {
-			writeError(w, r, http.StatusBadRequest, "invalid_grant", 9002313, "Invalid request. The refresh token is malformed, expired or was already used.")
+		if !ok {
+			writeError(w, r, http.StatusBadRequest, "invalid_grant", 9002313, "Invalid request. The refresh token is malformed, expired, was already used or belongs to another application.")
 			return
 		}
 		user = &g.user
+	case grantAuthorizationCode:
+		code, status, errCode, aadsts, msg := e.redeemCode(r, clientID)
+		if errCode != "" {
+			writeError(w, r, status, errCode, aadsts, msg)
+			return
+		}
+		user, nonce = &code.user, code.nonce
+		if len(scopes) == 0 {
+			scopes = strings.Fields(code.scope)
+		}
 	default:
 		writeError(w, r, http.StatusBadRequest, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
 		return
 	}
-	e.issue(w, r, tenant, clientID, scopes, user)
+	e.issue(w, r, tenant, clientID, scopes, user, nonce, pop)
 }
 
-// authenticate checks the client's secret or assertion.
+// authenticate checks the client's secret, assertion or, on the mTLS
+// endpoints, certificate.
 func (e *Emulator) authenticate(r *http.Request) (clientID string, status int, code string, aadsts int, msg string) {
 	f := r.PostForm
 	clientID = f.Get("client_id")
+	overMTLS := isMTLSEndpoint(r)
+	var cert *x509.Certificate
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		cert = r.TLS.PeerCertificates[0]
+	}
+	if overMTLS && cert == nil {
+		return "", 400, "invalid_client", 700027, "A client certificate is required on the mutual TLS endpoint; none was presented in the TLS handshake."
+	}
+	popType := f.Get("token_type") == "mtls_pop"
+	if popType && !overMTLS {
+		return "", 400, "invalid_request", 900144, "token_type mtls_pop requires mutual TLS: use the mtlsauth endpoint."
+	}
 	var assertion *jws.Token
 	if a := f.Get("client_assertion"); a != "" {
-		if f.Get("client_assertion_type") != assertionTypeJWTBearer {
+		switch f.Get("client_assertion_type") {
+		case assertionTypeJWTBearer:
+			if popType {
+				return "", 400, "invalid_request", 900144, "An mtls_pop request is authenticated by the TLS client certificate; it must not carry a jwt-bearer client_assertion."
+			}
+		case assertionTypeJWTPoP:
+			if !overMTLS {
+				return "", 400, "invalid_request", 700025, "A jwt-pop client assertion needs mutual TLS."
+			}
+		default:
 			return "", 400, "invalid_request", 700025, "client_assertion_type is missing or not supported."
 		}
 		t, err := jws.Parse(a)
@@ -222,6 +286,12 @@ func (e *Emulator) authenticate(r *http.Request) (clientID string, status int, c
 	if !ok {
 		return "", 400, "unauthorized_client", 700016, "Application was not found in the directory."
 	}
+	if overMTLS && !client.hasCertificate(cert) {
+		return "", 401, "invalid_client", 700027, "The client certificate presented in the TLS handshake is not registered for the application."
+	}
+	if popType && f.Has("client_secret") {
+		return "", 400, "invalid_request", 900144, "An mtls_pop request is authenticated by the TLS client certificate; it must not carry a client_secret."
+	}
 	switch {
 	case assertion != nil:
 		if m := e.verifyAssertion(r, assertion, client); m != "" {
@@ -231,10 +301,52 @@ func (e *Emulator) authenticate(r *http.Request) (clientID string, status int, c
 		if client.Secret == "" || subtle.ConstantTimeCompare([]byte(client.Secret), []byte(f.Get("client_secret"))) != 1 {
 			return "", 401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."
 		}
+	case overMTLS:
+		// The registered certificate in the handshake authenticates the
+		// client (mtls_pop; RFC 8705 tls_client_auth).
 	default:
 		return "", 401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."
 	}
 	return clientID, 0, "", 0, ""
+}
+
+// isMTLSEndpoint reports a request to an mTLS token endpoint: an Entra ID
+// mtlsauth host (global, regional or sovereign) or the OIDC mTLS alias.
+func isMTLSEndpoint(r *http.Request) bool {
+	host := hostOnly(r.Host)
+	return strings.HasPrefix(host, "mtlsauth.") || strings.Contains(host, ".mtlsauth.") || r.URL.Path == "/oidc/mtls/token"
+}
+
+func hostOnly(hostport string) string {
+	host := strings.ToLower(hostport)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return host
+}
+
+// loginEquivalent is the URL of the login host that an mTLS host stands
+// for, which assertions made for the regular endpoint name as audience.
+func loginEquivalent(r *http.Request) string {
+	host := hostOnly(r.Host)
+	switch {
+	case host == "mtlsauth.microsoft.com":
+		host = "login.microsoftonline.com"
+	case strings.HasSuffix(host, ".mtlsauth.microsoft.com"):
+		host = strings.TrimSuffix(host, ".mtlsauth.microsoft.com") + ".login.microsoft.com"
+	case strings.HasPrefix(host, "mtlsauth."):
+		host = "login." + strings.TrimPrefix(host, "mtlsauth.")
+	}
+	return "https://" + host + r.URL.Path
+}
+
+func (c Client) hasCertificate(cert *x509.Certificate) bool {
+	for _, reg := range c.Certificates {
+		if cert != nil && bytes.Equal(reg.Raw, cert.Raw) {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyAssertion returns "" for a valid assertion, else what is wrong.
@@ -273,7 +385,7 @@ func (e *Emulator) verifyAssertion(r *http.Request, t *jws.Token, client Client)
 	switch {
 	case c.Iss != client.ID || c.Sub != client.ID:
 		return "iss and sub must be the client id"
-	case !strings.EqualFold(c.Aud, want):
+	case !strings.EqualFold(c.Aud, want) && !(isMTLSEndpoint(r) && strings.EqualFold(c.Aud, loginEquivalent(r))):
 		return "the audience is not this token endpoint"
 	case c.Exp <= now.Unix():
 		return "the assertion has expired"
@@ -295,8 +407,10 @@ func (e *Emulator) verifyAssertion(r *http.Request, t *jws.Token, client Client)
 }
 
 // issue answers with a signed access token (and a rotated refresh token
-// for user flows that asked for offline_access).
-func (e *Emulator) issue(w http.ResponseWriter, r *http.Request, tenant, clientID string, scopes []string, user *User) {
+// for user flows that asked for offline_access, an ID token for openid).
+// Tokens issued over mTLS for PoP, or on the RFC 8705 endpoint, are bound
+// to the client certificate (cnf).
+func (e *Emulator) issue(w http.ResponseWriter, r *http.Request, tenant, clientID string, scopes []string, user *User, nonce string, pop bool) {
 	now := e.opts.Now()
 	var resource string
 	var names []string
@@ -318,8 +432,16 @@ func (e *Emulator) issue(w http.ResponseWriter, r *http.Request, tenant, clientI
 		"exp": now.Add(e.opts.TokenLifetime).Unix(), "uti": newGUID(),
 		"oid": clientID, "sub": clientID,
 	}
-	if host := strings.ToLower(r.Host); strings.HasSuffix(host, ".login.microsoft.com") {
-		claims["region"] = strings.TrimSuffix(host, ".login.microsoft.com")
+	host := hostOnly(r.Host)
+	for _, suffix := range []string{".login.microsoft.com", ".mtlsauth.microsoft.com"} {
+		if strings.HasSuffix(host, suffix) {
+			claims["region"] = strings.TrimSuffix(host, suffix)
+		}
+	}
+	bound := pop || r.URL.Path == "/oidc/mtls/token"
+	if bound {
+		sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
+		claims["cnf"] = map[string]string{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}
 	}
 	if c := r.PostForm.Get("claims"); c != "" {
 		var v struct {
@@ -345,12 +467,32 @@ func (e *Emulator) issue(w http.ResponseWriter, r *http.Request, tenant, clientI
 		return
 	}
 	secs := int64(e.opts.TokenLifetime / time.Second)
-	body := map[string]any{"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": at}
+	tokenType := "Bearer"
+	if pop {
+		tokenType = "mtls_pop"
+	}
+	body := map[string]any{"token_type": tokenType, "expires_in": secs, "ext_expires_in": secs, "access_token": at}
 	if e.opts.RefreshIn > 0 {
 		body["refresh_in"] = int64(e.opts.RefreshIn / time.Second)
 	}
 	if user != nil {
 		body["scope"] = strings.Join(scopes, " ")
+		if hasScope(scopes, "openid") {
+			idt, err := e.idToken(r, tenant, clientID, *user, nonce)
+			if err != nil {
+				writeError(w, r, http.StatusInternalServerError, "server_error", 90004, "Signing failed.")
+				return
+			}
+			body["id_token"] = idt
+		}
+		if r.PostForm.Get("client_info") == "1" && user.ObjectID != "" && user.TenantID != "" {
+			body["client_info"] = clientInfo(*user)
+		}
+		e.mu.Lock()
+		if family := e.clients[clientID].FamilyID; family != "" {
+			body["foci"] = family
+		}
+		e.mu.Unlock()
 		if hasScope(scopes, "offline_access") || r.PostForm.Get("grant_type") == grantRefreshToken {
 			rt := "rt." + newGUID() + newGUID()
 			e.mu.Lock()
@@ -382,6 +524,23 @@ func (e *Emulator) IssueUserToken(u User) string {
 		panic(fmt.Sprintf("entratest: signing a user token: %v", err)) // an RSA key in memory cannot fail
 	}
 	return t
+}
+
+// VerifyAccessToken checks that the emulator signed token and returns its
+// claims, so tests can look at cnf, scp, region, xms_cc and the rest.
+func (e *Emulator) VerifyAccessToken(token string) (map[string]any, error) {
+	t, err := jws.Parse(token)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Verify(&e.signer.PublicKey, "RS256"); err != nil {
+		return nil, err
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(t.Payload, &claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
 }
 
 func (e *Emulator) verifyUserToken(token, clientID string) (User, bool) {

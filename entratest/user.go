@@ -1,0 +1,282 @@
+package entratest
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/entra-go/entra/internal/jws"
+)
+
+// codeLifetime is how long an authorization code may be redeemed.
+const codeLifetime = 10 * time.Minute
+
+const grantAuthorizationCode = "authorization_code"
+
+// authCode is what an authorization code stands for.
+type authCode struct {
+	clientID, redirectURI, scope, nonce, challenge, tenant string
+	user                                                   User
+	expires                                                time.Time
+	redeemed                                               bool
+}
+
+// RegisterUser adds or replaces a user, found by Username (case-insensitive)
+// when a sign-in names it as login_hint. Empty ObjectID and Subject are
+// made up; an empty TenantID is the default user's tenant.
+func (e *Emulator) RegisterUser(u User) User {
+	if u.ObjectID == "" {
+		u.ObjectID = newGUID()
+	}
+	if u.Subject == "" {
+		u.Subject = newGUID()
+	}
+	if u.TenantID == "" {
+		u.TenantID = e.userTenant
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.users[strings.ToLower(u.Username)] = u
+	return u
+}
+
+// DefaultUser is the user every sign-in without a login_hint signs in.
+func (e *Emulator) DefaultUser() User {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.users[defaultUsername]
+}
+
+// RevokeRefreshTokens forgets every refresh token issued, as a password
+// change or an admin's revocation does: redeeming one fails with invalid_grant.
+func (e *Emulator) RevokeRefreshTokens() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	clear(e.refresh)
+}
+
+// SignIn plays a user at the sign-in page: it requests authorizeURL and
+// returns the redirect the emulator answers with (the redirect URI with
+// code and state, or with an error), without following it. The user is
+// the one named by login_hint, else DefaultUser; consent is automatic.
+func (e *Emulator) SignIn(ctx context.Context, authorizeURL string) (*url.URL, error) {
+	client := &http.Client{
+		Transport:     e.Transport(),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       30 * time.Second,
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authorizeURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusFound {
+		return nil, fmt.Errorf("entratest: the sign-in page answered %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+	}
+	return url.Parse(resp.Header.Get("Location"))
+}
+
+// authorize is the authorization endpoint: it signs the user in at once.
+func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, tenant string) {
+	if e.record(r, "authorize").apply(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	e.mu.Lock()
+	client, known := e.clients[q.Get("client_id")]
+	e.mu.Unlock()
+	if !known {
+		errorPage(w, 700016, "Application with identifier '"+q.Get("client_id")+"' was not found in the directory.")
+		return
+	}
+	redirect, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || !client.allowsRedirect(q.Get("redirect_uri")) {
+		errorPage(w, 50011, "The redirect URI specified in the request does not match the redirect URIs configured for the application.")
+		return
+	}
+	fail := func(code, desc string) {
+		v := redirect.Query()
+		v.Set("error", code)
+		v.Set("error_description", desc)
+		if s := q.Get("state"); s != "" {
+			v.Set("state", s)
+		}
+		redirect.RawQuery = v.Encode()
+		http.Redirect(w, r, redirect.String(), http.StatusFound)
+	}
+	switch {
+	case q.Get("response_type") != "code":
+		fail("unsupported_response_type", "AADSTS700054: response_type must be code.")
+		return
+	case q.Get("code_challenge") != "" && q.Get("code_challenge_method") != "S256":
+		fail("invalid_request", "AADSTS501491: code_challenge_method must be S256.")
+		return
+	case q.Get("scope") == "":
+		fail("invalid_request", "AADSTS900144: The request body must contain the following parameter: 'scope'.")
+		return
+	}
+	user := e.DefaultUser()
+	if hint := q.Get("login_hint"); hint != "" {
+		e.mu.Lock()
+		u, ok := e.users[strings.ToLower(hint)]
+		e.mu.Unlock()
+		if !ok {
+			fail("invalid_grant", "AADSTS50034: The user account does not exist in the directory.")
+			return
+		}
+		user = u
+	}
+	code := "code." + newGUID() + newGUID()
+	e.mu.Lock()
+	e.codes[code] = &authCode{
+		clientID: client.ID, redirectURI: q.Get("redirect_uri"), scope: q.Get("scope"), nonce: q.Get("nonce"),
+		challenge: q.Get("code_challenge"), tenant: tenant, user: user, expires: e.opts.Now().Add(codeLifetime),
+	}
+	e.mu.Unlock()
+	params := url.Values{"code": {code}, "session_state": {newGUID()}}
+	if s := q.Get("state"); s != "" {
+		params.Set("state", s)
+	}
+	if q.Get("response_mode") == "form_post" {
+		formPost(w, redirect.String(), params)
+		return
+	}
+	v := redirect.Query()
+	for k, vals := range params {
+		v[k] = vals
+	}
+	redirect.RawQuery = v.Encode()
+	http.Redirect(w, r, redirect.String(), http.StatusFound)
+}
+
+// redeemCode checks an authorization_code grant and spends the code.
+func (e *Emulator) redeemCode(r *http.Request, clientID string) (*authCode, int, string, int, string) {
+	f := r.PostForm
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.codes[f.Get("code")]
+	switch {
+	case !ok || c.clientID != clientID:
+		return nil, 400, "invalid_grant", 9002313, "Invalid request. The authorization code is malformed or was not issued to this client."
+	case c.redeemed:
+		return nil, 400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."
+	case e.opts.Now().After(c.expires):
+		return nil, 400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity."
+	case f.Get("redirect_uri") != c.redirectURI:
+		return nil, 400, "invalid_grant", 50148, "The redirect_uri does not match the one of the authorization request."
+	}
+	if c.challenge != "" {
+		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
+		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(c.challenge)) != 1 {
+			return nil, 400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request."
+		}
+	}
+	c.redeemed = true
+	return c, 0, "", 0, ""
+}
+
+// idToken signs an ID token for a user flow's answer.
+func (e *Emulator) idToken(r *http.Request, tenant, clientID string, u User, nonce string) (string, error) {
+	now := e.opts.Now()
+	// tid is the tenant signed in to: the authority's when it is an id,
+	// else (a domain, common, organizations) the user's home tenant.
+	tid := u.TenantID
+	if isGUID(tenant) {
+		tid = strings.ToLower(tenant)
+	}
+	host := strings.ToLower(r.Host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	claims := map[string]any{
+		"aud": clientID, "iss": "https://" + host + "/" + tid + "/v2.0", "tid": tid,
+		"oid": u.ObjectID, "sub": u.Subject, "preferred_username": u.Username, "name": u.Name,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "ver": "2.0",
+	}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
+	return jws.Sign(e.signer, "RS256", map[string]any{"typ": "JWT", "kid": e.keyID}, claims)
+}
+
+// clientInfo is client_info for a user: base64url {"uid","utid"}.
+func clientInfo(u User) string {
+	b, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// allowsRedirect matches registered redirect URIs exactly, except that a
+// loopback URI (localhost, 127.0.0.1) matches whatever its port, as
+// Entra ID allows for native and development apps.
+func (c Client) allowsRedirect(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	for _, reg := range c.RedirectURIs {
+		if reg == raw {
+			return true
+		}
+		r, err := url.Parse(reg)
+		if err == nil && isLoopback(u.Hostname()) && r.Scheme == u.Scheme && r.Hostname() == u.Hostname() && r.Path == u.Path {
+			return true
+		}
+	}
+	return false
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+		} else if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLoopback(host string) bool { return host == "localhost" || host == "127.0.0.1" || host == "::1" }
+
+// errorPage is the sign-in page's error, shown instead of redirecting to
+// an address that may not belong to the application.
+func errorPage(w http.ResponseWriter, aadsts int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusBadRequest)
+	fmt.Fprintf(w, "AADSTS%d: %s\n", aadsts, msg)
+}
+
+// formPost answers response_mode=form_post: a page that posts the
+// parameters to the redirect URI.
+func formPost(w http.ResponseWriter, action string, params url.Values) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	var b strings.Builder
+	fmt.Fprintf(&b, `<html><body onload="document.forms[0].submit()"><form method="POST" action="%s">`, html.EscapeString(action))
+	for k, vs := range params {
+		for _, v := range vs {
+			fmt.Fprintf(&b, `<input type="hidden" name="%s" value="%s"/>`, html.EscapeString(k), html.EscapeString(v))
+		}
+	}
+	b.WriteString("</form></body></html>")
+	io.WriteString(w, b.String())
+}
