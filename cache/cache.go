@@ -51,7 +51,9 @@ type AccessToken struct {
 	Key
 	// HomeAccountID is the user's uid.utid; "" for app tokens.
 	HomeAccountID string
-	// Target is the space-separated scope list as granted.
+	// Target is the space-separated scope list written to the schema's
+	// target (user tokens add the reserved OpenID scopes, as MSALs do);
+	// empty means Scopes.
 	Target string
 	// Scopes are the scopes the token is stored under.
 	Scopes            []string

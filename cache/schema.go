@@ -176,13 +176,28 @@ func (u unixTime) IsZero() bool { return u.Time.IsZero() }
 
 func keyOf(parts ...string) string { return strings.ToLower(strings.Join(parts, "-")) }
 
+// writtenEnvironment is the environment entries are written with: the
+// public cloud's login.microsoftonline.com, which MSAL Go and MSAL Python
+// write (MSAL.NET reads every alias), so that an entry this package
+// rewrites replaces theirs rather than sitting beside it. In memory every
+// alias reads as the cloud's cache environment.
+func writtenEnvironment(env string) string {
+	if env == "login.windows.net" {
+		return "login.microsoftonline.com"
+	}
+	return env
+}
+
 func accessTokenEntry(t AccessToken) (string, atEntry) {
 	e := atEntry{
-		HomeAccountID: t.HomeAccountID, Environment: t.Environment, CredentialType: "AccessToken",
-		ClientID: t.ClientID, Secret: t.Secret, Realm: t.Tenant, Target: strings.Join(t.Scopes, " "),
+		HomeAccountID: t.HomeAccountID, Environment: writtenEnvironment(t.Environment), CredentialType: "AccessToken",
+		ClientID: t.ClientID, Secret: t.Secret, Realm: t.Tenant, Target: t.Target,
 		CachedAt: unixTime{t.CachedAt}, ExpiresOn: unixTime{t.ExpiresOn},
 		ExtendedExpiresOn: unixTime{t.ExtendedExpiresOn}, RefreshOn: unixTime{t.RefreshOn},
 		TokenType: "Bearer", KeyID: t.KeyID, ExtCacheKey: t.Ext,
+	}
+	if e.Target == "" {
+		e.Target = strings.Join(t.Scopes, " ")
 	}
 	if e.ExtendedExpiresOn.IsZero() {
 		e.ExtendedExpiresOn = e.ExpiresOn
@@ -193,7 +208,7 @@ func accessTokenEntry(t AccessToken) (string, atEntry) {
 	if t.Partition != t.HomeAccountID {
 		e.UserAssertionHash = t.Partition
 	}
-	key := keyOf(t.HomeAccountID, t.Environment, "accesstoken", t.ClientID, t.Tenant, e.Target)
+	key := keyOf(t.HomeAccountID, e.Environment, "accesstoken", t.ClientID, t.Tenant, e.Target)
 	if t.TokenType != "" {
 		key += "-" + strings.ToLower(t.TokenType) // bearer keys stay as every MSAL writes them
 	}
@@ -220,15 +235,30 @@ func (e atEntry) token() (AccessToken, bool) {
 			Environment: authority.CacheEnvironmentOf(e.Environment), ClientID: e.ClientID, Tenant: strings.ToLower(e.Realm),
 			Partition: partition, TokenType: tokenType, KeyID: e.KeyID, Ext: e.ExtCacheKey,
 		},
-		HomeAccountID: e.HomeAccountID, Target: e.Target, Scopes: strings.Fields(e.Target), Secret: e.Secret,
+		HomeAccountID: e.HomeAccountID, Target: e.Target, Scopes: resourceScopes(e.Target), Secret: e.Secret,
 		CachedAt: e.CachedAt.Time, ExpiresOn: e.ExpiresOn.Time, ExtendedExpiresOn: e.ExtendedExpiresOn.Time,
 		RefreshOn: e.RefreshOn.Time,
 	}, true
 }
 
+// resourceScopes are the scopes of a target without the reserved OpenID
+// scopes, which other MSALs keep in targets and callers never ask for.
+func resourceScopes(target string) []string {
+	scopes := strings.Fields(target)
+	out := scopes[:0]
+	for _, s := range scopes {
+		switch strings.ToLower(s) {
+		case "openid", "profile", "offline_access":
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func refreshTokenEntry(t RefreshToken) (string, rtEntry) {
 	e := rtEntry{
-		HomeAccountID: t.HomeAccountID, Environment: t.Environment, CredentialType: "RefreshToken",
+		HomeAccountID: t.HomeAccountID, Environment: writtenEnvironment(t.Environment), CredentialType: "RefreshToken",
 		ClientID: t.IssuedTo, Secret: t.Secret, FamilyID: t.FamilyID, Target: t.Target,
 	}
 	if e.ClientID == "" {
@@ -241,7 +271,9 @@ func refreshTokenEntry(t RefreshToken) (string, rtEntry) {
 	if t.FamilyID != "" {
 		owner = t.FamilyID
 	}
-	key := keyOf(t.HomeAccountID, t.Environment, "refreshtoken", owner, "", "")
+	// MSAL Go's key form (it neither lower-cases refresh token keys nor
+	// adds empty realm and target parts), so its rotation replaces ours.
+	key := strings.Join([]string{t.HomeAccountID, e.Environment, "RefreshToken", owner}, "-")
 	if e.UserAssertionHash != "" {
 		key += "-" + e.UserAssertionHash
 	}
@@ -263,8 +295,9 @@ func (e rtEntry) token() (RefreshToken, bool) {
 }
 
 func idTokenEntry(t IDToken) (string, idEntry) {
-	return keyOf(t.HomeAccountID, t.Environment, "idtoken", t.ClientID, t.Realm, ""), idEntry{
-		HomeAccountID: t.HomeAccountID, Environment: t.Environment, CredentialType: "IdToken",
+	env := writtenEnvironment(t.Environment)
+	return keyOf(t.HomeAccountID, env, "idtoken", t.ClientID, t.Realm), idEntry{
+		HomeAccountID: t.HomeAccountID, Environment: env, CredentialType: "IdToken",
 		ClientID: t.ClientID, Secret: t.Secret, Realm: t.Realm,
 	}
 }
@@ -278,8 +311,9 @@ func (e idEntry) token() (IDToken, bool) {
 }
 
 func accountEntryOf(a Account) (string, accountEntry) {
-	return keyOf(a.HomeAccountID, a.Environment, a.Realm), accountEntry{
-		HomeAccountID: a.HomeAccountID, Environment: a.Environment, Realm: a.Realm, LocalAccountID: a.LocalAccountID,
+	env := writtenEnvironment(a.Environment)
+	return keyOf(a.HomeAccountID, env, a.Realm), accountEntry{
+		HomeAccountID: a.HomeAccountID, Environment: env, Realm: a.Realm, LocalAccountID: a.LocalAccountID,
 		Username: a.Username, Name: a.Name, AuthorityType: a.AuthorityType, ClientInfo: a.ClientInfo,
 	}
 }
@@ -295,7 +329,8 @@ func (e accountEntry) account() (Account, bool) {
 }
 
 func appEntryOf(m AppMetadata) (string, appEntry) {
-	return keyOf("appmetadata", m.Environment, m.ClientID), appEntry{ClientID: m.ClientID, Environment: m.Environment, FamilyID: m.FamilyID}
+	env := writtenEnvironment(m.Environment)
+	return keyOf("appmetadata", env, m.ClientID), appEntry{ClientID: m.ClientID, Environment: env, FamilyID: m.FamilyID}
 }
 
 // index builds the in-memory maps from c.doc. Entries it cannot read stay

@@ -37,7 +37,7 @@ func TestImportMSALFixture(t *testing.T) {
 		t.Errorf("app token: %v %v", got, st)
 	}
 	user := Key{Environment: "login.windows.net", ClientID: fixtureClient, Tenant: "utid1", Partition: "uid1.utid1"}
-	if got, st := c.Lookup(user, []string{"openid", "profile", "user.read"}, now); st != Hit || got.Secret != "user-access-token" {
+	if got, st := c.Lookup(user, []string{"user.read"}, now); st != Hit || got.Secret != "user-access-token" {
 		t.Errorf("user token (numeric times, written under the alias login.microsoftonline.com): %v %v", got, st)
 	}
 	if rt, ok := c.LookupRefreshToken(RefreshKey{Environment: "login.windows.net", ClientID: fixtureClient, Partition: "uid1.utid1"}); !ok || rt.Secret != "user-refresh-token" {

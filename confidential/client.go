@@ -675,6 +675,12 @@ func (c *Client) store(ctx context.Context, g grant, tr oauth.TokenResponse, req
 			return entra.Token{}, err
 		}
 		at.Partition, at.HomeAccountID = account.HomeAccountID, account.HomeAccountID
+		if entries.Account != nil {
+			// Like every MSAL, user tokens are cached under the tenant the
+			// ID token names, whatever alias the authority used for it.
+			at.Tenant = entries.Account.Realm
+		}
+		at.Target = userScope(scopes) // other MSALs look for the reserved scopes too
 		entries.AccessToken = &at
 	case g.key.Partition != "": // on-behalf-of: the refresh token belongs to the assertion
 		if tr.ClientInfo != "" {

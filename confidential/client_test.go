@@ -55,7 +55,8 @@ func newFixture(t *testing.T, opts entratest.Options) *fixture {
 		t.Fatal(err)
 	}
 	ecCert := newECCertificate(t)
-	em.RegisterClient(entratest.Client{ID: dc.ID, Secret: dc.Secret, Certificates: []*x509.Certificate{rsaCert.Leaf(), ecCert.Leaf()}})
+	em.RegisterClient(entratest.Client{ID: dc.ID, Secret: dc.Secret, Certificates: []*x509.Certificate{rsaCert.Leaf(), ecCert.Leaf()},
+		RedirectURIs: []string{entratest.DefaultRedirectURI}})
 	return &fixture{em: em, clientID: dc.ID, secret: secret, rsaCert: rsaCert, ecCert: ecCert}
 }
 
@@ -65,8 +66,14 @@ func newECCertificate(t *testing.T) *credential.Certificate {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return certificateFor(t, key, 7)
+}
+
+// certificateFor issues a self-signed certificate over key.
+func certificateFor(t *testing.T, key *ecdsa.PrivateKey, serial int64) *credential.Certificate {
+	t.Helper()
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "entra-test-ec"},
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "entra-test-ec"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
@@ -79,6 +86,20 @@ func newECCertificate(t *testing.T) *credential.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// bindingCallback is an assertion callback that returns the EC
+// certificate as its binding certificate ("case 2"), or none.
+func (f *fixture) bindingCallback(withCertificate bool) credential.AssertionFunc {
+	tlsCert := f.ecCert.TLSCertificate()
+	return func(ctx context.Context, req credential.AssertionRequest) (credential.Assertion, error) {
+		m, err := f.ecCert.Material(ctx, credential.Request{ClientID: req.ClientID, TokenEndpoint: req.TokenEndpoint})
+		a := credential.Assertion{JWT: m.Assertion}
+		if withCertificate {
+			a.BindingCertificate = &tlsCert
+		}
+		return a, err
+	}
 }
 
 func (f *fixture) client(t *testing.T, cred credential.Credential, mutate ...func(*Config)) *Client {

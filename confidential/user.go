@@ -208,7 +208,7 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, account entra.Account, 
 		return entra.Token{}, err
 	}
 	home := account.HomeAccountID
-	key := cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: auth.Tenant, Partition: home}
+	key := cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.accountRealm(auth, req.Tenant, home), Partition: home}
 	if req.ClientClaims, key.Ext, err = c.canonicalClientClaims(req.ClientClaims); err != nil {
 		return entra.Token{}, err
 	}
@@ -229,6 +229,41 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, account entra.Account, 
 		tok.Account = c.account(home)
 	}
 	return tok, err
+}
+
+// accountRealm is the tenant an account's tokens for auth are cached under:
+// the authority's when it names a tenant by id, else the tenant the user
+// signed in to (their only tenant profile, or their home tenant).
+func (c *Client) accountRealm(auth authority.Authority, override, home string) string {
+	if override != "" || isGUID(auth.Tenant) {
+		return auth.Tenant
+	}
+	a := c.account(home)
+	if len(a.TenantProfiles) == 1 {
+		return a.TenantProfiles[0].TenantID
+	}
+	if a.TenantID != "" {
+		return strings.ToLower(a.TenantID)
+	}
+	return auth.Tenant
+}
+
+// isGUID reports a tenant named by id.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if s[i] != '-' {
+				return false
+			}
+		case !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f' || 'A' <= s[i] && s[i] <= 'F'):
+			return false
+		}
+	}
+	return true
 }
 
 // redeemCachedRefreshToken redeems the account's refresh token, its own

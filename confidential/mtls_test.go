@@ -1,0 +1,185 @@
+package confidential
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/credential"
+	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/internal/jws"
+)
+
+// assertionHeader decodes the JOSE header of a client assertion.
+func assertionHeader(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	tok, err := jws.Parse(jwt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Header
+}
+
+// TestBearerOverMTLS is the seed's matrix: each flow goes to the mTLS host
+// with the certificate in the handshake and the assertion (with x5c) in
+// the body; a second identical call is a cache hit.
+func TestBearerOverMTLS(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	user := f.em.IssueUserToken(entratest.User{Audience: f.clientID, Subject: "alice", TenantID: tenant})
+	api := TokenRequest{Scopes: []string{"https://api.contoso.test/read"}}
+	tests := []struct {
+		name      string
+		authority string
+		region    string
+		obo       bool
+		wantHost  string
+	}{
+		{name: "client credentials, global", wantHost: "mtlsauth.microsoft.com"},
+		{name: "client credentials, regional", region: "westus2", wantHost: "westus2.mtlsauth.microsoft.com"},
+		{name: "obo, global", obo: true, wantHost: "mtlsauth.microsoft.com"},
+		{name: "obo, regional", obo: true, region: "westus2", wantHost: "westus2.mtlsauth.microsoft.com"},
+		{name: "alias login.windows.net", authority: "https://login.windows.net/" + tenant, wantHost: "mtlsauth.microsoft.com"},
+		{name: "us government", authority: "https://login.microsoftonline.us/" + tenant, wantHost: "mtlsauth.microsoftonline.us"},
+		{name: "china", authority: "https://login.partner.microsoftonline.cn/" + tenant, wantHost: "mtlsauth.partner.microsoftonline.cn"},
+		{name: "b2c keeps its host", authority: "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", wantHost: "contoso.b2clogin.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.em.ResetRequests()
+			c := f.client(t, f.rsaCert, func(cfg *Config) {
+				cfg.SendCertificateOverMTLS, cfg.Region = true, tt.region
+				if tt.authority != "" {
+					cfg.Authority = tt.authority
+				}
+			})
+			get := func() (entra.Token, error) {
+				if tt.obo {
+					return c.AcquireTokenOnBehalfOf(context.Background(), user, api)
+				}
+				return c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
+			}
+			tok, err := get()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.TokenType != entra.TokenTypeBearer || !strings.HasPrefix(tok.TokenEndpoint, "https://"+tt.wantHost+"/") {
+				t.Fatalf("token %v from %s, want Bearer from %s", tok, tok.TokenEndpoint, tt.wantHost)
+			}
+			reqs := f.tokenRequests()
+			last := reqs[len(reqs)-1]
+			if last.ClientCertificate == nil || !bytes.Equal(last.ClientCertificate.Raw, f.rsaCert.Leaf().Raw) {
+				t.Error("the certificate was not presented in the TLS handshake")
+			}
+			if last.Form.Get("client_assertion_type") != credential.AssertionTypeJWTBearer {
+				t.Errorf("client_assertion_type %q", last.Form.Get("client_assertion_type"))
+			}
+			if _, ok := assertionHeader(t, last.Form.Get("client_assertion"))["x5c"]; !ok {
+				t.Error("the assertion has no x5c")
+			}
+			again, err := get()
+			if err != nil || again.Source != entra.SourceCache {
+				t.Fatalf("second identical call: %v, %v (the mTLS host must not leak into the cache key)", again, err)
+			}
+			if n := len(f.tokenRequests()); n != len(reqs) {
+				t.Errorf("the second call made a request")
+			}
+		})
+	}
+}
+
+// TestPlainCertificateStaysOnLoginHost: without the opt-in nothing changes.
+func TestPlainCertificateStaysOnLoginHost(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.rsaCert)
+	tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tok.TokenEndpoint, "https://login.microsoftonline.com/") {
+		t.Fatalf("endpoint %s", tok.TokenEndpoint)
+	}
+	last := f.tokenRequests()[0]
+	if last.ClientCertificate != nil {
+		t.Error("a certificate was presented without the opt-in")
+	}
+	if _, ok := assertionHeader(t, last.Form.Get("client_assertion"))["x5c"]; ok {
+		t.Error("x5c sent without the opt-in")
+	}
+}
+
+// TestOBORefreshTokenOverMTLS: the refresh-token redemption behind an
+// expired OBO token also goes over mTLS.
+func TestOBORefreshTokenOverMTLS(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	fake := newFakeClock()
+	c := f.client(t, f.rsaCert, func(cfg *Config) { cfg.SendCertificateOverMTLS, cfg.now = true, fake.now })
+	user := f.em.IssueUserToken(entratest.User{Audience: f.clientID, Subject: "alice", TenantID: tenant})
+	req := TokenRequest{Scopes: []string{"https://api.contoso.test/read"}}
+	if _, err := c.AcquireTokenOnBehalfOf(context.Background(), user, req); err != nil {
+		t.Fatal(err)
+	}
+	fake.advance(2 * time.Hour)
+	if _, err := c.AcquireTokenOnBehalfOf(context.Background(), user, req); err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.tokenRequests()
+	last := reqs[len(reqs)-1]
+	if last.Form.Get("grant_type") != "refresh_token" || last.Host != "mtlsauth.microsoft.com" || last.ClientCertificate == nil {
+		t.Fatalf("refresh went to %s with grant %s, certificate %v", last.Host, last.Form.Get("grant_type"), last.ClientCertificate != nil)
+	}
+}
+
+func TestMTLSConfigErrors(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	for name, cred := range map[string]credential.Credential{"secret": f.secret, "assertion callback": f.callback()} {
+		_, err := New(Config{Authority: "https://login.microsoftonline.com/" + tenant, ClientID: f.clientID, Credential: cred, SendCertificateOverMTLS: true})
+		if entra.ErrorCode(err) != entra.CodeInvalidCredentialMaterial {
+			t.Errorf("%s: err = %v, want %s", name, err, entra.CodeInvalidCredentialMaterial)
+		}
+	}
+	for _, tt := range []struct{ authority, wantHint string }{
+		{"https://login.usgovcloudapi.net/" + tenant, "login.microsoftonline.us"},
+		{"https://login.chinacloudapi.cn/" + tenant, "login.partner.microsoftonline.cn"},
+	} {
+		c := f.client(t, f.rsaCert, func(cfg *Config) { cfg.Authority, cfg.SendCertificateOverMTLS = tt.authority, true })
+		_, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
+		if entra.ErrorCode(err) != entra.CodeMTLSNotSupportedForEnvironment || !strings.Contains(err.Error(), tt.wantHint) {
+			t.Errorf("%s: %v", tt.authority, err)
+		}
+	}
+}
+
+// TestAssertionCallbackWithBindingCertificate is "case 2": the callback's
+// certificate routes the request over mTLS, the assertion is jwt-pop and
+// the token stays Bearer.
+func TestAssertionCallbackWithBindingCertificate(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.bindingCallback(true))
+	tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := f.tokenRequests()[0]
+	if tok.TokenType != entra.TokenTypeBearer || last.Host != "mtlsauth.microsoft.com" || last.ClientCertificate == nil ||
+		last.Form.Get("client_assertion_type") != credential.AssertionTypeJWTPoP {
+		t.Fatalf("token %v; request to %s, type %q, cert %v", tok, last.Host, last.Form.Get("client_assertion_type"), last.ClientCertificate != nil)
+	}
+}
+
+// TestOneHandshakePerCertificate: sequential forced refreshes with one
+// certificate reuse one pooled connection.
+func TestOneHandshakePerCertificate(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.rsaCert, func(cfg *Config) { cfg.SendCertificateOverMTLS = true })
+	for range 20 {
+		if _, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, ForceRefresh: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := c.mtlsClients.Len(); n != 1 {
+		t.Fatalf("%d pooled mTLS clients, want 1", n)
+	}
+}

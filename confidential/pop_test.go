@@ -1,0 +1,206 @@
+package confidential
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/authority"
+	"github.com/entra-go/entra/credential"
+	"github.com/entra-go/entra/entratest"
+)
+
+// sameKeyCertificates returns two certificates (a certificate and its
+// renewal) over one key.
+func sameKeyCertificates(t *testing.T) (*credential.Certificate, *credential.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certificateFor(t, key, 100), certificateFor(t, key, 101)
+}
+
+func x5tS256(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func TestMTLSPoP(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.rsaCert)
+	ctx := context.Background()
+	pop := TokenRequest{Scopes: graphScopes, MTLSPoP: true}
+
+	tok, err := c.AcquireTokenForClient(ctx, pop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.TokenType != entra.TokenTypeMTLSPoP || tok.AuthorizationHeader() != "mtls_pop "+tok.AccessToken ||
+		tok.BindingCertificate == nil || x5tS256(tok.BindingCertificate) != f.rsaCert.Thumbprint() {
+		t.Fatalf("token %v, binding %v", tok, tok.BindingCertificate != nil)
+	}
+	req := f.tokenRequests()[0]
+	if req.Host != "mtlsauth.microsoft.com" || req.ClientCertificate == nil || req.Form.Get("token_type") != "mtls_pop" ||
+		req.Form.Has("client_assertion") || req.Form.Has("client_assertion_type") || req.Form.Has("client_secret") {
+		t.Fatalf("request to %s, form %v", req.Host, keys(req.Form))
+	}
+	claims, err := f.em.VerifyAccessToken(tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cnf, _ := claims["cnf"].(map[string]any); cnf["x5t#S256"] != f.rsaCert.Thumbprint() {
+		t.Errorf("cnf %v, want x5t#S256 %s", claims["cnf"], f.rsaCert.Thumbprint())
+	}
+
+	again, err := c.AcquireTokenForClient(ctx, pop)
+	if err != nil || again.Source != entra.SourceCache || again.TokenType != entra.TokenTypeMTLSPoP || again.BindingCertificate == nil {
+		t.Fatalf("second PoP call: %v %v", again, err)
+	}
+	bearer, err := c.AcquireTokenForClient(ctx, TokenRequest{Scopes: graphScopes})
+	if err != nil || bearer.Source != entra.SourceIdentityProvider || bearer.TokenType != entra.TokenTypeBearer || bearer.AccessToken == tok.AccessToken {
+		t.Fatalf("a bearer request was served the PoP token: %v %v", bearer, err)
+	}
+	popAgain, err := c.AcquireTokenForClient(ctx, pop)
+	if err != nil || popAgain.AccessToken != tok.AccessToken {
+		t.Fatalf("PoP after bearer: %v %v", popAgain, err)
+	}
+}
+
+func TestMTLSPoPRenewedCertificateIsAMiss(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	old, renewed := sameKeyCertificates(t)
+	f.em.RegisterClient(entratest.Client{ID: f.clientID, Certificates: []*x509.Certificate{old.Leaf(), renewed.Leaf()}})
+	shared := f.client(t, old).cache
+	ctx := context.Background()
+	pop := TokenRequest{Scopes: graphScopes, MTLSPoP: true}
+	if _, err := f.client(t, old, func(cfg *Config) { cfg.Cache = shared }).AcquireTokenForClient(ctx, pop); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := f.client(t, renewed, func(cfg *Config) { cfg.Cache = shared }).AcquireTokenForClient(ctx, pop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Source != entra.SourceIdentityProvider || x5tS256(tok.BindingCertificate) != renewed.Thumbprint() {
+		t.Fatalf("the renewed certificate was served a token bound to the old one: %v", tok)
+	}
+}
+
+func TestMTLSPoPErrors(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	noCert := f.bindingCallback(false)
+	tests := []struct {
+		name      string
+		cred      credential.Credential
+		authority string
+		want      entra.Code
+	}{
+		{"secret", f.secret, "", entra.CodeMTLSCertificateNotProvided},
+		{"secret on common: the credential is checked first", f.secret, "https://login.microsoftonline.com/common", entra.CodeMTLSCertificateNotProvided},
+		{"callback without a certificate", noCert, "", entra.CodeMTLSCertificateNotProvided},
+		{"common", f.rsaCert, "https://login.microsoftonline.com/common", entra.CodeMissingTenantedAuthority},
+		{"organizations", f.rsaCert, "https://login.microsoftonline.com/organizations", entra.CodeMissingTenantedAuthority},
+		{"login.usgovcloudapi.net", f.rsaCert, "https://login.usgovcloudapi.net/" + tenant, entra.CodeMTLSNotSupportedForEnvironment},
+		{"login.chinacloudapi.cn", f.rsaCert, "https://login.chinacloudapi.cn/" + tenant, entra.CodeMTLSNotSupportedForEnvironment},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.em.ResetRequests()
+			c := f.client(t, tt.cred, func(cfg *Config) {
+				if tt.authority != "" {
+					cfg.Authority = tt.authority
+				}
+			})
+			_, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
+			if entra.ErrorCode(err) != tt.want {
+				t.Fatalf("err = %v, want %s", err, tt.want)
+			}
+			if n := len(f.tokenRequests()); n != 0 {
+				t.Errorf("%d token requests were made", n)
+			}
+		})
+	}
+	// Other flows do not take PoP yet.
+	c := f.client(t, f.rsaCert)
+	user := f.em.IssueUserToken(entratest.User{Audience: f.clientID, Subject: "alice", TenantID: tenant})
+	if _, err := c.AcquireTokenOnBehalfOf(context.Background(), user, TokenRequest{Scopes: graphScopes, MTLSPoP: true}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+		t.Errorf("OBO with PoP: %v", err)
+	}
+}
+
+func TestMTLSPoPHosts(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	for _, tt := range []struct{ authority, region, wantHost string }{
+		{"https://login.microsoftonline.com/consumers", "", "mtlsauth.microsoft.com"},
+		{"https://login.microsoftonline.com/" + tenant, "westus2", "westus2.mtlsauth.microsoft.com"},
+		{"https://login.microsoftonline.us/" + tenant, "", "mtlsauth.microsoftonline.us"},
+		{"https://login.partner.microsoftonline.cn/" + tenant, "", "mtlsauth.partner.microsoftonline.cn"},
+		{"https://login.sovcloud-identity.fr/" + tenant, "", "mtlsauth.sovcloud-identity.fr"},
+	} {
+		t.Run(tt.wantHost, func(t *testing.T) {
+			c := f.client(t, f.rsaCert, func(cfg *Config) { cfg.Authority, cfg.Region = tt.authority, tt.region })
+			tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(tok.TokenEndpoint, "https://"+tt.wantHost+"/") || tok.TokenType != entra.TokenTypeMTLSPoP {
+				t.Fatalf("%v from %s", tok, tok.TokenEndpoint)
+			}
+		})
+	}
+}
+
+func TestMTLSPoPWithCallbackCertificate(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.bindingCallback(true))
+	tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.TokenType != entra.TokenTypeMTLSPoP || x5tS256(tok.BindingCertificate) != f.ecCert.Thumbprint() {
+		t.Fatalf("token %v", tok)
+	}
+	again, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
+	if err != nil || again.Source != entra.SourceCache {
+		t.Fatalf("second call %v %v", again, err)
+	}
+}
+
+// TestRFC8705OIDC: a generic OIDC authority takes the discovery document's
+// mtls_endpoint_aliases.token_endpoint, and PoP is a certificate-bound
+// Bearer token with the certificate authenticating the client.
+func TestRFC8705OIDC(t *testing.T) {
+	f := newFixture(t, entratest.Options{ExtraHosts: []string{"idp.contoso.test"}})
+	c := f.client(t, f.rsaCert, func(cfg *Config) {
+		cfg.Authority, cfg.AuthorityKind = "https://idp.contoso.test/oidc", authority.KindOIDC
+	})
+	tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.TokenEndpoint != "https://idp.contoso.test/oidc/mtls/token" || tok.TokenType != entra.TokenTypeBearer || tok.BindingCertificate == nil {
+		t.Fatalf("token %v from %s", tok, tok.TokenEndpoint)
+	}
+	req := f.tokenRequests()[len(f.tokenRequests())-1]
+	if req.Form.Has("client_assertion") || req.Form.Has("token_type") {
+		t.Errorf("form %v", keys(req.Form))
+	}
+	claims, err := f.em.VerifyAccessToken(tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cnf, _ := claims["cnf"].(map[string]any); cnf["x5t#S256"] != f.rsaCert.Thumbprint() {
+		t.Errorf("cnf %v", claims["cnf"])
+	}
+	again, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
+	if err != nil || again.Source != entra.SourceCache || again.TokenType != entra.TokenTypeBearer {
+		t.Fatalf("second call %v %v", again, err)
+	}
+}

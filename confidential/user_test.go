@@ -1,0 +1,352 @@
+package confidential
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/authority"
+	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/credential"
+	"github.com/entra-go/entra/entratest"
+)
+
+const redirectURI = "http://localhost/callback"
+
+var userRead = []string{"https://graph.microsoft.com/User.Read"}
+
+// signIn runs the front channel against the emulator: the authorization
+// URL, the emulator's sign-in, the redirect and its checks.
+func signIn(t *testing.T, f *fixture, c *Client, req AuthorizationRequest) (AuthCode, Authorization) {
+	t.Helper()
+	if req.RedirectURI == "" {
+		req.RedirectURI = redirectURI
+	}
+	if req.Scopes == nil {
+		req.Scopes = userRead
+	}
+	a, err := c.AuthCodeURL(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := f.em.SignIn(context.Background(), a.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := CodeFromRedirect(a.State, back.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return AuthCode{Code: code, RedirectURI: req.RedirectURI, CodeVerifier: a.CodeVerifier, Nonce: a.Nonce}, a
+}
+
+func TestAuthCodeURL(t *testing.T) {
+	f := newFixture(t, entratest.Options{ExtraHosts: []string{"idp.contoso.test"}})
+	tests := []struct {
+		name, authority string
+		kind            authority.Kind
+		wantPrefix      string
+	}{
+		{"entra", "", authority.KindAuto, "https://login.microsoftonline.com/" + tenant + "/oauth2/v2.0/authorize?"},
+		{"b2c", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", authority.KindAuto,
+			"https://contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_signin/oauth2/v2.0/authorize?"},
+		{"generic oidc", "https://idp.contoso.test/oidc", authority.KindOIDC, "https://idp.contoso.test/oidc/authorize?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := f.client(t, f.secret, func(cfg *Config) {
+				if tt.authority != "" {
+					cfg.Authority, cfg.AuthorityKind = tt.authority, tt.kind
+				}
+				cfg.Capabilities = []string{"cp1"}
+			})
+			a, err := c.AuthCodeURL(context.Background(), AuthorizationRequest{
+				RedirectURI: redirectURI, Scopes: userRead, Prompt: "select_account", LoginHint: "ada@contoso.example",
+				DomainHint: "contoso.example", ResponseMode: "form_post", ExtraQuery: url.Values{"dc": {"ESTS-PUB-WUS2"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(a.URL, tt.wantPrefix) {
+				t.Fatalf("URL %s", a.URL)
+			}
+			u, _ := url.Parse(a.URL)
+			q := u.Query()
+			challenge := sha256.Sum256([]byte(a.CodeVerifier))
+			want := map[string]string{
+				"client_id": f.clientID, "response_type": "code", "redirect_uri": redirectURI, "state": a.State, "nonce": a.Nonce,
+				"code_challenge": base64.RawURLEncoding.EncodeToString(challenge[:]), "code_challenge_method": "S256",
+				"prompt": "select_account", "login_hint": "ada@contoso.example", "domain_hint": "contoso.example",
+				"response_mode": "form_post", "dc": "ESTS-PUB-WUS2", "claims": `{"access_token":{"xms_cc":{"values":["cp1"]}}}`,
+			}
+			for k, v := range want {
+				if q.Get(k) != v {
+					t.Errorf("%s = %q, want %q", k, q.Get(k), v)
+				}
+			}
+			if got := strings.Fields(q.Get("scope")); len(got) != 4 || got[1] != "openid" {
+				t.Errorf("scope %q", q.Get("scope"))
+			}
+			if len(a.CodeVerifier) < 43 || a.State == "" || a.Nonce == "" {
+				t.Errorf("verifier %d chars, state %q, nonce %q", len(a.CodeVerifier), a.State, a.Nonce)
+			}
+		})
+	}
+}
+
+func TestAuthCodeURLRefusesClientClaims(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.secret, func(cfg *Config) { cfg.EnableClientClaims = true })
+	_, err := c.AuthCodeURL(context.Background(), AuthorizationRequest{RedirectURI: redirectURI, Scopes: userRead,
+		ClientClaims: `{"xms_az_nwperimid":{"essential":true,"value":"perimeter-secret"}}`})
+	if entra.ErrorCode(err) != entra.CodeInvalidRequest || strings.Contains(err.Error(), "perimeter-secret") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestAuthCodeSilentAndAccounts(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.rsaCert)
+	ctx := context.Background()
+	code, _ := signIn(t, f, c, AuthorizationRequest{})
+	tok, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := f.em.DefaultUser()
+	if tok.Account.HomeAccountID != user.ObjectID+"."+user.TenantID || tok.Account.Username != user.Username ||
+		tok.Account.TenantID != user.TenantID || tok.IDToken == "" || tok.RefreshToken == "" {
+		t.Fatalf("account %+v", tok.Account)
+	}
+	redeem := f.tokenRequests()[0].Form
+	if redeem.Get("grant_type") != "authorization_code" || redeem.Get("code_verifier") != code.CodeVerifier || redeem.Get("redirect_uri") != redirectURI {
+		t.Fatalf("redemption form %v", keys(redeem))
+	}
+
+	accounts, err := c.Accounts(ctx)
+	// The user (home tenant user.TenantID) signed in to the authority's tenant.
+	if err != nil || len(accounts) != 1 || accounts[0].HomeAccountID != tok.Account.HomeAccountID || len(accounts[0].TenantProfiles) != 1 ||
+		accounts[0].TenantProfiles[0].TenantID != tenant || accounts[0].TenantProfiles[0].Home || accounts[0].TenantProfiles[0].ObjectID != user.ObjectID {
+		t.Fatalf("accounts %+v %v", accounts, err)
+	}
+	hit, err := c.AcquireTokenSilent(ctx, accounts[0], TokenRequest{Scopes: userRead})
+	if err != nil || hit.Source != entra.SourceCache || hit.AccessToken != tok.AccessToken || hit.Account.Username != user.Username {
+		t.Fatalf("silent hit: %v %+v %v", hit, hit.Account, err)
+	}
+	refreshed, err := c.AcquireTokenSilent(ctx, accounts[0], TokenRequest{Scopes: userRead, ForceRefresh: true})
+	if err != nil || refreshed.Source != entra.SourceIdentityProvider {
+		t.Fatalf("silent refresh: %v %v", refreshed, err)
+	}
+	reqs := f.tokenRequests()
+	if got := reqs[len(reqs)-1].Form.Get("grant_type"); got != "refresh_token" {
+		t.Fatalf("silent redeemed with %q", got)
+	}
+	// Another scope: no access token for it, so the refresh token serves it.
+	other, err := c.AcquireTokenSilent(ctx, accounts[0], TokenRequest{Scopes: []string{"https://api.contoso.test/read"}})
+	if err != nil || other.Source != entra.SourceIdentityProvider {
+		t.Fatalf("silent for another scope: %v %v", other, err)
+	}
+	// Silent also serves app tokens.
+	app, err := c.AcquireTokenSilent(ctx, entra.Account{}, TokenRequest{Scopes: graphScopes})
+	if err != nil || app.Account.HomeAccountID != "" {
+		t.Fatalf("silent app token: %v %v", app, err)
+	}
+
+	if err := c.RemoveAccount(ctx, accounts[0]); err != nil {
+		t.Fatal(err)
+	}
+	if accounts, _ := c.Accounts(ctx); len(accounts) != 0 {
+		t.Fatalf("accounts after removal: %+v", accounts)
+	}
+	before := len(f.tokenRequests())
+	if _, err := c.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != entra.CodeInteractionRequired {
+		t.Fatalf("silent after sign-out: %v", err)
+	}
+	if len(f.tokenRequests()) != before {
+		t.Error("silent for an unknown account made a request")
+	}
+}
+
+func TestAuthCodeErrors(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.secret)
+	ctx := context.Background()
+
+	t.Run("code used twice", func(t *testing.T) {
+		code, _ := signIn(t, f, c, AuthorizationRequest{})
+		if _, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead})
+		var e *entra.Error
+		if !errors.As(err, &e) || e.Code != "invalid_grant" || e.StatusCode != 400 {
+			t.Fatalf("replayed code: %v", err)
+		}
+	})
+	t.Run("verifier does not match", func(t *testing.T) {
+		code, _ := signIn(t, f, c, AuthorizationRequest{})
+		code.CodeVerifier = strings.Repeat("x", 43)
+		if _, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != "invalid_grant" {
+			t.Fatalf("wrong verifier: %v", err)
+		}
+	})
+	t.Run("nonce does not match", func(t *testing.T) {
+		code, _ := signIn(t, f, c, AuthorizationRequest{})
+		code.Nonce = "another"
+		if _, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != entra.CodeInvalidResponse {
+			t.Fatalf("wrong nonce: %v", err)
+		}
+	})
+	t.Run("state mismatch", func(t *testing.T) {
+		for _, q := range []url.Values{{"code": {"c"}, "state": {"forged"}}, {"code": {"c"}}, {"error": {"access_denied"}, "state": {"other"}}} {
+			if _, err := CodeFromRedirect("expected", q); entra.ErrorCode(err) != entra.CodeStateMismatch {
+				t.Errorf("%v: %v", q, err)
+			}
+		}
+		if _, err := CodeFromRedirect("s", url.Values{"error": {"access_denied"}, "error_description": {"user said no"}, "state": {"s"}}); entra.ErrorCode(err) != "access_denied" {
+			t.Errorf("service error: %v", err)
+		}
+	})
+	t.Run("missing input", func(t *testing.T) {
+		if _, err := c.AcquireTokenByAuthCode(ctx, AuthCode{Code: "c"}, TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+			t.Errorf("no redirect URI: %v", err)
+		}
+		if _, err := c.AcquireTokenByRefreshToken(ctx, " ", TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+			t.Errorf("blank refresh token: %v", err)
+		}
+	})
+}
+
+func TestSilentWhenTheServiceRefusesTheRefreshToken(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.secret)
+	ctx := context.Background()
+	code, _ := signIn(t, f, c, AuthorizationRequest{})
+	tok, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.em.RevokeRefreshTokens()
+	_, err = c.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead, ForceRefresh: true})
+	var e *entra.Error
+	if entra.ErrorCode(err) != entra.CodeInteractionRequired || !errors.As(err, &e) || errors.Unwrap(err) == nil {
+		t.Fatalf("err = %v", err)
+	}
+	if entra.ErrorCode(errors.Unwrap(err)) != "invalid_grant" {
+		t.Errorf("the server's answer is not kept: %v", errors.Unwrap(err))
+	}
+	if _, ok := c.cache.LookupRefreshToken(cache.RefreshKey{Environment: c.env, ClientID: c.clientID, Partition: tok.Account.HomeAccountID}); ok {
+		t.Error("the refused refresh token is still cached")
+	}
+	before := len(f.tokenRequests())
+	if _, err := c.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead, ForceRefresh: true}); entra.ErrorCode(err) != entra.CodeInteractionRequired {
+		t.Fatalf("second silent: %v", err)
+	}
+	if len(f.tokenRequests()) != before {
+		t.Error("the removed refresh token was redeemed again")
+	}
+}
+
+func TestRefreshTokenRedemption(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	ctx := context.Background()
+	first := f.client(t, f.secret)
+	code, _ := signIn(t, f, first, AuthorizationRequest{})
+	tok, err := first.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second app instance (its own cache) holds only the refresh token.
+	second := f.client(t, f.rsaCert)
+	got, err := second.AcquireTokenByRefreshToken(ctx, tok.RefreshToken, TokenRequest{Scopes: userRead})
+	if err != nil || got.Account.HomeAccountID != tok.Account.HomeAccountID {
+		t.Fatalf("%v %+v %v", got, got.Account, err)
+	}
+	if _, err := second.AcquireTokenSilent(ctx, got.Account, TokenRequest{Scopes: userRead}); err != nil {
+		t.Fatalf("silent after redemption: %v", err)
+	}
+	// Rotation: the redeemed refresh token is spent.
+	if _, err := second.AcquireTokenByRefreshToken(ctx, tok.RefreshToken, TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != "invalid_grant" {
+		t.Fatalf("spent refresh token: %v", err)
+	}
+}
+
+func TestFamilyRefreshToken(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	dc := f.em.DefaultClient()
+	const sibling = "33333333-4444-4000-8000-000000000003"
+	f.em.RegisterClient(entratest.Client{ID: dc.ID, Secret: dc.Secret, FamilyID: "1", RedirectURIs: []string{redirectURI},
+		Certificates: nil})
+	f.em.RegisterClient(entratest.Client{ID: sibling, Secret: "sibling-secret", FamilyID: "1"})
+	ctx := context.Background()
+	shared := cache.New()
+	a := f.client(t, f.secret, func(cfg *Config) { cfg.Cache = shared })
+	code, _ := signIn(t, f, a, AuthorizationRequest{})
+	tok, err := a.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	siblingSecret, _ := credential.NewSecret("sibling-secret")
+	b := f.client(t, siblingSecret, func(cfg *Config) { cfg.ClientID, cfg.Cache = sibling, shared })
+	got, err := b.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead})
+	if err != nil || got.Source != entra.SourceIdentityProvider {
+		t.Fatalf("the family member could not use the family refresh token: %v %v", got, err)
+	}
+}
+
+func TestUserFlowsOverMTLS(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.rsaCert, func(cfg *Config) { cfg.SendCertificateOverMTLS, cfg.Region = true, "westus2" })
+	ctx := context.Background()
+	code, a := signIn(t, f, c, AuthorizationRequest{})
+	if !strings.HasPrefix(a.URL, "https://login.microsoftonline.com/") {
+		t.Errorf("the authorization URL moved to %s", a.URL)
+	}
+	tok, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead, ForceRefresh: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AcquireTokenByRefreshToken(ctx, tok.RefreshToken, TokenRequest{Scopes: userRead}); err == nil {
+		t.Fatal("a rotated refresh token was accepted")
+	}
+	for _, r := range f.tokenRequests() {
+		if r.Host != "westus2.mtlsauth.microsoft.com" || r.ClientCertificate == nil {
+			t.Errorf("%s request went to %s (certificate %v)", r.Form.Get("grant_type"), r.Host, r.ClientCertificate != nil)
+		}
+	}
+}
+
+func TestClientClaimsOnUserFlows(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.secret, func(cfg *Config) { cfg.EnableClientClaims = true })
+	ctx := context.Background()
+	const claims = `{"xms_az_nwperimid":{"essential":true}}`
+	code, _ := signIn(t, f, c, AuthorizationRequest{})
+	tok, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead, ClientClaims: claims})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tokenRequests()[0].Form.Get("claims"); got != claims {
+		t.Errorf("claims sent %q", got)
+	}
+	hit, err := c.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead, ClientClaims: " { \"xms_az_nwperimid\" : {\"essential\":true} } "})
+	if err != nil || hit.Source != entra.SourceCache {
+		t.Fatalf("reformatted claims: %v %v", hit, err)
+	}
+	plain, err := c.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead})
+	if err != nil || plain.Source != entra.SourceIdentityProvider || plain.AccessToken == tok.AccessToken {
+		t.Fatalf("a request without claims got the claims token: %v %v", plain, err)
+	}
+	reqs := f.tokenRequests()
+	if reqs[len(reqs)-1].Form.Has("claims") {
+		t.Error("claims sent on a request without them")
+	}
+}
