@@ -1,0 +1,115 @@
+package filestore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/cache/filestore"
+)
+
+// TestProcessesSharingACacheFileLoseNoTokens: 8 processes each store 50
+// distinct tokens through cache.Open on one file, at the same time; every
+// one of the 400 is in the file afterwards.
+func TestProcessesSharingACacheFileLoseNoTokens(t *testing.T) {
+	if os.Getenv("CACHE_WRITER") != "" {
+		t.Skip("in a writer process")
+	}
+	path := filepath.Join(t.TempDir(), "msal_cache.json")
+	const processes, each = 8, 50
+	var wg sync.WaitGroup
+	for p := range processes {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCacheWriterProcess$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "CACHE_WRITER="+strconv.Itoa(p), "CACHE_PATH="+path, "CACHE_EACH="+strconv.Itoa(each))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("writer %d: %v\n%s", p, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	store, err := filestore.Open(path, filestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cache.Open(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	missing := 0
+	for p := range processes {
+		for i := range each {
+			if _, st := c.Lookup(writerKey(strconv.Itoa(p), i), []string{"s/.default"}, now); st != cache.Hit {
+				missing++
+			}
+		}
+	}
+	if missing != 0 || c.Len() != processes*each {
+		t.Fatalf("%d of %d tokens missing; the file holds %d", missing, processes*each, c.Len())
+	}
+}
+
+func writerKey(process string, i int) cache.Key {
+	return cache.Key{Environment: "login.windows.net", ClientID: "c", Tenant: fmt.Sprintf("tenant-%s-%d", process, i)}
+}
+
+// TestCacheWriterProcess is a writer process's body; it does nothing in a
+// normal run.
+func TestCacheWriterProcess(t *testing.T) {
+	id := os.Getenv("CACHE_WRITER")
+	if id == "" {
+		t.Skip("not a writer process")
+	}
+	each, _ := strconv.Atoi(os.Getenv("CACHE_EACH"))
+	store, err := filestore.Open(os.Getenv("CACHE_PATH"), filestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cache.Open(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := range each {
+		at := cache.AccessToken{Key: writerKey(id, i), Scopes: []string{"s/.default"}, Secret: "token",
+			CachedAt: now, ExpiresOn: now.Add(time.Hour)}
+		if err := c.Save(context.Background(), cache.Entries{AccessToken: &at}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCorruptCacheFile: a truncated file is reported, and left as it was.
+func TestCorruptCacheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "msal_cache.json")
+	truncated := []byte(`{"AccessToken": {"k": {"secret": "at-secret-value", "client_id": "c"`)
+	if err := os.WriteFile(path, truncated, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	store, err := filestore.Open(path, filestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cache.Open(context.Background(), store)
+	if entra.ErrorCode(err) != entra.CodeInvalidCacheData {
+		t.Fatalf("err = %v", err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != string(truncated) {
+		t.Error("the corrupt file was changed")
+	}
+	if msg := err.Error(); strings.Contains(msg, "at-secret-value") {
+		t.Errorf("error %q", msg)
+	}
+}
