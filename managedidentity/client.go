@@ -166,6 +166,12 @@ func New(cfg Config) (*Client, error) {
 	if c.idParam, c.idValue, err = c.identityParam(); err != nil {
 		return nil, err
 	}
+	// Tokens of different identities must never meet, in a cache shared
+	// by several clients or persisted in a file.
+	c.cacheID = "system_assigned"
+	if c.idValue != "" {
+		c.cacheID = c.idParam + "=" + c.idValue
+	}
 	c.transport = &transport.Client{HTTP: httpClient(cfg.HTTPClient, ep)}
 	if c.retry == nil {
 		c.retry = DefaultRetryPolicy()

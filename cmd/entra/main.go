@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -52,6 +53,9 @@ type env struct {
 	// arcTokenDir overrides the Azure Arc challenge-file folder; only
 	// in-process tests set it, to meet the emulator's folder.
 	arcTokenDir string
+	// httpClient, if set, sends the token service requests; only
+	// in-process tests set it, to reach the emulator under real host names.
+	httpClient *http.Client
 }
 
 func main() {

@@ -126,3 +126,35 @@ func TestManagedIdentityCommandArc(t *testing.T) {
 		t.Errorf("Arc got %d requests, want 2 (challenge, then the token)", n)
 	}
 }
+
+// TestManagedIdentityCommandCache: a second process is served from the
+// cache file without calling the endpoint.
+func TestManagedIdentityCommandCache(t *testing.T) {
+	bin := binary(t)
+	mi, err := entratest.NewManagedIdentity(entratest.ManagedIdentityOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mi.Close()
+	cacheFile := t.TempDir() + "/mi_cache.json"
+	c := cli{bin: bin, env: []string{"AZURE_POD_IDENTITY_AUTHORITY_HOST=" + mi.BaseURL()}}
+	var outs []tokenOutput
+	for range 2 {
+		stdout, stderr, status := c.run(t, "token", "managed-identity", "--resource", "https://vault.azure.net", "--cache", cacheFile)
+		if status != 0 {
+			t.Fatalf("exit %d: %s", status, stderr)
+		}
+		var out tokenOutput
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
+	}
+	if outs[0].Source != "identity_provider" || outs[1].Source != "cache" || outs[1].AccessToken != outs[0].AccessToken ||
+		outs[1].ManagedIdentitySource != "imds" {
+		t.Fatalf("runs: %+v", outs)
+	}
+	if n := len(mi.RequestsFor(entratest.MISourceIMDS)); n != 1 {
+		t.Fatalf("IMDS got %d requests, want 1", n)
+	}
+}

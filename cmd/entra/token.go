@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -37,6 +40,7 @@ type tokenFlags struct {
 	output                        string
 	disableInstanceDiscovery      bool
 	cachePath                     string
+	mtls, mtlsPoP                 bool
 
 	// user flows
 	code, redirectURI, codeVerifier, nonce string
@@ -68,6 +72,10 @@ func newTokenFlagSet(flow string, f *tokenFlags, stderr io.Writer) *flag.FlagSet
 	fs.BoolVar(&f.disableInstanceDiscovery, "disable-instance-discovery", false, "trust an unknown authority host without instance discovery")
 	fs.StringVar(&f.output, "o", "json", "output format: json or text")
 	fs.StringVar(&f.cachePath, "cache", "", "token cache file (cross-MSAL schema), shared safely between processes")
+	fs.BoolVar(&f.mtls, "mtls", false, "present the certificate over mutual TLS and use the mTLS token host (needs --cert)")
+	if flow == "client-credentials" {
+		fs.BoolVar(&f.mtlsPoP, "mtls-pop", false, "get an mTLS proof-of-possession token bound to the certificate (needs --cert)")
+	}
 	switch flow {
 	case "obo":
 		fs.StringVar(&f.userAssertion, "user-assertion", "", "the token the user sent to this API (required)")
@@ -119,6 +127,9 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 		EnableClientClaims: f.clientClaims != "",
 		Cache:              c,
 		Logger:             e.logger(),
+		HTTPClient:         e.httpClient,
+
+		SendCertificateOverMTLS: f.mtls,
 	})
 	if err != nil {
 		return err
@@ -129,6 +140,7 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 		Claims:       f.claims,
 		ClientClaims: f.clientClaims,
 		ForceRefresh: f.forceRefresh,
+		MTLSPoP:      f.mtlsPoP,
 	}
 	if len(req.Scopes) == 0 {
 		req.Scopes = []string{defaultScope}
@@ -232,6 +244,9 @@ type tokenOutput struct {
 	Region        string `json:"region,omitempty"`
 	// Account is the user of a user flow's token.
 	Account *accountOutput `json:"account,omitempty"`
+	// BindingCertificateSHA256 is the x5t#S256 of the certificate a PoP
+	// token is bound to.
+	BindingCertificateSHA256 string `json:"binding_certificate_sha256,omitempty"`
 	// ManagedIdentitySource is the managed identity source used (imds,
 	// app_service, azure_arc, cloud_shell, service_fabric or machine_learning).
 	ManagedIdentitySource string `json:"managed_identity_source,omitempty"`
@@ -260,7 +275,18 @@ func newTokenOutput(tok entra.Token) tokenOutput {
 		TokenEndpoint: tok.TokenEndpoint,
 		Region:        tok.Region,
 		Account:       newAccountOutput(tok.Account),
+
+		BindingCertificateSHA256: thumbprint(tok.BindingCertificate),
 	}
+}
+
+// thumbprint is a certificate's x5t#S256; "" for none.
+func thumbprint(c *x509.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	sum := sha256.Sum256(c.Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func printToken(w io.Writer, format string, tok entra.Token) error {

@@ -69,7 +69,7 @@ func runAuthURL(ctx context.Context, args []string, e env) error {
 		extra.Add(k, v)
 	}
 	client, err := confidential.New(confidential.Config{
-		Authority: f.authority, ClientID: f.clientID, Credential: noCredential,
+		Authority: f.authority, ClientID: f.clientID, Credential: noCredential, HTTPClient: e.httpClient,
 		Capabilities: f.capabilities, DisableInstanceDiscovery: f.disableInstanceDiscovery,
 	})
 	if err != nil {

@@ -1,0 +1,41 @@
+package managedidentity_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/managedidentity"
+)
+
+// TestSharedCacheKeepsIdentitiesApart: clients of different identities
+// sharing one cache (or cache file) never get each other's tokens.
+func TestSharedCacheKeepsIdentitiesApart(t *testing.T) {
+	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	shared := cache.New()
+	ctx := context.Background()
+	var tokens []entra.Token
+	for _, id := range []managedidentity.ID{
+		managedidentity.SystemAssigned(),
+		managedidentity.UserAssignedClientID("c0ffee00-0000-4000-8000-000000000001"),
+		managedidentity.UserAssignedObjectID("c0ffee00-0000-4000-8000-000000000001"),
+	} {
+		c, err := managedidentity.New(managedidentity.Config{ID: id, Getenv: emu.Getenv(entratest.MISourceIMDS), Cache: shared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.Source != entra.SourceIdentityProvider {
+			t.Fatalf("identity %d was served another identity's token", len(tokens))
+		}
+		tokens = append(tokens, tok)
+	}
+	if n := len(emu.RequestsFor(entratest.MISourceIMDS)); n != 3 {
+		t.Fatalf("%d IMDS requests, want 3", n)
+	}
+}
