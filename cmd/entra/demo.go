@@ -45,6 +45,10 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	matrix, err := d.mtlsMatrix(ctx)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "entra demo: every flow against the embedded emulator (%s)\n\n", em.URL())
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FLOW\tENDPOINT HOST\tCLIENT AUTH\tTOKEN TYPE\tCACHE\tLATENCY\tNOTE")
@@ -59,6 +63,9 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.flow, host, r.auth, r.tok.TokenType, cache, latency(r.took), r.note)
 	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := printMatrix(e.stdout, matrix); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\n%d token requests reached the token service emulator.\n", len(em.TokenRequests()))
@@ -141,6 +148,12 @@ func (d *demo) run(ctx context.Context) ([]demoRow, error) {
 			rows = append(rows, demoRow{flow: s.flow, auth: s.auth, tok: tok, took: time.Since(start)})
 		}
 	}
+
+	userRows, err := d.userRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, userRows...)
 
 	// A claims challenge bypasses the cache; capabilities travel with it.
 	c, err := confidential.New(confidential.Config{Authority: demoAuthority, ClientID: d.clientID, Credential: d.secret,

@@ -163,6 +163,9 @@ func TestDemo(t *testing.T) {
 		"certificate (PS256 assertion)", "hit", "miss", "1 token request(s) for 200 callers", "cache bypassed", "reformatted claims",
 		"managed identity, imds", "managed identity, app_service", "managed identity, azure_arc", "managed identity, cloud_shell",
 		"managed identity, service_fabric", "managed identity, machine_learning", "challenge file",
+		"auth code + PKCE", "access token from the cache", "cached refresh token redeemed", "refresh token (held by the caller)",
+		"mTLS matrix", "certificate over mTLS  mtlsauth.microsoft.com     yes          yes                Bearer      hit",
+		"mTLS PoP               mtlsauth.microsoft.com     yes          no                 mtls_pop    hit",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
