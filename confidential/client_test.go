@@ -38,7 +38,7 @@ type fixture struct {
 	ecCert   *credential.Certificate
 }
 
-func newFixture(t *testing.T, opts entratest.Options) *fixture {
+func newFixture(t testing.TB, opts entratest.Options) *fixture {
 	t.Helper()
 	em, err := entratest.New(opts)
 	if err != nil {
@@ -60,7 +60,7 @@ func newFixture(t *testing.T, opts entratest.Options) *fixture {
 	return &fixture{em: em, clientID: dc.ID, secret: secret, rsaCert: rsaCert, ecCert: ecCert}
 }
 
-func newECCertificate(t *testing.T) *credential.Certificate {
+func newECCertificate(t testing.TB) *credential.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -70,7 +70,7 @@ func newECCertificate(t *testing.T) *credential.Certificate {
 }
 
 // certificateFor issues a self-signed certificate over key.
-func certificateFor(t *testing.T, key *ecdsa.PrivateKey, serial int64) *credential.Certificate {
+func certificateFor(t testing.TB, key *ecdsa.PrivateKey, serial int64) *credential.Certificate {
 	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "entra-test-ec"},
@@ -102,7 +102,7 @@ func (f *fixture) bindingCallback(withCertificate bool) credential.AssertionFunc
 	}
 }
 
-func (f *fixture) client(t *testing.T, cred credential.Credential, mutate ...func(*Config)) *Client {
+func (f *fixture) client(t testing.TB, cred credential.Credential, mutate ...func(*Config)) *Client {
 	t.Helper()
 	cfg := Config{
 		Authority:  "https://login.microsoftonline.com/" + tenant,

@@ -170,16 +170,45 @@ func TestAssertionCallbackWithBindingCertificate(t *testing.T) {
 }
 
 // TestOneHandshakePerCertificate: sequential forced refreshes with one
-// certificate reuse one pooled connection.
+// certificate reuse one pooled connection: one TLS handshake in all.
 func TestOneHandshakePerCertificate(t *testing.T) {
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.rsaCert, func(cfg *Config) { cfg.SendCertificateOverMTLS = true })
+	before := f.em.Connections()
 	for range 20 {
 		if _, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, ForceRefresh: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if n := f.em.Connections() - before; n != 1 {
+		t.Fatalf("%d TLS handshakes for 20 requests with one certificate, want 1", n)
+	}
 	if n := c.mtlsClients.Len(); n != 1 {
 		t.Fatalf("%d pooled mTLS clients, want 1", n)
+	}
+}
+
+// BenchmarkForcedRefreshOverMTLS reports the TLS handshakes per 1,000
+// token requests over mTLS with one certificate (bearer and PoP).
+func BenchmarkForcedRefreshOverMTLS(b *testing.B) {
+	for _, tt := range []struct {
+		name string
+		req  TokenRequest
+		cfg  func(*Config)
+	}{
+		{"bearer", TokenRequest{Scopes: graphScopes, ForceRefresh: true}, func(cfg *Config) { cfg.SendCertificateOverMTLS = true }},
+		{"pop", TokenRequest{Scopes: graphScopes, ForceRefresh: true, MTLSPoP: true}, func(*Config) {}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			f := newFixture(b, entratest.Options{})
+			c := f.client(b, f.rsaCert, tt.cfg)
+			before := f.em.Connections()
+			for b.Loop() {
+				if _, err := c.AcquireTokenForClient(context.Background(), tt.req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(f.em.Connections()-before)*1000/float64(b.N), "handshakes/1000req")
+		})
 	}
 }
