@@ -271,9 +271,9 @@ func refreshTokenEntry(t RefreshToken) (string, rtEntry) {
 	if t.FamilyID != "" {
 		owner = t.FamilyID
 	}
-	// MSAL Go's key form (it neither lower-cases refresh token keys nor
-	// adds empty realm and target parts), so its rotation replaces ours.
-	key := strings.Join([]string{t.HomeAccountID, e.Environment, "RefreshToken", owner}, "-")
+	// MSAL Go's key form (no empty realm and target parts), so its
+	// rotation replaces our entry rather than sitting beside it.
+	key := keyOf(t.HomeAccountID, e.Environment, "refreshtoken", owner)
 	if e.UserAssertionHash != "" {
 		key += "-" + e.UserAssertionHash
 	}
@@ -343,6 +343,11 @@ func (c *Cache) index() {
 			continue
 		}
 		if t, ok := e.token(); ok {
+			ak := atKey{Key: t.Key, scopes: c.scopeHash(t.Scopes)}
+			if cur, dup := c.access[ak]; dup && !t.CachedAt.After(cur.state.token.CachedAt) {
+				c.doc.remove(sectionAccessToken, k) // keep the more recently cached one
+				continue
+			}
 			c.putAccessToken(t, k)
 		}
 	}
@@ -352,6 +357,14 @@ func (c *Cache) index() {
 			continue
 		}
 		if t, ok := e.token(); ok {
+			if _, dup := c.refresh[t.RefreshKey]; dup {
+				// Every write of ours leaves one entry per token, so a second
+				// one was written by another library since: it is the newer.
+				if own, _ := refreshTokenEntry(t); own == k {
+					c.doc.remove(sectionRefreshToken, k)
+					continue
+				}
+			}
 			c.putRefreshToken(t, k)
 		}
 	}

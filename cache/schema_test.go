@@ -265,3 +265,37 @@ func FuzzImport(f *testing.F) {
 		}
 	})
 }
+
+// TestDuplicateEntriesFromAnotherLibrary: when another MSAL wrote a token
+// under its own key form next to ours, the newer one is used and the
+// other dropped, whatever the map order.
+func TestDuplicateEntriesFromAnotherLibrary(t *testing.T) {
+	doc := `{
+	  "RefreshToken": {
+	    "u.t-login.microsoftonline.com-refreshtoken-c": {"home_account_id":"u.t","environment":"login.microsoftonline.com","credential_type":"RefreshToken","client_id":"c","secret":"ours-spent"},
+	    "u.t-login.windows.net-refreshtoken-c--": {"home_account_id":"u.t","environment":"login.windows.net","credential_type":"RefreshToken","client_id":"c","secret":"theirs-rotated"}
+	  },
+	  "AccessToken": {
+	    "a": {"home_account_id":"","environment":"login.microsoftonline.com","credential_type":"AccessToken","client_id":"c","secret":"older","realm":"t","target":"s","cached_at":"100","expires_on":"4102444800"},
+	    "b": {"home_account_id":"","environment":"login.windows.net","credential_type":"AccessToken","client_id":"c","secret":"newer","realm":"t","target":"s","cached_at":"200","expires_on":"4102444800"}
+	  }
+	}`
+	for range 20 { // map order varies
+		c := New()
+		if err := c.Import([]byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+		rt, ok := c.LookupRefreshToken(RefreshKey{Environment: "login.windows.net", ClientID: "c", Partition: "u.t"})
+		if !ok || rt.Secret != "theirs-rotated" {
+			t.Fatalf("refresh token %q", rt.Secret)
+		}
+		at, st := c.Lookup(Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"}, []string{"s"}, time.Unix(300, 0))
+		if st != Hit || at.Secret != "newer" {
+			t.Fatalf("access token %q", at.Secret)
+		}
+		out, _ := c.Export()
+		if bytes.Contains(out, []byte("ours-spent")) || bytes.Contains(out, []byte(`"older"`)) {
+			t.Fatalf("the stale duplicates were kept:\n%s", out)
+		}
+	}
+}

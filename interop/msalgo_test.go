@@ -16,10 +16,10 @@ import (
 )
 
 const (
-	tenant      = "11111111-2222-3333-4444-555555555555"
-	authority   = "https://login.microsoftonline.com/" + tenant
-	redirectURI = "http://localhost/callback"
-	graph       = "https://graph.microsoft.com/.default"
+	tenant         = "11111111-2222-3333-4444-555555555555"
+	entraAuthority = "https://login.microsoftonline.com/" + tenant
+	redirectURI    = "http://localhost/callback"
+	graph          = "https://graph.microsoft.com/.default"
 )
 
 var userRead = []string{"https://graph.microsoft.com/User.Read"}
@@ -69,7 +69,7 @@ func (s setup) msalClient(t *testing.T, accessor *bytesCache) msal.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := msal.New(authority, s.client.ID, cred, msal.WithCache(accessor), msal.WithHTTPClient(s.em.HTTPClient()))
+	c, err := msal.New(entraAuthority, s.client.ID, cred, msal.WithCache(accessor), msal.WithHTTPClient(s.em.HTTPClient()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func (s setup) entraClient(t *testing.T, c *cache.Cache) *confidential.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := confidential.New(confidential.Config{Authority: authority, ClientID: s.client.ID, Credential: secret,
+	client, err := confidential.New(confidential.Config{Authority: entraAuthority, ClientID: s.client.ID, Credential: secret,
 		HTTPClient: s.em.HTTPClient(), Cache: c})
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README: "Run the tests"). Checks formatting and
-# vet, runs every test of the library with the race detector, the cache
-# round trip with MSAL Go (interop/), and the tests of the side-by-side
-# benchmark module (which check its measuring set-up).
+# vet, runs every test of the library with the race detector, the interop
+# tests (cache round trip with MSAL Go, RFC 8705 against oidc-provider),
+# and the tests of the side-by-side benchmark module (which check its
+# measuring set-up). Needs Go, openssl, and Node.js 20+ with npm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,5 +15,8 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -race -count=1 ./...
-(cd interop && go vet ./... && go test -race -count=1 ./...)
+# interop/: the cache round trip with MSAL Go, and RFC 8705 against
+# panva/oidc-provider (a Node.js server, installed from the lock file).
+(cd interop/oidcprovider && npm ci --no-audit --no-fund --loglevel=error)
+(cd interop && go vet ./... && ENTRA_REQUIRE_OIDC_PROVIDER=1 go test -race -count=1 ./...)
 (cd bench && go vet ./... && go test -count=1 ./...)
