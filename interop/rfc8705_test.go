@@ -203,7 +203,9 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 	return pemOf("CERTIFICATE", der), pemOfKey(t, key)
 }
 
-func pemOf(typ string, der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}) }
+func pemOf(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
 
 func pemOfKey(t *testing.T, key *ecdsa.PrivateKey) []byte {
 	t.Helper()
