@@ -3,7 +3,11 @@ package confidential
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"errors"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,5 +214,97 @@ func BenchmarkForcedRefreshOverMTLS(b *testing.B) {
 			}
 			b.ReportMetric(float64(f.em.Connections()-before)*1000/float64(b.N), "handshakes/1000req")
 		})
+	}
+}
+
+// TestMTLSServerRefusesTheCertificate: a certificate the service does not
+// know for the application is refused, with the service's answer.
+func TestMTLSServerRefusesTheCertificate(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	stranger := newECCertificate(t) // not registered
+	for _, pop := range []bool{false, true} {
+		c := f.client(t, stranger, func(cfg *Config) { cfg.SendCertificateOverMTLS = !pop })
+		_, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: pop})
+		var e *entra.Error
+		if !errors.As(err, &e) || e.Code != "invalid_client" || !strings.Contains(e.Description, "not registered") {
+			t.Fatalf("pop=%v: %v", pop, err)
+		}
+	}
+}
+
+// TestMTLSHTTPClientFactory: a caller-supplied factory makes the client
+// per certificate, once; a client it returns that presents no certificate
+// meets the mTLS host's demand for one.
+func TestMTLSHTTPClientFactory(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	var calls []string
+	var mu sync.Mutex
+	c := f.client(t, f.rsaCert, func(cfg *Config) {
+		cfg.MTLSHTTPClient = func(cert *tls.Certificate) (*http.Client, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, x5tS256(cert.Leaf))
+			return &http.Client{Transport: f.em.TransportWithCertificate(cert)}, nil
+		}
+	})
+	for range 3 {
+		if _, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true, ForceRefresh: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(calls) != 1 || calls[0] != f.rsaCert.Thumbprint() {
+		t.Fatalf("factory calls %v", calls)
+	}
+
+	noCert := f.client(t, f.rsaCert, func(cfg *Config) {
+		cfg.MTLSHTTPClient = func(*tls.Certificate) (*http.Client, error) { return f.em.HTTPClient(), nil }
+	})
+	_, err := noCert.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
+	var e *entra.Error
+	if !errors.As(err, &e) || e.Code != "invalid_client" || !strings.Contains(e.Description, "client certificate is required") {
+		t.Fatalf("no certificate presented: %v", err)
+	}
+	failing := f.client(t, f.rsaCert, func(cfg *Config) {
+		cfg.MTLSHTTPClient = func(*tls.Certificate) (*http.Client, error) {
+			return nil, entra.Errorf(entra.CodeInvalidRequest, "no client for this certificate")
+		}
+	})
+	if _, err := failing.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+		t.Fatalf("failing factory: %v", err)
+	}
+}
+
+// TestDiscoveryNeverPresentsTheCertificate: instance discovery of an
+// unknown login.* host goes out without the client certificate; the token
+// request to its mTLS host presents it.
+func TestDiscoveryNeverPresentsTheCertificate(t *testing.T) {
+	f := newFixture(t, entratest.Options{ExtraHosts: []string{"login.contoso.test", "mtlsauth.contoso.test"}})
+	c := f.client(t, f.rsaCert, func(cfg *Config) {
+		cfg.Authority, cfg.SendCertificateOverMTLS = "https://login.contoso.test/"+tenant, true
+	})
+	tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tok.TokenEndpoint, "https://mtlsauth.contoso.test/") {
+		t.Fatalf("endpoint %s", tok.TokenEndpoint)
+	}
+	var discovery, token int
+	for _, r := range f.em.Requests() {
+		switch r.Endpoint {
+		case "instance_discovery", "openid_configuration":
+			discovery++
+			if r.ClientCertificate != nil {
+				t.Errorf("%s presented the client certificate", r.Endpoint)
+			}
+		case "token":
+			token++
+			if r.ClientCertificate == nil {
+				t.Error("the token request did not present the certificate")
+			}
+		}
+	}
+	if discovery == 0 || token != 1 {
+		t.Fatalf("%d discovery and %d token requests", discovery, token)
 	}
 }
