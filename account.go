@@ -28,5 +28,3 @@ type TenantProfile struct {
 	Home bool
 }
 
-// IsZero reports whether a is the zero Account (an app token has none).
-func (a Account) IsZero() bool { return a.HomeAccountID == "" }

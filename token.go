@@ -54,8 +54,8 @@ type Token struct {
 	TokenEndpoint string
 	// Region is the Azure region whose endpoint issued the token, if any.
 	Region string
-	// Account is the user the token is for; zero for app tokens.
-	Account Account
+	// Account is the user the token is for; nil for app tokens.
+	Account *Account
 	// IDToken is the raw OpenID Connect ID token of a user flow, when the
 	// token service sent one.
 	IDToken string

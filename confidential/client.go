@@ -667,14 +667,14 @@ func (c *Client) store(ctx context.Context, g grant, tr oauth.TokenResponse, req
 		RefreshOn:         refreshOn,
 	}
 	entries := cache.Entries{AccessToken: &at}
-	var account entra.Account
+	var home string
 	switch {
 	case g.user:
 		var err error
-		if entries, account, err = c.userEntries(g, tr); err != nil {
+		if entries, home, err = c.userEntries(g, tr); err != nil {
 			return entra.Token{}, err
 		}
-		at.Partition, at.HomeAccountID = account.HomeAccountID, account.HomeAccountID
+		at.Partition, at.HomeAccountID = home, home
 		if entries.Account != nil {
 			// Like every MSAL, user tokens are cached under the tenant the
 			// ID token names, whatever alias the authority used for it.
@@ -710,7 +710,7 @@ func (c *Client) store(ctx context.Context, g grant, tr oauth.TokenResponse, req
 		RefreshToken: tr.RefreshToken,
 	}
 	if g.user {
-		tok.Account = c.account(account.HomeAccountID)
+		tok.Account = c.account(home)
 	}
 	return tok, nil
 }

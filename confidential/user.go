@@ -194,10 +194,10 @@ func (c *Client) redeemForUser(ctx context.Context, req TokenRequest, form url.V
 // interaction: a cached access token, else one the cached refresh token
 // (or the family's) is redeemed for. With none, or one the service
 // refuses, it fails with entra.CodeInteractionRequired: sign the user in
-// again. For the zero Account it serves app tokens, as
-// AcquireTokenForClient does.
-func (c *Client) AcquireTokenSilent(ctx context.Context, account entra.Account, req TokenRequest) (entra.Token, error) {
-	if account.IsZero() {
+// again. For a nil account it serves app tokens, as AcquireTokenForClient
+// does.
+func (c *Client) AcquireTokenSilent(ctx context.Context, account *entra.Account, req TokenRequest) (entra.Token, error) {
+	if account == nil || account.HomeAccountID == "" {
 		return c.AcquireTokenForClient(ctx, req)
 	}
 	if err := popUnsupported(req); err != nil {
@@ -225,7 +225,7 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, account entra.Account, 
 		return tok, nil
 	}
 	tok, err := c.shared(ctx, key, req, fetch)
-	if err == nil && tok.Account.IsZero() {
+	if err == nil && tok.Account == nil {
 		tok.Account = c.account(home)
 	}
 	return tok, err
@@ -317,7 +317,7 @@ func (c *Client) Accounts(ctx context.Context) ([]entra.Account, error) {
 			continue
 		}
 		seen[a.HomeAccountID] = true
-		out = append(out, c.account(a.HomeAccountID))
+		out = append(out, *c.account(a.HomeAccountID))
 	}
 	slices.SortFunc(out, func(a, b entra.Account) int { return strings.Compare(a.Username, b.Username) })
 	return out, nil
@@ -341,7 +341,7 @@ func (c *Client) Account(ctx context.Context, idOrUsername string) (entra.Accoun
 // RemoveAccount signs a user out of the cache: their account, ID, access
 // and refresh tokens for this application are deleted.
 func (c *Client) RemoveAccount(ctx context.Context, account entra.Account) error {
-	if account.IsZero() {
+	if account.HomeAccountID == "" {
 		return entra.Errorf(entra.CodeInvalidRequest, "the account is empty")
 	}
 	return c.cache.RemoveAccount(ctx, c.env, c.clientID, account.HomeAccountID)
@@ -362,8 +362,8 @@ func (c *Client) hasUserTokens(home string) bool {
 }
 
 // account assembles an Account from the cached per-tenant accounts.
-func (c *Client) account(home string) entra.Account {
-	out := entra.Account{HomeAccountID: home, Environment: c.env}
+func (c *Client) account(home string) *entra.Account {
+	out := &entra.Account{HomeAccountID: home, Environment: c.env}
 	homeTenant := ""
 	if i := strings.LastIndexByte(home, '.'); i >= 0 {
 		homeTenant = home[i+1:]
@@ -413,32 +413,32 @@ func userScope(scopes []string) string {
 
 // userEntries turns a user flow's response into the account entries to
 // cache, and the account to hand out.
-func (c *Client) userEntries(g grant, tr oauth.TokenResponse) (cache.Entries, entra.Account, error) {
+func (c *Client) userEntries(g grant, tr oauth.TokenResponse) (cache.Entries, string, error) {
 	var e cache.Entries
 	var claims oauth.IDClaims
 	if tr.IDToken != "" {
 		var err error
 		if claims, err = oauth.ParseIDToken(tr.IDToken); err != nil {
-			return e, entra.Account{}, err
+			return e, "", err
 		}
 		if claims.Audience != "" && claims.Audience != c.clientID {
-			return e, entra.Account{}, entra.Errorf(entra.CodeInvalidResponse, "the ID token is for another application")
+			return e, "", entra.Errorf(entra.CodeInvalidResponse, "the ID token is for another application")
 		}
 		if g.nonce != "" && subtle.ConstantTimeCompare([]byte(claims.Nonce), []byte(g.nonce)) != 1 {
-			return e, entra.Account{}, entra.Errorf(entra.CodeInvalidResponse, "the ID token's nonce is not the authorization request's")
+			return e, "", entra.Errorf(entra.CodeInvalidResponse, "the ID token's nonce is not the authorization request's")
 		}
 	}
 	home := ""
 	if tr.ClientInfo != "" {
 		var err error
 		if home, err = oauth.ParseClientInfo(tr.ClientInfo); err != nil {
-			return e, entra.Account{}, err
+			return e, "", err
 		}
 	} else if claims.ObjectID != "" {
 		home = claims.ObjectID + "." + claims.TenantID // AD FS and generic OIDC send no client_info
 	}
 	if home == "" {
-		return e, entra.Account{}, entra.Errorf(entra.CodeInvalidResponse, "the user flow's response identifies no user (no client_info and no ID token)")
+		return e, "", entra.Errorf(entra.CodeInvalidResponse, "the user flow's response identifies no user (no client_info and no ID token)")
 	}
 	realm := strings.ToLower(claims.TenantID)
 	if realm == "" {
@@ -460,7 +460,7 @@ func (c *Client) userEntries(g grant, tr oauth.TokenResponse) (cache.Entries, en
 		e.RefreshToken = &cache.RefreshToken{RefreshKey: rk, IssuedTo: c.clientID, HomeAccountID: home, Target: tr.Scope, Secret: tr.RefreshToken}
 	}
 	e.AppMetadata = &cache.AppMetadata{AppKey: cache.AppKey{Environment: c.env, ClientID: c.clientID}, FamilyID: tr.FamilyID}
-	return e, entra.Account{HomeAccountID: home}, nil
+	return e, home, nil
 }
 
 func authorityType(k authority.Kind) string {

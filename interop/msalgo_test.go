@@ -139,7 +139,7 @@ func TestMSALGoWritesEntraReads(t *testing.T) {
 	if err != nil || len(accounts) != 1 || accounts[0].HomeAccountID != userTok.Account.HomeAccountID || accounts[0].Username != userTok.Account.PreferredUsername {
 		t.Fatalf("accounts %+v (MSAL Go's: %+v) %v", accounts, userTok.Account, err)
 	}
-	silent, err := client.AcquireTokenSilent(ctx, accounts[0], confidential.TokenRequest{Scopes: userRead})
+	silent, err := client.AcquireTokenSilent(ctx, &accounts[0], confidential.TokenRequest{Scopes: userRead})
 	if err != nil {
 		t.Fatalf("silent with MSAL Go's account: %v", err)
 	}
@@ -149,7 +149,7 @@ func TestMSALGoWritesEntraReads(t *testing.T) {
 	if n := len(s.em.TokenRequests()) - before; n != 0 {
 		t.Errorf("%d requests for cached tokens", n)
 	}
-	forced, err := client.AcquireTokenSilent(ctx, accounts[0], confidential.TokenRequest{Scopes: userRead, ForceRefresh: true})
+	forced, err := client.AcquireTokenSilent(ctx, &accounts[0], confidential.TokenRequest{Scopes: userRead, ForceRefresh: true})
 	if err != nil || forced.Source != entra.SourceIdentityProvider {
 		t.Fatalf("MSAL Go's refresh token did not redeem: %v %v", forced, err)
 	}

@@ -48,7 +48,7 @@ func (d *demo) userRows(ctx context.Context) ([]demoRow, error) {
 		if err != nil {
 			return tok, fmt.Errorf("%s: %w", flow, err)
 		}
-		if note == "" && !tok.Account.IsZero() {
+		if note == "" && tok.Account != nil {
 			note = "account " + tok.Account.Username
 		}
 		rows = append(rows, demoRow{flow: flow, auth: "certificate (PS256 assertion)", tok: tok, took: time.Since(start), note: note})

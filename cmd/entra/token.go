@@ -157,7 +157,7 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 	case "silent":
 		var account entra.Account
 		if account, err = client.Account(ctx, f.account+f.username); err == nil {
-			tok, err = client.AcquireTokenSilent(ctx, account, req)
+			tok, err = client.AcquireTokenSilent(ctx, &account, req)
 		}
 	default:
 		tok, err = client.AcquireTokenForClient(ctx, req)
@@ -259,8 +259,8 @@ type accountOutput struct {
 	TenantID      string `json:"tenant_id"`
 }
 
-func newAccountOutput(a entra.Account) *accountOutput {
-	if a.IsZero() {
+func newAccountOutput(a *entra.Account) *accountOutput {
+	if a == nil {
 		return nil
 	}
 	return &accountOutput{HomeAccountID: a.HomeAccountID, Username: a.Username, TenantID: a.TenantID}

@@ -142,7 +142,7 @@ func runAccounts(ctx context.Context, args []string, e env) error {
 	}
 	out := make([]*accountOutput, 0, len(accounts))
 	for _, a := range accounts {
-		out = append(out, newAccountOutput(a))
+		out = append(out, newAccountOutput(&a))
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
