@@ -27,4 +27,3 @@ type TenantProfile struct {
 	// Home reports whether TenantID is the user's home tenant.
 	Home bool
 }
-
