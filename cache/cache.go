@@ -202,13 +202,16 @@ type Cache struct {
 	access    map[atKey]atSlot
 	refresh   map[RefreshKey]refreshSlot
 	ids       map[IDKey]docEntry[IDToken]
-	accounts  map[AccountKey]docEntry[Account]
+	accounts  map[homeKey]map[string]docEntry[Account] // by user, then realm
 	apps      map[AppKey]docEntry[AppMetadata]
 	doc       *document // every entry in schema form, unknown ones included
 	nextSweep time.Time
 }
 
 type refreshSlot = docEntry[RefreshToken]
+
+// homeKey finds a user's accounts, one per tenant, without a scan.
+type homeKey struct{ home, environment string }
 
 // docEntry is an entry with its key in the schema document.
 type docEntry[T any] struct {
@@ -229,7 +232,7 @@ func (c *Cache) reset(doc *document) {
 	c.access = make(map[atKey]atSlot)
 	c.refresh = make(map[RefreshKey]refreshSlot)
 	c.ids = make(map[IDKey]docEntry[IDToken])
-	c.accounts = make(map[AccountKey]docEntry[Account])
+	c.accounts = make(map[homeKey]map[string]docEntry[Account])
 	c.apps = make(map[AppKey]docEntry[AppMetadata])
 	c.index()
 }

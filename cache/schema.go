@@ -380,7 +380,7 @@ func (c *Cache) index() {
 		var e accountEntry
 		if json.Unmarshal(raw, &e) == nil {
 			if a, ok := e.account(); ok {
-				c.accounts[a.AccountKey] = docEntry[Account]{a, k}
+				c.putAccount(a, k)
 			}
 		}
 	}
@@ -421,7 +421,7 @@ func (c *Cache) apply(e Entries, now time.Time) {
 	if a := e.Account; a != nil {
 		k, entry := accountEntryOf(*a)
 		c.doc.set(sectionAccount, k, entry)
-		c.accounts[a.AccountKey] = docEntry[Account]{*a, k}
+		c.putAccount(*a, k)
 	}
 	if m := e.AppMetadata; m != nil {
 		k, entry := appEntryOf(*m)
@@ -533,12 +533,11 @@ func (c *Cache) RemoveRefreshToken(ctx context.Context, k RefreshKey, secret str
 // every token of theirs that clientID holds (a family refresh token too).
 func (c *Cache) RemoveAccount(ctx context.Context, environment, clientID, homeAccountID string) error {
 	return c.update(ctx, homeAccountID, func(c *Cache) {
-		for k, a := range c.accounts {
-			if k.HomeAccountID == homeAccountID && k.Environment == environment {
-				delete(c.accounts, k)
-				c.doc.remove(sectionAccount, a.docKey)
-			}
+		hk := homeKey{homeAccountID, environment}
+		for _, a := range c.accounts[hk] {
+			c.doc.remove(sectionAccount, a.docKey)
 		}
+		delete(c.accounts, hk)
 		for k, t := range c.ids {
 			if k.HomeAccountID == homeAccountID && k.Environment == environment && k.ClientID == clientID {
 				delete(c.ids, k)
@@ -565,12 +564,40 @@ func (c *Cache) Accounts(environment string) []Account {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var out []Account
-	for k, a := range c.accounts {
-		if k.Environment == environment {
-			out = append(out, a.value)
+	for k, realms := range c.accounts {
+		if k.environment == environment {
+			for _, a := range realms {
+				out = append(out, a.value)
+			}
 		}
 	}
 	return out
+}
+
+// AccountsOf returns one user's accounts (one per tenant) in environment.
+// It costs the same however many users are cached.
+func (c *Cache) AccountsOf(environment, homeAccountID string) []Account {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	realms := c.accounts[homeKey{homeAccountID, environment}]
+	out := make([]Account, 0, len(realms))
+	for _, a := range realms {
+		out = append(out, a.value)
+	}
+	return out
+}
+
+func (c *Cache) putAccount(a Account, docKey string) {
+	hk := homeKey{a.HomeAccountID, a.Environment}
+	realms := c.accounts[hk]
+	if realms == nil {
+		realms = map[string]docEntry[Account]{}
+		c.accounts[hk] = realms
+	}
+	if old, ok := realms[a.Realm]; ok && old.docKey != docKey {
+		c.doc.remove(sectionAccount, old.docKey)
+	}
+	realms[a.Realm] = docEntry[Account]{a, docKey}
 }
 
 // LookupIDToken returns the ID token for k, if any.

@@ -350,11 +350,9 @@ func (c *Client) RemoveAccount(ctx context.Context, account entra.Account) error
 // hasUserTokens reports whether this client holds a refresh token or ID
 // token for the account (the cache may be shared with other applications).
 func (c *Client) hasUserTokens(home string) bool {
-	for _, a := range c.cache.Accounts(c.env) {
-		if a.HomeAccountID == home {
-			if _, ok := c.cache.LookupIDToken(cache.IDKey{HomeAccountID: home, Environment: c.env, ClientID: c.clientID, Realm: a.Realm}); ok {
-				return true
-			}
+	for _, a := range c.cache.AccountsOf(c.env, home) {
+		if _, ok := c.cache.LookupIDToken(cache.IDKey{HomeAccountID: home, Environment: c.env, ClientID: c.clientID, Realm: a.Realm}); ok {
+			return true
 		}
 	}
 	_, own := c.cache.LookupRefreshToken(cache.RefreshKey{Environment: c.env, ClientID: c.clientID, Partition: home})
@@ -368,10 +366,7 @@ func (c *Client) account(home string) *entra.Account {
 	if i := strings.LastIndexByte(home, '.'); i >= 0 {
 		homeTenant = home[i+1:]
 	}
-	for _, a := range c.cache.Accounts(c.env) {
-		if a.HomeAccountID != home {
-			continue
-		}
+	for _, a := range c.cache.AccountsOf(c.env, home) {
 		p := entra.TenantProfile{TenantID: a.Realm, ObjectID: a.LocalAccountID, Home: a.Realm == homeTenant}
 		out.TenantProfiles = append(out.TenantProfiles, p)
 		if out.Username == "" || p.Home {

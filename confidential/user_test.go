@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/authority"
@@ -348,5 +350,37 @@ func TestClientClaimsOnUserFlows(t *testing.T) {
 	reqs := f.tokenRequests()
 	if reqs[len(reqs)-1].Form.Has("claims") {
 		t.Error("claims sent on a request without them")
+	}
+}
+
+// BenchmarkSilentHit: a silent call served from the cache for one user
+// among N cached users costs the same for any N.
+func BenchmarkSilentHit(b *testing.B) {
+	for _, users := range []int{1, 10_000} {
+		b.Run(fmt.Sprintf("users=%d", users), func(b *testing.B) {
+			f := newFixture(b, entratest.Options{})
+			shared := cache.New()
+			c := f.client(b, f.secret, func(cfg *Config) { cfg.Cache = shared })
+			now := time.Now()
+			var last *entra.Account
+			for i := range users {
+				home := fmt.Sprintf("%08d-0000-4000-8000-000000000000.%s", i, tenant)
+				at := cache.AccessToken{Key: cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: tenant, Partition: home},
+					HomeAccountID: home, Scopes: userRead, Secret: "at", CachedAt: now, ExpiresOn: now.Add(time.Hour)}
+				acct := cache.Account{AccountKey: cache.AccountKey{HomeAccountID: home, Environment: c.env, Realm: tenant},
+					Username: fmt.Sprintf("user%d@contoso.example", i), AuthorityType: "MSSTS"}
+				if err := shared.Save(context.Background(), cache.Entries{AccessToken: &at, Account: &acct}, now); err != nil {
+					b.Fatal(err)
+				}
+				last = &entra.Account{HomeAccountID: home}
+			}
+			req := TokenRequest{Scopes: userRead}
+			for b.Loop() {
+				tok, err := c.AcquireTokenSilent(context.Background(), last, req)
+				if err != nil || tok.Source != entra.SourceCache {
+					b.Fatal(tok, err)
+				}
+			}
+		})
 	}
 }
