@@ -43,3 +43,14 @@ func (c Cached) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
 
 // LogValue logs String.
 func (c Cached) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// String describes the ID token without it.
+func (t IDToken) String() string {
+	return fmt.Sprintf("cache.IDToken{env=%s client=%s realm=%s}", t.Environment, t.ClientID, t.Realm)
+}
+
+// Format prints String for every verb.
+func (t IDToken) Format(f fmt.State, _ rune) { io.WriteString(f, t.String()) }
+
+// LogValue logs String.
+func (t IDToken) LogValue() slog.Value { return slog.StringValue(t.String()) }

@@ -31,7 +31,7 @@ func assertionHeader(t *testing.T, jwt string) map[string]any {
 // with the certificate in the handshake and the assertion (with x5c) in
 // the body; a second identical call is a cache hit.
 func TestBearerOverMTLS(t *testing.T) {
-	f := newFixture(t, entratest.Options{})
+	f := newFixture(t, entratest.Options{ExtraHosts: []string{"adfs.contoso.test"}})
 	user := f.em.IssueUserToken(entratest.User{Audience: f.clientID, Subject: "alice", TenantID: tenant})
 	api := TokenRequest{Scopes: []string{"https://api.contoso.test/read"}}
 	tests := []struct {
@@ -49,6 +49,7 @@ func TestBearerOverMTLS(t *testing.T) {
 		{name: "us government", authority: "https://login.microsoftonline.us/" + tenant, wantHost: "mtlsauth.microsoftonline.us"},
 		{name: "china", authority: "https://login.partner.microsoftonline.cn/" + tenant, wantHost: "mtlsauth.partner.microsoftonline.cn"},
 		{name: "b2c keeps its host", authority: "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", wantHost: "contoso.b2clogin.com"},
+		{name: "ad fs keeps its host", authority: "https://adfs.contoso.test/adfs", wantHost: "adfs.contoso.test"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,11 +1,13 @@
 package confidential
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -382,5 +384,43 @@ func BenchmarkSilentHit(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestUserFlowSecretsNeverShow: codes, verifiers, ID tokens and refresh
+// tokens stay out of errors, log lines and every printed form.
+func TestUserFlowSecretsNeverShow(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := f.client(t, f.secret, func(cfg *Config) { cfg.Logger = logger })
+	ctx := context.Background()
+	code, a := signIn(t, f, c, AuthorizationRequest{})
+	tok, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := append(fmtAll(code), fmtAll(a)...)
+	texts = append(texts, fmtAll(tok)...)
+	texts = append(texts, fmtAll(cache.IDToken{Secret: tok.IDToken})...)
+	_, err = c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead}) // replayed
+	texts = append(texts, errText(err))
+	_, err = c.AcquireTokenByRefreshToken(ctx, "rt-that-the-service-refuses-9f8e", TokenRequest{Scopes: userRead})
+	texts = append(texts, errText(err))
+	f.em.RevokeRefreshTokens()
+	_, err = c.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead, ForceRefresh: true})
+	texts = append(texts, errText(err), logs.String())
+	if !strings.Contains(logs.String(), "entra: http") {
+		t.Fatal("the debug logger saw no request; the test would prove nothing")
+	}
+	all := strings.Join(texts, "\n")
+	for name, secret := range map[string]string{"code": code.Code, "verifier": code.CodeVerifier, "access token": tok.AccessToken,
+		"ID token": tok.IDToken, "refresh token": tok.RefreshToken, "refused refresh token": "rt-that-the-service-refuses-9f8e"} {
+		if secret == "" {
+			t.Fatalf("no %s to look for", name)
+		}
+		if strings.Contains(all, secret) {
+			t.Errorf("the %s appears in an error, a printed value or a log line", name)
+		}
 	}
 }
