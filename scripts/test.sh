@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README: "Run the tests"). Checks formatting and
 # vet, runs every test of the library with the race detector, the interop
-# tests (cache round trip with MSAL Go, RFC 8705 against oidc-provider),
+# tests (cache round trip with MSAL Go, RFC 8705 against oidc-provider), the
+# Azure SDK adapter (azentra/, its own module),
 # and the tests of the side-by-side benchmark module (which check its
 # measuring set-up). Needs Go, openssl, and Node.js 20+ with npm.
 set -euo pipefail
@@ -19,4 +20,5 @@ go test -race -count=1 ./...
 # panva/oidc-provider (a Node.js server, installed from the lock file).
 (cd interop/oidcprovider && npm ci --no-audit --no-fund --loglevel=error)
 (cd interop && go vet ./... && ENTRA_REQUIRE_OIDC_PROVIDER=1 go test -race -count=1 ./...)
+(cd azentra && go vet ./... && go test -race -count=1 ./...)
 (cd bench && go vet ./... && go test -count=1 ./...)
