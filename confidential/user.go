@@ -17,8 +17,8 @@ import (
 )
 
 // reservedScopes are added to every user flow: an ID token, the user's
-// profile and a refresh token.
-var reservedScopes = []string{"openid", "profile", "offline_access"}
+// profile and a refresh token. An array, so no one can change it.
+var reservedScopes = [...]string{"openid", "profile", "offline_access"}
 
 // AuthorizationRequest describes the sign-in page a web app sends its user
 // to (the front channel of the authorization code flow).
