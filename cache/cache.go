@@ -1,13 +1,18 @@
-// Package cache is the in-memory token cache.
+// Package cache is the token cache.
 //
 // Access tokens are held in one hash map keyed by everything that tells
 // tokens apart (environment, client, tenant, partition, token type, binding
 // key, extra key component and an order- and case-insensitive hash of the
 // scopes), so a hit costs O(1) in the number of cached tokens, allocates
-// nothing, and reads one map slot. Refresh tokens are keyed by environment, client and partition.
+// nothing, and reads one map slot. Refresh tokens are keyed by environment,
+// client (or family) and partition; accounts by user.
 //
-// Entries carry every field of the cross-MSAL cache schema, so the cache can
-// be persisted in that schema and shared, partition by partition.
+// Beside the maps the cache keeps its entries in the cross-MSAL cache
+// schema, the JSON document every MSAL reads and writes, fields and
+// sections it does not know included: Export and Import move it, and a
+// Storage (see Open and package filestore) persists it. Writes to storage
+// apply each change to what is stored now, under the store's lock, so
+// processes sharing a file lose nothing; hits never touch storage.
 package cache
 
 import (

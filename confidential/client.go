@@ -1,12 +1,20 @@
 // Package confidential is a confidential client of Microsoft Entra ID: an
 // application that can keep a secret or a private key and gets tokens for
-// itself (client credentials) or for the users who call it (on-behalf-of).
+// itself (client credentials), for the users who call it (on-behalf-of),
+// and for the users who sign in to it (auth code with PKCE, then silent
+// acquisition from the cache or with the user's refresh token).
 //
 // A request flows one way: the cache is read; on a miss, concurrent callers
 // for the same token share one request (single-flight); the endpoint is
-// resolved (aliases, instance discovery, region); the credential supplies
-// its material; the transport sends the request with the token service's
-// retry policy; and the answer is checked and cached.
+// resolved (aliases, instance discovery, region, mTLS host); the credential
+// supplies its material (a secret, an assertion, a certificate to present);
+// the transport sends the request with the token service's retry policy,
+// over mutual TLS when a certificate is presented; and the answer is
+// checked and cached.
+//
+// With Config.SendCertificateOverMTLS a certificate credential is
+// presented in the TLS handshake of every flow, at the cloud's mTLS host;
+// TokenRequest.MTLSPoP asks for a token bound to the certificate.
 package confidential
 
 import (
