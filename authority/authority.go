@@ -228,6 +228,10 @@ func (a Authority) CacheEnvironment() string {
 	return a.Host
 }
 
+// TenantIsID reports whether the tenant is named by its id (a GUID)
+// rather than by a domain or an alias such as common.
+func (a Authority) TenantIsID() bool { return isGUID(a.Tenant) }
+
 // IsCommonOrOrganizations reports whether a is a multi-tenant Entra ID
 // authority ("common" or "organizations"), which some requests cannot use.
 func (a Authority) IsCommonOrOrganizations() bool {

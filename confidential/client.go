@@ -411,21 +411,28 @@ func (c *Client) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion strin
 // there is one, and falls back to the assertion if the server refuses it.
 func (c *Client) fetchOnBehalfOf(ctx context.Context, g grant) (entra.Token, error) {
 	rk := cache.RefreshKey{Environment: c.env, ClientID: c.clientID, Partition: g.key.Partition}
-	if rt, ok := c.cache.LookupRefreshToken(rk); ok {
-		rg := g
-		rg.form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt.Secret}}
-		tok, err := c.fetch(ctx, rg)
-		if err == nil {
-			return tok, nil
-		}
-		if entra.ErrorCode(err) != "invalid_grant" {
-			return entra.Token{}, err
-		}
+	if tok, found, err := c.redeemCached(ctx, g, rk); found && entra.ErrorCode(err) != "invalid_grant" {
+		return tok, err
+	}
+	return c.fetch(ctx, g)
+}
+
+// redeemCached redeems the refresh token cached under rk for g. found is
+// false when there is none. A token the service refuses (invalid_grant) is
+// removed from the cache, and the service's error returned.
+func (c *Client) redeemCached(ctx context.Context, g grant, rk cache.RefreshKey) (tok entra.Token, found bool, err error) {
+	rt, ok := c.cache.LookupRefreshToken(rk)
+	if !ok {
+		return entra.Token{}, false, nil
+	}
+	g.form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt.Secret}}
+	tok, err = c.fetch(ctx, g)
+	if entra.ErrorCode(err) == "invalid_grant" {
 		if err := c.cache.RemoveRefreshToken(ctx, rk, rt.Secret); err != nil {
 			c.warnStorage(err)
 		}
 	}
-	return c.fetch(ctx, g)
+	return tok, true, err
 }
 
 // TokenSource returns a source of client-credentials tokens for req.
@@ -532,7 +539,9 @@ func (c *Client) fetch(ctx context.Context, g grant) (entra.Token, error) {
 	}
 	wantType := entra.TokenTypeBearer
 	if pop {
-		g.key.KeyID = c.rememberBinding(bound)
+		if g.key.KeyID, err = c.rememberBinding(bound); err != nil {
+			return entra.Token{}, err
+		}
 		if g.auth.Kind == authority.KindOIDC {
 			// RFC 8705 binds the token to the certificate without a token
 			// type of its own; the token stays a Bearer token on the wire.
@@ -576,17 +585,19 @@ func (c *Client) fetch(ctx context.Context, g grant) (entra.Token, error) {
 
 // rememberBinding records the certificate PoP tokens are bound to and
 // returns its x5t#S256.
-func (c *Client) rememberBinding(cert *tls.Certificate) string {
+func (c *Client) rememberBinding(cert *tls.Certificate) (string, error) {
 	leaf := cert.Leaf
 	if leaf == nil {
-		leaf, _ = x509.ParseCertificate(cert.Certificate[0])
+		var err error
+		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return "", entra.WrapError(entra.CodeInvalidCredentialMaterial, err, "the binding certificate is not a valid X.509 certificate")
+		}
 	}
-	sum := sha256.Sum256(cert.Certificate[0])
-	b := &bindingCert{thumbprint: base64.RawURLEncoding.EncodeToString(sum[:]), leaf: leaf}
+	b := &bindingCert{thumbprint: credential.ThumbprintOf(leaf), leaf: leaf}
 	if cur := c.binding.Load(); cur == nil || cur.thumbprint != b.thumbprint {
 		c.binding.Store(b)
 	}
-	return b.thumbprint
+	return b.thumbprint, nil
 }
 
 func (c *Client) buildForm(g grant, m credential.Material) (url.Values, error) {

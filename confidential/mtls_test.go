@@ -244,7 +244,7 @@ func TestMTLSHTTPClientFactory(t *testing.T) {
 		cfg.MTLSHTTPClient = func(cert *tls.Certificate) (*http.Client, error) {
 			mu.Lock()
 			defer mu.Unlock()
-			calls = append(calls, x5tS256(cert.Leaf))
+			calls = append(calls, credential.ThumbprintOf(cert.Leaf))
 			return &http.Client{Transport: f.em.TransportWithCertificate(cert)}, nil
 		}
 	})

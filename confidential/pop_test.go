@@ -5,9 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -28,10 +26,6 @@ func sameKeyCertificates(t *testing.T) (*credential.Certificate, *credential.Cer
 	return certificateFor(t, key, 100), certificateFor(t, key, 101)
 }
 
-func x5tS256(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
 
 func TestMTLSPoP(t *testing.T) {
 	f := newFixture(t, entratest.Options{})
@@ -44,7 +38,7 @@ func TestMTLSPoP(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tok.TokenType != entra.TokenTypeMTLSPoP || tok.AuthorizationHeader() != "mtls_pop "+tok.AccessToken ||
-		tok.BindingCertificate == nil || x5tS256(tok.BindingCertificate) != f.rsaCert.Thumbprint() {
+		tok.BindingCertificate == nil || credential.ThumbprintOf(tok.BindingCertificate) != f.rsaCert.Thumbprint() {
 		t.Fatalf("token %v, binding %v", tok, tok.BindingCertificate != nil)
 	}
 	req := f.tokenRequests()[0]
@@ -88,7 +82,7 @@ func TestMTLSPoPRenewedCertificateIsAMiss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.Source != entra.SourceIdentityProvider || x5tS256(tok.BindingCertificate) != renewed.Thumbprint() {
+	if tok.Source != entra.SourceIdentityProvider || credential.ThumbprintOf(tok.BindingCertificate) != renewed.Thumbprint() {
 		t.Fatalf("the renewed certificate was served a token bound to the old one: %v", tok)
 	}
 }
@@ -164,7 +158,7 @@ func TestMTLSPoPWithCallbackCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.TokenType != entra.TokenTypeMTLSPoP || x5tS256(tok.BindingCertificate) != f.ecCert.Thumbprint() {
+	if tok.TokenType != entra.TokenTypeMTLSPoP || credential.ThumbprintOf(tok.BindingCertificate) != f.ecCert.Thumbprint() {
 		t.Fatalf("token %v", tok)
 	}
 	again, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})

@@ -81,7 +81,7 @@ func (c *Client) AuthCodeURL(ctx context.Context, req AuthorizationRequest) (Aut
 	if req.RedirectURI == "" {
 		return Authorization{}, entra.Errorf(entra.CodeInvalidRequest, "a redirect URI is required")
 	}
-	auth, err := c.userAuthority(req.Tenant, append(slices.Clone(req.Scopes), "openid"))
+	auth, err := c.requestAuthority(TokenRequest{Scopes: append(slices.Clone(req.Scopes), "openid"), Tenant: req.Tenant})
 	if err != nil {
 		return Authorization{}, err
 	}
@@ -178,7 +178,7 @@ func (c *Client) redeemForUser(ctx context.Context, req TokenRequest, form url.V
 	if err := popUnsupported(req); err != nil {
 		return entra.Token{}, err
 	}
-	auth, err := c.userAuthority(req.Tenant, req.Scopes)
+	auth, err := c.requestAuthority(req)
 	if err != nil {
 		return entra.Token{}, err
 	}
@@ -203,7 +203,7 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, account *entra.Account,
 	if err := popUnsupported(req); err != nil {
 		return entra.Token{}, err
 	}
-	auth, err := c.userAuthority(req.Tenant, req.Scopes)
+	auth, err := c.requestAuthority(req)
 	if err != nil {
 		return entra.Token{}, err
 	}
@@ -235,7 +235,7 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, account *entra.Account,
 // the authority's when it names a tenant by id, else the tenant the user
 // signed in to (their only tenant profile, or their home tenant).
 func (c *Client) accountRealm(auth authority.Authority, override, home string) string {
-	if override != "" || isGUID(auth.Tenant) {
+	if override != "" || auth.TenantIsID() {
 		return auth.Tenant
 	}
 	a := c.account(home)
@@ -248,23 +248,6 @@ func (c *Client) accountRealm(auth authority.Authority, override, home string) s
 	return auth.Tenant
 }
 
-// isGUID reports a tenant named by id.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if s[i] != '-' {
-				return false
-			}
-		case !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f' || 'A' <= s[i] && s[i] <= 'F'):
-			return false
-		}
-	}
-	return true
-}
 
 // redeemCachedRefreshToken redeems the account's refresh token, its own
 // or its family's.
@@ -278,23 +261,14 @@ func (c *Client) redeemCachedRefreshToken(ctx context.Context, g grant) (entra.T
 	}
 	var rejected error
 	for _, rk := range candidates {
-		rt, ok := c.cache.LookupRefreshToken(rk)
-		if !ok {
+		tok, found, err := c.redeemCached(ctx, g, rk)
+		if !found {
 			continue
 		}
-		rg := g
-		rg.form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt.Secret}}
-		tok, err := c.fetch(ctx, rg)
-		if err == nil {
-			return tok, nil
-		}
 		if entra.ErrorCode(err) != "invalid_grant" {
-			return entra.Token{}, err
+			return tok, err
 		}
 		rejected = err
-		if err := c.cache.RemoveRefreshToken(ctx, rk, rt.Secret); err != nil {
-			c.warnStorage(err)
-		}
 	}
 	if rejected != nil {
 		return entra.Token{}, entra.WrapError(entra.CodeInteractionRequired, rejected,
@@ -378,21 +352,6 @@ func (c *Client) account(home string) *entra.Account {
 	return out
 }
 
-// userAuthority validates a user flow's scopes and returns its authority.
-func (c *Client) userAuthority(tenant string, scopes []string) (authority.Authority, error) {
-	for _, s := range scopes {
-		if !validScope(s) {
-			return authority.Authority{}, entra.Errorf(entra.CodeInvalidRequest, "a scope is empty or contains white space")
-		}
-	}
-	if len(scopes) == 0 {
-		return authority.Authority{}, entra.Errorf(entra.CodeInvalidRequest, "at least one scope is required")
-	}
-	if tenant == "" {
-		return c.auth, nil
-	}
-	return c.auth.WithTenant(tenant)
-}
 
 // userScope is the scope parameter of a user flow: the caller's scopes
 // and the reserved ones, each once.

@@ -179,8 +179,7 @@ func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts Certifica
 			"the certificate %q has expired: it was valid from %s", leaf.Subject.String(), window)
 	}
 
-	s256 := sha256.Sum256(leaf.Raw)
-	c.x5tS256 = base64.RawURLEncoding.EncodeToString(s256[:])
+	c.x5tS256 = ThumbprintOf(leaf)
 	s1 := sha1.Sum(leaf.Raw) // AD FS identifies certificates by SHA-1 only
 	c.x5tSHA1 = base64.RawURLEncoding.EncodeToString(s1[:])
 	c.tls = c.TLSCertificate()
@@ -213,6 +212,13 @@ func (c *Certificate) Material(ctx context.Context, req Request) (Material, erro
 	}
 	m.Assertion = jwt
 	return m, nil
+}
+
+// ThumbprintOf returns a certificate's x5t#S256: the unpadded base64url
+// SHA-256 hash of its DER encoding, as Thumbprint does for a Certificate.
+func ThumbprintOf(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // Leaf returns the leaf certificate, whose key signs. It must not be modified.

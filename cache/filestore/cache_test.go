@@ -1,20 +1,17 @@
-package filestore_test
+package filestore
 
 import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
-	"github.com/entra-go/entra/cache/filestore"
 )
 
 // TestProcessesSharingACacheFileLoseNoTokens: 8 processes each store 50
@@ -26,24 +23,10 @@ func TestProcessesSharingACacheFileLoseNoTokens(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "msal_cache.json")
 	const processes, each = 8, 50
-	var wg sync.WaitGroup
-	for p := range processes {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCacheWriterProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "CACHE_WRITER="+strconv.Itoa(p), "CACHE_PATH="+path, "CACHE_EACH="+strconv.Itoa(each))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("writer %d: %v\n%s", p, err, out)
-			}
-		}()
-	}
-	wg.Wait()
-	store, err := filestore.Open(path, filestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cache.Open(context.Background(), store)
+	runProcesses(t, "TestCacheWriterProcess", processes, func(p int) []string {
+		return []string{"CACHE_WRITER=" + strconv.Itoa(p), "CACHE_PATH=" + path, "CACHE_EACH=" + strconv.Itoa(each)}
+	})
+	c, err := openCache(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +56,7 @@ func TestCacheWriterProcess(t *testing.T) {
 		t.Skip("not a writer process")
 	}
 	each, _ := strconv.Atoi(os.Getenv("CACHE_EACH"))
-	store, err := filestore.Open(os.Getenv("CACHE_PATH"), filestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cache.Open(context.Background(), store)
+	c, err := openCache(os.Getenv("CACHE_PATH"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +77,7 @@ func TestCorruptCacheFile(t *testing.T) {
 	if err := os.WriteFile(path, truncated, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	store, err := filestore.Open(path, filestore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = cache.Open(context.Background(), store)
+	_, err := openCache(path)
 	if entra.ErrorCode(err) != entra.CodeInvalidCacheData {
 		t.Fatalf("err = %v", err)
 	}
@@ -112,4 +87,13 @@ func TestCorruptCacheFile(t *testing.T) {
 	if msg := err.Error(); strings.Contains(msg, "at-secret-value") {
 		t.Errorf("error %q", msg)
 	}
+}
+
+// openCache opens a cache on the file at path, as a program does.
+func openCache(path string) (*cache.Cache, error) {
+	store, err := Open(path, Options{})
+	if err != nil {
+		return nil, err
+	}
+	return cache.Open(context.Background(), store)
 }

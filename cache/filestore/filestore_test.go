@@ -168,6 +168,25 @@ func TestConcurrentGoroutinesLoseNothing(t *testing.T) {
 	assertItems(t, path, 16*50)
 }
 
+// runProcesses runs n copies of this test binary, each running only the
+// test named run with its own environment, at the same time, and waits.
+func runProcesses(t *testing.T, run string, n int, env func(i int) []string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$", "-test.count=1")
+		cmd.Env = append(os.Environ(), env(i)...)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("process %d: %v\n%s", i, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // TestConcurrentProcessesLoseNothing runs 8 processes (this test binary
 // again) that each append 50 items to one file at the same time.
 func TestConcurrentProcessesLoseNothing(t *testing.T) {
@@ -176,19 +195,9 @@ func TestConcurrentProcessesLoseNothing(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "cache.json")
 	const processes, each = 8, 50
-	var wg sync.WaitGroup
-	for p := range processes {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestWriterProcess$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "FILESTORE_WRITER="+strconv.Itoa(p), "FILESTORE_PATH="+path, "FILESTORE_EACH="+strconv.Itoa(each))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("writer %d: %v\n%s", p, err, out)
-			}
-		}()
-	}
-	wg.Wait()
+	runProcesses(t, "TestWriterProcess", processes, func(p int) []string {
+		return []string{"FILESTORE_WRITER=" + strconv.Itoa(p), "FILESTORE_PATH=" + path, "FILESTORE_EACH=" + strconv.Itoa(each)}
+	})
 	assertItems(t, path, processes*each)
 }
 

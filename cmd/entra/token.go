@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -285,8 +283,7 @@ func thumbprint(c *x509.Certificate) string {
 	if c == nil {
 		return ""
 	}
-	sum := sha256.Sum256(c.Raw)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	return credential.ThumbprintOf(c)
 }
 
 func printToken(w io.Writer, format string, tok entra.Token) error {
