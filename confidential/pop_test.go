@@ -26,7 +26,6 @@ func sameKeyCertificates(t *testing.T) (*credential.Certificate, *credential.Cer
 	return certificateFor(t, key, 100), certificateFor(t, key, 101)
 }
 
-
 func TestMTLSPoP(t *testing.T) {
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.rsaCert)

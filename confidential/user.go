@@ -248,7 +248,6 @@ func (c *Client) accountRealm(auth authority.Authority, override, home string) s
 	return auth.Tenant
 }
 
-
 // redeemCachedRefreshToken redeems the account's refresh token, its own
 // or its family's.
 func (c *Client) redeemCachedRefreshToken(ctx context.Context, g grant) (entra.Token, error) {
@@ -351,7 +350,6 @@ func (c *Client) account(home string) *entra.Account {
 	slices.SortFunc(out.TenantProfiles, func(a, b entra.TenantProfile) int { return strings.Compare(a.TenantID, b.TenantID) })
 	return out
 }
-
 
 // userScope is the scope parameter of a user flow: the caller's scopes
 // and the reserved ones, each once.
