@@ -202,6 +202,8 @@ type Cache struct {
 	seed    maphash.Seed
 	storage Storage    // nil for a cache that lives in memory only
 	writeMu sync.Mutex // orders writes to storage
+	// partitioned: storage keeps one document per partition.
+	partitioned bool
 
 	mu        sync.RWMutex
 	access    map[atKey]atSlot

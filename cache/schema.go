@@ -436,6 +436,9 @@ func (c *Cache) apply(e Entries, now time.Time) {
 func Open(ctx context.Context, s Storage) (*Cache, error) {
 	c := New()
 	c.storage = s
+	if p, ok := s.(PartitionedStorage); ok {
+		c.partitioned = p.Partitioned()
+	}
 	if err := c.Reload(ctx, ""); err != nil {
 		return nil, err
 	}
@@ -457,10 +460,79 @@ func (c *Cache) Reload(ctx context.Context, partition string) error {
 	if err != nil {
 		return err
 	}
+	next := &Cache{seed: c.seed}
+	next.reset(doc)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.reset(doc)
+	c.adopt(partition, next)
 	return nil
+}
+
+// adopt makes what storage holds for partition, loaded into next, what the
+// cache holds: the whole cache for a store of one document, the partition
+// alone for a partitioned store. c.mu must be held.
+func (c *Cache) adopt(partition string, next *Cache) {
+	if !c.partitioned {
+		c.doc, c.access, c.refresh, c.ids, c.accounts, c.apps = next.doc, next.access, next.refresh, next.ids, next.accounts, next.apps
+		return
+	}
+	c.dropPartition(partition)
+	for name, entries := range next.doc.sections {
+		for k, raw := range entries {
+			c.doc.sections[name][k] = raw
+		}
+	}
+	for k, raw := range next.doc.other {
+		c.doc.other[k] = raw
+	}
+	for _, slot := range next.access {
+		c.putAccessToken(slot.state.token, slot.state.docKey)
+	}
+	for _, rt := range next.refresh {
+		c.putRefreshToken(rt.value, rt.docKey)
+	}
+	for k, id := range next.ids {
+		c.ids[k] = id
+	}
+	for _, realms := range next.accounts {
+		for _, a := range realms {
+			c.putAccount(a.value, a.docKey)
+		}
+	}
+	for k, m := range next.apps {
+		c.apps[k] = m
+	}
+}
+
+// dropPartition forgets the entries of one partition (app metadata, which
+// belongs to none, stays). c.mu must be held.
+func (c *Cache) dropPartition(partition string) {
+	for k, slot := range c.access {
+		if slot.state.token.Partition == partition {
+			delete(c.access, k)
+			c.doc.remove(sectionAccessToken, slot.state.docKey)
+		}
+	}
+	for k, rt := range c.refresh {
+		if k.Partition == partition {
+			delete(c.refresh, k)
+			c.doc.remove(sectionRefreshToken, rt.docKey)
+		}
+	}
+	for k, id := range c.ids {
+		if k.HomeAccountID == partition {
+			delete(c.ids, k)
+			c.doc.remove(sectionIDToken, id.docKey)
+		}
+	}
+	for k, realms := range c.accounts {
+		if k.home == partition {
+			for _, a := range realms {
+				c.doc.remove(sectionAccount, a.docKey)
+			}
+			delete(c.accounts, k)
+		}
+	}
 }
 
 // Save stores the entries of one token response. With storage, they are
@@ -500,7 +572,7 @@ func (c *Cache) update(ctx context.Context, partition string, change func(*Cache
 		change(c)
 		return err
 	}
-	c.doc, c.access, c.refresh, c.ids, c.accounts, c.apps = next.doc, next.access, next.refresh, next.ids, next.accounts, next.apps
+	c.adopt(partition, next)
 	return nil
 }
 

@@ -306,3 +306,101 @@ func TestDuplicateEntriesFromAnotherLibrary(t *testing.T) {
 		}
 	}
 }
+
+// partitionedStorage keeps one document per partition, as a shared store
+// would, and counts writes per partition.
+type partitionedStorage struct {
+	mu     sync.Mutex
+	docs   map[string][]byte
+	writes map[string]int
+}
+
+func (s *partitionedStorage) Partitioned() bool { return true }
+
+func (s *partitionedStorage) Load(_ context.Context, p string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.docs[p]), nil
+}
+
+func (s *partitionedStorage) Update(_ context.Context, p string, fn func([]byte) ([]byte, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out, err := fn(bytes.Clone(s.docs[p]))
+	if err != nil || out == nil {
+		return err
+	}
+	s.docs[p] = out
+	s.writes[p]++
+	return nil
+}
+
+// TestPartitionedStorage: with a store of one document per partition, a
+// write touches its partition's document only, and the cache holds the
+// union of what it loaded.
+func TestPartitionedStorage(t *testing.T) {
+	ctx := context.Background()
+	s := &partitionedStorage{docs: map[string][]byte{}, writes: map[string]int{}}
+	c, err := Open(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := func(home string) Entries {
+		at := AccessToken{Key: Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t", Partition: home}, HomeAccountID: home,
+			Scopes: []string{"s"}, Secret: "at-" + home, CachedAt: t0, ExpiresOn: t0.Add(time.Hour)}
+		rt := RefreshToken{RefreshKey: RefreshKey{Environment: "login.windows.net", ClientID: "c", Partition: home}, HomeAccountID: home, Secret: "rt-" + home}
+		acct := Account{AccountKey: AccountKey{HomeAccountID: home, Environment: "login.windows.net", Realm: "t"}, Username: home + "@x"}
+		return Entries{AccessToken: &at, RefreshToken: &rt, Account: &acct}
+	}
+	app := token(Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"}, []string{"s"}, "app", time.Hour)
+	for _, e := range []Entries{user("a.t"), user("b.t"), {AccessToken: &app}} {
+		if err := c.Save(ctx, e, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.writes["a.t"] != 1 || s.writes["b.t"] != 1 || s.writes[""] != 1 {
+		t.Fatalf("writes per partition %v", s.writes)
+	}
+	if bytes.Contains(s.docs["a.t"], []byte("b.t")) || bytes.Contains(s.docs[""], []byte("a.t")) {
+		t.Fatalf("a partition's document holds another's entries:\n%s", s.docs["a.t"])
+	}
+	for _, home := range []string{"a.t", "b.t"} {
+		if got, st := c.Lookup(Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t", Partition: home}, []string{"s"}, t0); st != Hit || got.Secret != "at-"+home {
+			t.Errorf("user %s: %v", home, st)
+		}
+	}
+	if len(c.Accounts("login.windows.net")) != 2 {
+		t.Errorf("accounts %v", c.Accounts("login.windows.net"))
+	}
+
+	// Another process: it starts with the app partition and loads users'
+	// partitions as it needs them, keeping what it had.
+	d, err := Open(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, st := d.Lookup(app.Key, app.Scopes, t0); st != Hit {
+		t.Error("the app partition was not loaded")
+	}
+	for _, home := range []string{"a.t", "b.t"} {
+		if err := d.Reload(ctx, home); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := d.LookupRefreshToken(RefreshKey{Environment: "login.windows.net", ClientID: "c", Partition: "a.t"}); !ok {
+		t.Error("loading b.t dropped a.t")
+	}
+	if _, st := d.Lookup(app.Key, app.Scopes, t0); st != Hit {
+		t.Error("loading users dropped the app token")
+	}
+	// Removing a user rewrites that user's document only.
+	if err := d.RemoveAccount(ctx, "login.windows.net", "c", "a.t"); err != nil {
+		t.Fatal(err)
+	}
+	if s.writes["a.t"] != 2 || s.writes["b.t"] != 1 || bytes.Contains(s.docs["a.t"], []byte("rt-a.t")) {
+		t.Fatalf("writes %v; a.t's document:\n%s", s.writes, s.docs["a.t"])
+	}
+	if _, ok := d.LookupRefreshToken(RefreshKey{Environment: "login.windows.net", ClientID: "c", Partition: "b.t"}); !ok {
+		t.Error("removing a.t dropped b.t")
+	}
+}

@@ -26,3 +26,13 @@ type Storage interface {
 	// If fn returns an error, nothing is written and Update returns it.
 	Update(ctx context.Context, partition string, fn func(stored []byte) ([]byte, error)) error
 }
+
+// PartitionedStorage is a Storage that keeps one document per partition,
+// as a shared store (Redis, a database) does so that a write touches one
+// user's entries only. The cache then merges each partition's document
+// into what it holds instead of taking it for the whole cache.
+type PartitionedStorage interface {
+	Storage
+	// Partitioned reports that Load and Update see only the partition named.
+	Partitioned() bool
+}
