@@ -2,9 +2,10 @@
 # The project's test command (README: "Run the tests"). Checks formatting and
 # vet, runs every test of the library with the race detector, the interop
 # tests (cache round trip with MSAL Go, RFC 8705 against oidc-provider), the
-# Azure SDK adapter (azentra/, its own module),
+# Azure SDK adapter (azentra/) and the Redis store (redisstore/), each its
+# own module,
 # and the tests of the side-by-side benchmark module (which check its
-# measuring set-up). Needs Go, openssl, and Node.js 20+ with npm.
+# measuring set-up). Needs Go, openssl, Node.js 20+ with npm, and redis-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +22,6 @@ go test -race -count=1 ./...
 (cd interop/oidcprovider && npm ci --no-audit --no-fund --loglevel=error)
 (cd interop && go vet ./... && ENTRA_REQUIRE_OIDC_PROVIDER=1 go test -race -count=1 ./...)
 (cd azentra && go vet ./... && go test -race -count=1 ./...)
+# redisstore/: the shared cache on a real redis-server, which its tests start.
+(cd redisstore && go vet ./... && ENTRA_REQUIRE_REDIS=1 go test -race -count=1 ./...)
 (cd bench && go vet ./... && go test -count=1 ./...)

@@ -1,0 +1,19 @@
+module github.com/entra-go/entra/redisstore
+
+go 1.26.8
+
+replace github.com/entra-go/entra => ../
+
+require (
+	github.com/entra-go/entra v0.0.0-00010101000000-000000000000
+	github.com/redis/go-redis/v9 v9.23.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
+)
