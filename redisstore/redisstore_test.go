@@ -68,16 +68,20 @@ func startRedis() (stop func(), err error) {
 	return nil, errors.New("redis-server did not answer")
 }
 
-func newStore(t *testing.T) (*redisstore.Store, *redis.Client) {
+// prefix is a key prefix of the test's own: tests share one server, and
+// -count reruns them on it.
+func prefix(t *testing.T) string { return fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano()) }
+
+func newStore(t *testing.T, prefix string) (*redisstore.Store, *redis.Client) {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	t.Cleanup(func() { rdb.Close() })
-	return redisstore.New(rdb, redisstore.Options{Prefix: "test:" + t.Name() + ":"}), rdb
+	return redisstore.New(rdb, redisstore.Options{Prefix: prefix}), rdb
 }
 
 func TestLoadAndUpdate(t *testing.T) {
 	ctx := context.Background()
-	s, rdb := newStore(t)
+	s, rdb := newStore(t, prefix(t))
 	if data, err := s.Load(ctx, "u.t"); data != nil || err != nil {
 		t.Fatalf("Load of a missing partition: %q %v", data, err)
 	}
@@ -103,7 +107,7 @@ func TestLoadAndUpdate(t *testing.T) {
 // append 50 items each to one partition at once.
 func TestConcurrentWritersLoseNothing(t *testing.T) {
 	ctx := context.Background()
-	prefix := "test:" + t.Name() + ":"
+	prefix := prefix(t)
 	var wg sync.WaitGroup
 	for w := range 8 {
 		rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
@@ -151,8 +155,9 @@ func TestInstancesShareTokens(t *testing.T) {
 	ctx := context.Background()
 	dc := em.DefaultClient()
 	secret, _ := credential.NewSecret(dc.Secret)
+	shared := prefix(t)
 	instance := func() *confidential.Client {
-		s, _ := newStore(t)
+		s, _ := newStore(t, shared)
 		c, err := cache.Open(ctx, s)
 		if err != nil {
 			t.Fatal(err)
