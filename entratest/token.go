@@ -301,9 +301,10 @@ func (e *Emulator) authenticate(r *http.Request) (clientID string, status int, c
 		if client.Secret == "" || subtle.ConstantTimeCompare([]byte(client.Secret), []byte(f.Get("client_secret"))) != 1 {
 			return "", 401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."
 		}
-	case overMTLS:
+	case overMTLS && (popType || r.URL.Path == "/oidc/mtls/token"):
 		// The registered certificate in the handshake authenticates the
-		// client (mtls_pop; RFC 8705 tls_client_auth).
+		// client (mtls_pop; RFC 8705 tls_client_auth). A bearer request to
+		// an Entra ID mTLS host still needs its assertion.
 	default:
 		return "", 401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."
 	}

@@ -254,6 +254,7 @@ func TestMTLSHosts(t *testing.T) {
 		{name: "no certificate", url: mtlsURL, form: cc("token_type", "mtls_pop"), status: 400, code: "invalid_client"},
 		{name: "unregistered certificate", cert: stranger, url: mtlsURL, form: cc("token_type", "mtls_pop"), status: 401, code: "invalid_client"},
 		{name: "bearer over mTLS", cert: registered, url: mtlsURL, form: cc("client_assertion_type", jwtBearer, "client_assertion", assert(mtlsURL)), status: 200},
+		{name: "bearer over mTLS without an assertion", cert: registered, url: mtlsURL, form: cc(), status: 401, code: "invalid_client"},
 		{name: "PoP", cert: registered, url: mtlsURL, form: cc("token_type", "mtls_pop"), status: 200, wantCnf: true},
 		{name: "PoP, regional", cert: registered, url: regionalURL, form: cc("token_type", "mtls_pop"), status: 200, wantCnf: true, region: "westus2"},
 		{name: "PoP on the login host", cert: registered, url: tokenURL, form: cc("token_type", "mtls_pop"), status: 400, code: "invalid_request"},
