@@ -42,7 +42,7 @@ type tokenFlags struct {
 
 	// user flows
 	code, redirectURI, codeVerifier, nonce string
-	refreshToken                           string
+	refreshToken, refreshTokenEnv          string
 	account, username                      string
 }
 
@@ -83,7 +83,8 @@ func newTokenFlagSet(flow string, f *tokenFlags, stderr io.Writer) *flag.FlagSet
 		fs.StringVar(&f.codeVerifier, "code-verifier", "", "the PKCE verifier from entra auth-url")
 		fs.StringVar(&f.nonce, "nonce", "", "the nonce from entra auth-url, checked in the ID token")
 	case "refresh":
-		fs.StringVar(&f.refreshToken, "refresh-token", "", "the refresh token to redeem (required)")
+		fs.StringVar(&f.refreshToken, "refresh-token", "", "the refresh token to redeem")
+		fs.StringVar(&f.refreshTokenEnv, "refresh-token-env", "", "read the refresh token from this environment variable (keeps it out of the process list)")
 	case "silent":
 		fs.StringVar(&f.account, "account", "", "home account id of a cached account")
 		fs.StringVar(&f.username, "username", "", "username of a cached account")
@@ -151,7 +152,13 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 		tok, err = client.AcquireTokenByAuthCode(ctx, confidential.AuthCode{
 			Code: f.code, RedirectURI: f.redirectURI, CodeVerifier: f.codeVerifier, Nonce: f.nonce}, req)
 	case "refresh":
-		tok, err = client.AcquireTokenByRefreshToken(ctx, f.refreshToken, req)
+		rt := f.refreshToken
+		if f.refreshTokenEnv != "" {
+			if rt = e.getenv(f.refreshTokenEnv); rt == "" {
+				return entra.Errorf(entra.CodeInvalidRequest, "environment variable %s is empty or not set", f.refreshTokenEnv)
+			}
+		}
+		tok, err = client.AcquireTokenByRefreshToken(ctx, rt, req)
 	case "silent":
 		var account entra.Account
 		if account, err = client.Account(ctx, f.account+f.username); err == nil {
@@ -180,11 +187,13 @@ func (f *tokenFlags) validate(flow string) error {
 		{"obo", "--user-assertion", f.userAssertion},
 		{"auth-code", "--code", f.code},
 		{"auth-code", "--redirect-uri", f.redirectURI},
-		{"refresh", "--refresh-token", f.refreshToken},
 	} {
 		if flow == req.flow && req.value == "" {
 			missing = append(missing, req.name)
 		}
+	}
+	if flow == "refresh" && (f.refreshToken == "") == (f.refreshTokenEnv == "") {
+		return fmt.Errorf("%w: give one of --refresh-token and --refresh-token-env", errUsage)
 	}
 	if flow == "silent" && (f.account == "") == (f.username == "") {
 		return fmt.Errorf("%w: give one of --account and --username", errUsage)

@@ -137,9 +137,14 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 	if redeemed.Account == nil || redeemed.Account.Username != user.Username {
 		t.Fatalf("token refresh: %+v", redeemed)
 	}
-	_, msg = run(1, append([]string{"token", "refresh", "--refresh-token", libTok.RefreshToken, "--scope", "User.Read"}, common...)...)
+	c.env = append(c.env, "SPENT_RT="+libTok.RefreshToken)
+	_, msg = run(1, append([]string{"token", "refresh", "--refresh-token-env", "SPENT_RT", "--scope", "User.Read"}, common...)...)
 	if !strings.Contains(msg, "entra: invalid_grant: ") || strings.Contains(msg, libTok.RefreshToken) {
 		t.Fatalf("spent refresh token: %s", msg)
+	}
+	_, msg = run(2, append([]string{"token", "refresh", "--scope", "User.Read"}, common...)...)
+	if !strings.Contains(msg, "--refresh-token and --refresh-token-env") {
+		t.Fatalf("refresh without a token: %s", msg)
 	}
 
 	// Bad input.
