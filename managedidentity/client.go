@@ -340,8 +340,12 @@ func (c *Client) shared(ctx context.Context, key cache.Key, resource, cc string,
 	fk := key.Ext + "\x00" + strings.ToLower(resource) + "\x00" + strconv.FormatBool(bypass)
 	return c.flights.Do(ctx, fk, acquireTimeout, transport.Canceled, func(ctx context.Context) (entra.Token, error) {
 		if !bypass {
-			// A flight that finished just before this one started may
-			// have filled the cache already.
+			// A flight that finished just before this one started, or
+			// another process sharing the cache's storage, may have
+			// filled the cache already.
+			if err := c.cache.Reload(ctx, ""); err != nil && c.logger != nil {
+				c.logger.Warn("entra: the cache storage could not be read; tokens are kept in memory", "error", err)
+			}
 			switch tok, status := c.fromCache(key, resource); status {
 			case cache.Hit:
 				return tok, nil

@@ -2,10 +2,12 @@ package managedidentity_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/cache/filestore"
 	"github.com/entra-go/entra/entratest"
 	"github.com/entra-go/entra/managedidentity"
 )
@@ -37,5 +39,40 @@ func TestSharedCacheKeepsIdentitiesApart(t *testing.T) {
 	}
 	if n := len(emu.RequestsFor(entratest.MISourceIMDS)); n != 3 {
 		t.Fatalf("%d IMDS requests, want 3", n)
+	}
+}
+
+// TestCacheFileSharedByRunningClients: a client that opened the cache file
+// before another process stored a token finds it on its next miss.
+func TestCacheFileSharedByRunningClients(t *testing.T) {
+	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mi_cache.json")
+	newClient := func() *managedidentity.Client {
+		store, err := filestore.Open(path, filestore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := cache.Open(ctx, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mi, err := managedidentity.New(managedidentity.Config{Getenv: emu.Getenv(entratest.MISourceIMDS), Cache: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mi
+	}
+	first, second := newClient(), newClient() // both opened on an empty file
+	a, err := first.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := second.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource})
+	if err != nil || b.Source != entra.SourceCache || b.AccessToken != a.AccessToken {
+		t.Fatalf("the second client did not find the stored token: %v %v", b, err)
+	}
+	if n := len(emu.RequestsFor(entratest.MISourceIMDS)); n != 1 {
+		t.Fatalf("%d IMDS requests, want 1", n)
 	}
 }
