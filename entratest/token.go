@@ -420,7 +420,11 @@ func (e *Emulator) issue(w http.ResponseWriter, r *http.Request, tenant, clientI
 		case "openid", "profile", "offline_access":
 			continue
 		}
-		if i := strings.LastIndex(s, "/"); i > len("https://") {
+		after := 0 // the resource's path starts after its scheme (api://x/.default)
+		if j := strings.Index(s, "://"); j >= 0 {
+			after = j + len("://")
+		}
+		if i := strings.LastIndex(s, "/"); i > after {
 			resource = s[:i]
 			names = append(names, s[i+1:])
 		} else {

@@ -363,3 +363,20 @@ func newClientCertificate(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
 	cert, _ := x509.ParseCertificate(der)
 	return cert, key
 }
+
+// TestAudienceOfScopes: the access token's aud is the resource of the scope.
+func TestAudienceOfScopes(t *testing.T) {
+	e := start(t, Options{})
+	dc := e.DefaultClient()
+	for scope, want := range map[string]string{
+		"api://x/.default":                              "api://x",
+		"https://graph.microsoft.com/.default":          "https://graph.microsoft.com",
+		"00000003-0000-0000-c000-000000000000/.default": "00000003-0000-0000-c000-000000000000",
+	} {
+		a := post(t, e, tokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {dc.ID}, "client_secret": {dc.Secret}, "scope": {scope}})
+		claims, err := e.VerifyAccessToken(a.body["access_token"].(string))
+		if err != nil || claims["aud"] != want {
+			t.Errorf("%s: aud %v (%v)", scope, claims["aud"], err)
+		}
+	}
+}
