@@ -23,8 +23,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
+	"strings"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
@@ -42,9 +44,10 @@ type Options struct {
 type Store struct {
 	path   string
 	logger *slog.Logger
-	// mu excludes the goroutines of this process from each other: flock
-	// locks belong to open files, so two goroutines would both get one.
-	mu sync.Mutex
+	// writers excludes the goroutines of this process from each other
+	// (flock locks belong to open files, so two goroutines would both get
+	// one); a weighted semaphore, so that waiting for it honours ctx.
+	writers *semaphore.Weighted
 }
 
 var _ cache.Storage = (*Store)(nil)
@@ -62,7 +65,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if fi, err := os.Stat(abs); err == nil && !fi.Mode().IsRegular() {
 		return nil, entra.Errorf(entra.CodeInvalidRequest, "the cache file %s is not a regular file", abs)
 	}
-	return &Store{path: abs, logger: opts.Logger}, nil
+	return &Store{path: abs, logger: opts.Logger, writers: semaphore.NewWeighted(1)}, nil
 }
 
 // Path is the cache file's absolute path.
@@ -73,8 +76,10 @@ func (s *Store) Load(ctx context.Context, _ string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, canceled(err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.writers.Acquire(ctx, 1); err != nil {
+		return nil, canceled(err)
+	}
+	defer s.writers.Release(1)
 	unlock, err := s.lock(ctx, lockShared)
 	if err != nil {
 		return nil, err
@@ -90,8 +95,10 @@ func (s *Store) Update(ctx context.Context, _ string, fn func(stored []byte) ([]
 	if err := ctx.Err(); err != nil {
 		return canceled(err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if err := s.writers.Acquire(ctx, 1); err != nil {
+		return canceled(err)
+	}
+	defer s.writers.Release(1)
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
 		return s.ioError(err, "cannot create the cache file's folder")
 	}
@@ -104,11 +111,34 @@ func (s *Store) Update(ctx context.Context, _ string, fn func(stored []byte) ([]
 	if err != nil {
 		return err
 	}
+	s.removeLeftovers()
 	next, err := fn(stored)
 	if err != nil || next == nil {
 		return err
 	}
 	return s.replace(next)
+}
+
+// removeLeftovers deletes the temporary files of writers that died before
+// their rename: whole copies of the cache, which should not linger. Only a
+// writer holding the exclusive lock calls it, so none is in use.
+func (s *Store) removeLeftovers() {
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(s.path), globEscape(filepath.Base(s.path))+".tmp-*"))
+	for _, f := range leftovers {
+		os.Remove(f)
+	}
+}
+
+// globEscape quotes the pattern characters of a file name.
+func globEscape(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // read returns the file's contents, fixing a mode that exposes them.

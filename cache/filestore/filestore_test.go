@@ -1,3 +1,5 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly || illumos
+
 package filestore
 
 import (
@@ -233,5 +235,45 @@ func assertItems(t *testing.T, path string, want int) {
 	}
 	if len(items) != want || len(distinct) != want {
 		t.Fatalf("%d items (%d distinct), want %d", len(items), len(distinct), want)
+	}
+}
+
+// TestLeftoversOfADeadWriterAreRemoved: a temporary copy a crashed writer
+// left beside the file is deleted by the next writer.
+func TestLeftoversOfADeadWriterAreRemoved(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cache[1].json") // pattern characters in the name
+	leftover := path + ".tmp-123456"
+	if err := os.WriteFile(leftover, []byte(`["a whole copy of the cache"]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "cache1.json.tmp-9") // another file's: kept
+	if err := os.WriteFile(other, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(t, path, nil).Update(context.Background(), "", appendItem("x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Error("the leftover temporary file is still there")
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Error("another file's temporary file was removed")
+	}
+}
+
+// TestWaitingGoroutineHonoursItsContext: a goroutine queued behind another
+// writer of the same Store gives up when its context ends.
+func TestWaitingGoroutineHonoursItsContext(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "cache.json"), nil)
+	held, release := make(chan struct{}), make(chan struct{})
+	go s.Update(context.Background(), "", func([]byte) ([]byte, error) { close(held); <-release; return nil, nil })
+	<-held
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := s.Load(ctx, ""); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Fatalf("err = %v after %s", err, time.Since(start))
 	}
 }
