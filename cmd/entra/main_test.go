@@ -26,6 +26,27 @@ func binary(t *testing.T) string {
 	return bin
 }
 
+// startEmulator starts an emulator for the test and writes its CA
+// certificate and the default client's certificate and key (one PEM file)
+// where a CLI process can read them.
+func startEmulator(t *testing.T) (em *entratest.Emulator, caFile, clientCertFile string) {
+	t.Helper()
+	em, err := entratest.New(entratest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { em.Close() })
+	dir := t.TempDir()
+	dc := em.DefaultClient()
+	caFile, clientCertFile = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "client.pem")
+	for path, data := range map[string][]byte{caFile: em.CACertPEM(), clientCertFile: append(append([]byte{}, dc.CertPEM...), dc.KeyPEM...)} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return em, caFile, clientCertFile
+}
+
 type cli struct {
 	bin  string
 	env  []string
@@ -52,21 +73,9 @@ func (c cli) run(t *testing.T, args ...string) (stdout, stderr string, status in
 
 func TestTokenCommandsAgainstEmulator(t *testing.T) {
 	bin := binary(t)
-	em, err := entratest.New(entratest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer em.Close()
-	dir := t.TempDir()
-	ca := filepath.Join(dir, "ca.pem")
+	em, ca, certFile := startEmulator(t)
+	dir := filepath.Dir(ca)
 	dc := em.DefaultClient()
-	certFile := filepath.Join(dir, "client.pem")
-	if err := os.WriteFile(ca, em.CACertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certFile, append(append([]byte{}, dc.CertPEM...), dc.KeyPEM...), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	c := cli{bin: bin, env: []string{"SSL_CERT_FILE=" + ca, "APP_SECRET=" + dc.Secret, "WRONG_SECRET=nope-not-it-42"}}
 	authority := "https://" + strings.Replace(em.Addr(), "127.0.0.1", "localhost", 1) + "/contoso.onmicrosoft.com"
 	user := em.IssueUserToken(entratest.User{Audience: dc.ID, Subject: "alice", TenantID: "contoso.onmicrosoft.com"})

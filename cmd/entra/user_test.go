@@ -19,16 +19,8 @@ import (
 // in the file is all the next one has.
 func TestUserFlowsAndCacheFile(t *testing.T) {
 	bin := binary(t)
-	em, err := entratest.New(entratest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer em.Close()
-	dir := t.TempDir()
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, em.CACertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	em, caFile, _ := startEmulator(t)
+	dir := filepath.Dir(caFile)
 	dc := em.DefaultClient()
 	cacheFile := filepath.Join(dir, "cache", "msal_cache.json")
 	c := cli{bin: bin, env: []string{"SSL_CERT_FILE=" + caFile, "APP_SECRET=" + dc.Secret}}
@@ -172,16 +164,8 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 // TestMTLSFlags runs in-process, so the CLI can reach the emulator as
 // login.microsoftonline.com and its mTLS hosts.
 func TestMTLSFlags(t *testing.T) {
-	em, err := entratest.New(entratest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer em.Close()
+	em, _, certFile := startEmulator(t)
 	dc := em.DefaultClient()
-	certFile := filepath.Join(t.TempDir(), "client.pem")
-	if err := os.WriteFile(certFile, append(append([]byte{}, dc.CertPEM...), dc.KeyPEM...), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cert, err := credential.LoadCertificate(certFile, "", credential.CertificateOptions{})
 	if err != nil {
 		t.Fatal(err)
