@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Code is a stable, machine-readable error code. Client-side failures use
@@ -32,8 +33,19 @@ const (
 	CodeResponseTooLarge Code = "response_too_large"
 	// CodeTransport: the request did not reach the server or its answer was lost.
 	CodeTransport Code = "transport_error"
-	// CodeCanceled: the caller's context ended first. errors.Is matches the context error.
+	// CodeCanceled: the caller's context ended first (it cancelled, or its
+	// deadline passed). errors.Is matches the context error.
 	CodeCanceled Code = "canceled"
+	// CodeTimeout: the library's own time budget for the acquisition ran
+	// out (Config.RequestTimeout) before an answer came. errors.Is matches
+	// context.DeadlineExceeded.
+	CodeTimeout Code = "timeout"
+	// CodeRedirectRefused: a server answered with a redirect. Requests carry
+	// credentials, so they never follow one; nothing was sent to the target.
+	CodeRedirectRefused Code = "redirect_refused"
+	// CodeInvalidIDToken: an ID token is not for this application, not from
+	// the authority, or expired.
+	CodeInvalidIDToken Code = "invalid_id_token"
 	// CodeInvalidJSONClaims: a claims request is not a JSON object.
 	CodeInvalidJSONClaims Code = "invalid_json_claims_format"
 	// CodeExperimentalFeature: the caller used a preview feature without opting in.
@@ -83,6 +95,9 @@ type Error struct {
 	// Claims is the server's claims challenge. Pass it back as the claims of
 	// the next request; it is never printed by Error().
 	Claims string
+	// RetryAfter is how long the server asked the client to wait before
+	// trying again (its Retry-After header); 0 when it did not say.
+	RetryAfter time.Duration
 
 	// Err is the underlying cause, if any.
 	Err error
@@ -114,6 +129,13 @@ func (e *Error) Error() string {
 		b.WriteString(e.Err.Error())
 	}
 	return b.String()
+}
+
+// GoString is what %#v prints: the fields Error() shows, never the claims
+// challenge.
+func (e *Error) GoString() string {
+	return fmt.Sprintf("&entra.Error{Code:%q, StatusCode:%d, Message:%q, CorrelationID:%q, RetryAfter:%s}",
+		e.Code, e.StatusCode, e.Message, e.CorrelationID, e.RetryAfter)
 }
 
 // LogValue keeps log/slog handlers from marshalling the fields, among them

@@ -3,13 +3,12 @@ package authority
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/transport"
 )
 
 // maxDiscoveryBody caps what is read from a discovery or metadata answer;
@@ -82,7 +81,7 @@ func (r *Resolver) discoverInstance(ctx context.Context, a Authority) (string, e
 		"authorization_endpoint": {"https://" + a.Host + "/" + a.Tenant + "/oauth2/v2.0/authorize"},
 	}
 	var doc instanceMetadata
-	if err := r.getJSON(ctx, "https://"+a.Host+"/common/discovery/instance?"+q.Encode(), nil, "instance discovery", &doc); err != nil {
+	if err := getJSON(ctx, r.http, "https://"+a.Host+"/common/discovery/instance?"+q.Encode(), nil, "instance discovery", &doc); err != nil {
 		return "", err
 	}
 	for _, m := range doc.Metadata {
@@ -113,7 +112,7 @@ func (r *Resolver) discoverOIDC(ctx context.Context, a Authority) (oidcConfig, e
 	if ok {
 		return doc, nil
 	}
-	if err := r.getJSON(ctx, a.Issuer+"/.well-known/openid-configuration", nil, "OpenID Connect discovery", &doc); err != nil {
+	if err := getJSON(ctx, r.http, a.Issuer+"/.well-known/openid-configuration", nil, "OpenID Connect discovery", &doc); err != nil {
 		return oidcConfig{}, err
 	}
 	// OpenID Connect Discovery §4.3: a document for another issuer must not
@@ -151,46 +150,19 @@ func httpsURL(s string) bool {
 	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && u.Fragment == ""
 }
 
-// getJSON GETs a JSON document into v. An OAuth error answer becomes
-// entra.CodeInvalidAuthority carrying the server's fields.
-func (r *Resolver) getJSON(ctx context.Context, rawURL string, header http.Header, what string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+// getJSON GETs a JSON document into v through the library's one HTTP
+// path (redirects refused, body capped, one retry on 5xx). An OAuth error
+// answer becomes entra.CodeInvalidAuthority carrying the server's fields.
+func getJSON(ctx context.Context, tc *transport.Client, rawURL string, header http.Header, what string, v any) error {
+	resp, err := tc.Get(ctx, rawURL, header, "")
 	if err != nil {
-		return entra.WrapError(entra.CodeInvalidAuthority, err, "cannot build the %s request", what)
+		return err
 	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := r.client.Do(req)
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return entra.WrapError(entra.CodeCanceled, ctxErr, "%s was abandoned", what)
-		}
-		// *url.Error repeats the whole URL; the host is enough.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return entra.WrapError(entra.CodeTransport, err, "%s at %s failed", what, req.URL.Host)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryBody+1))
-	// A caller that left while the answer was cut short gets its own reason,
-	// not a read or JSON error about the truncated answer.
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return entra.WrapError(entra.CodeCanceled, ctxErr, "%s was abandoned", what)
-	}
-	if err != nil {
-		return entra.WrapError(entra.CodeTransport, err, "reading the %s answer from %s failed", what, req.URL.Host)
-	}
-	if len(body) > maxDiscoveryBody {
-		return entra.Errorf(entra.CodeResponseTooLarge, "the %s answer from %s is larger than %d bytes", what, req.URL.Host, maxDiscoveryBody)
-	}
-
+	host := hostOf(rawURL)
+	body := resp.Body
 	var se serverError
 	if json.Unmarshal(body, &se) == nil && se.Error != "" {
-		msg := what + " at " + req.URL.Host + " rejected the authority: " + se.Error
+		msg := what + " at " + host + " rejected the authority: " + se.Error
 		if se.Description != "" {
 			msg += ": " + se.Description
 		}
@@ -203,13 +175,20 @@ func (r *Resolver) getJSON(ctx context.Context, rawURL string, header http.Heade
 	switch {
 	case resp.StatusCode >= 500:
 		return &entra.Error{Code: entra.CodeServer, StatusCode: resp.StatusCode,
-			Message: what + " at " + req.URL.Host + " failed"}
+			Message: what + " at " + host + " failed"}
 	case resp.StatusCode != http.StatusOK:
 		return &entra.Error{Code: entra.CodeInvalidAuthority, StatusCode: resp.StatusCode,
-			Message: what + " at " + req.URL.Host + " found no document for the authority"}
+			Message: what + " at " + host + " found no document for the authority"}
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return entra.WrapError(entra.CodeInvalidResponse, err, "the %s answer from %s is not the expected JSON", what, req.URL.Host)
+		return entra.WrapError(entra.CodeInvalidResponse, err, "the %s answer from %s is not the expected JSON", what, host)
 	}
 	return nil
+}
+
+func hostOf(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil {
+		return u.Host
+	}
+	return ""
 }

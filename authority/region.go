@@ -67,7 +67,7 @@ func (r *Resolver) detectRegion(ctx context.Context) string {
 		Location string `json:"location"`
 	}
 	u := r.imds + "/metadata/instance/compute?api-version=2021-02-01"
-	if err := r.getJSON(ctx, u, http.Header{"Metadata": {"true"}}, "region detection", &doc); err != nil {
+	if err := getJSON(ctx, r.imdsHTTP, u, http.Header{"Metadata": {"true"}}, "region detection", &doc); err != nil {
 		return ""
 	}
 	if loc := normalizeRegion(doc.Location); ValidRegion(loc) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/transport"
 )
 
 // RegionAuto as ResolverConfig.Region asks for the region to be detected.
@@ -49,7 +50,8 @@ type ResolverConfig struct {
 // issuer, and the detected region. It is safe for concurrent use; share
 // one per application.
 type Resolver struct {
-	client           *http.Client
+	http             *transport.Client // discovery
+	imdsHTTP         *transport.Client // region detection: no retry
 	disableDiscovery bool
 	region           string // lower-case region name, RegionAuto, or "" (global)
 	imds             string
@@ -69,17 +71,18 @@ type Resolver struct {
 // explicit Region that is neither RegionAuto nor a valid region name fails
 // with entra.CodeInvalidRegion; an invalid MSAL_FORCE_REGION is ignored.
 func NewResolver(cfg ResolverConfig) (*Resolver, error) {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
+	}
 	r := &Resolver{
-		client:           cfg.HTTPClient,
+		http:             &transport.Client{HTTP: cfg.HTTPClient, MaxBodyBytes: maxDiscoveryBody},
+		imdsHTTP:         &transport.Client{HTTP: cfg.HTTPClient, MaxBodyBytes: maxDiscoveryBody, SingleAttempt: true},
 		disableDiscovery: cfg.DisableInstanceDiscovery,
 		imds:             strings.TrimRight(cfg.IMDSEndpoint, "/"),
 		getenv:           cfg.Getenv,
 		regionTimeout:    regionTimeout,
 		instances:        map[string]string{},
 		oidc:             map[string]oidcConfig{},
-	}
-	if r.client == nil {
-		r.client = &http.Client{Timeout: defaultHTTPTimeout}
 	}
 	if r.getenv == nil {
 		r.getenv = os.Getenv

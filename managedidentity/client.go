@@ -17,7 +17,9 @@ import (
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/claims"
+	"github.com/entra-go/entra/internal/budget"
 	"github.com/entra-go/entra/internal/flight"
+	"github.com/entra-go/entra/internal/redact"
 	"github.com/entra-go/entra/internal/transport"
 )
 
@@ -338,7 +340,7 @@ func (c *Client) shared(ctx context.Context, key cache.Key, resource, cc string,
 	// The source and identity are the Client's own; the cache ignores the
 	// case of the resource, and so does the flight.
 	fk := key.Ext + "\x00" + strings.ToLower(resource) + "\x00" + strconv.FormatBool(bypass)
-	return c.flights.Do(ctx, fk, acquireTimeout, transport.Canceled, func(ctx context.Context) (entra.Token, error) {
+	return c.flights.Do(ctx, fk, acquireTimeout, func(ctx context.Context) (entra.Token, error) {
 		if !bypass {
 			// A flight that finished just before this one started, or
 			// another process sharing the cache's storage, may have
@@ -385,22 +387,22 @@ func (c *Client) fetch(ctx context.Context, key cache.Key, resource, cc string) 
 		} else {
 			a.StatusCode = resp.StatusCode
 			a.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-			failure = serverError(c.ep.source, resp.StatusCode, resp.Body, c.scrubber(cc))
+			failure = serverError(c.ep.source, resp)
 		}
 		if n == 1 {
 			first = a.StatusCode
 		}
 		a.FirstStatusCode = first
 		delay, retry := c.retry.Retry(a)
-		if deadline, ok := ctx.Deadline(); retry && ok && time.Until(deadline) < delay {
-			retry = false // the pause would outlast the acquisition
+		if retry && !budget.Fits(ctx, delay) {
+			retry = false // the pause would outlast the acquisition: answer now
 		}
 		c.logAttempt(ctx, n, a.StatusCode, err, delay, retry)
 		if !retry {
 			return entra.Token{}, failure
 		}
 		if err := transport.Sleep(ctx, delay); err != nil {
-			return entra.Token{}, transport.Canceled(ctx)
+			return entra.Token{}, budget.Err(ctx)
 		}
 	}
 }
@@ -444,7 +446,7 @@ func (c *Client) send(ctx context.Context, resource, cc, authorization string) (
 		if u.RawQuery != "" {
 			u.RawQuery += "&"
 		}
-		u.RawQuery += "claims=" + escapeUnreserved(cc)
+		u.RawQuery += "claims=" + redact.EscapeUnreserved(cc)
 	}
 	req, err := http.NewRequestWithContext(ctx, c.proto.method, u.String(), body)
 	if err != nil {
@@ -500,25 +502,6 @@ func (c *Client) store(ctx context.Context, key cache.Key, resource string, tr t
 		Scopes:        []string{resource},
 		Source:        entra.SourceIdentityProvider,
 		TokenEndpoint: c.ep.url.String(),
-	}
-}
-
-// scrubber removes from server text the host secret and the client
-// claims, in case a server echoes the request.
-func (c *Client) scrubber(cc string) func(string) string {
-	var secrets []string
-	// Secrets are GUID-like; a very short one would mangle every message.
-	if len(c.ep.secret) >= 8 {
-		secrets = append(secrets, c.ep.secret)
-	}
-	if cc != "" {
-		secrets = append(secrets, cc, escapeUnreserved(cc), url.QueryEscape(cc))
-	}
-	return func(s string) string {
-		for _, secret := range secrets {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-		return s
 	}
 }
 

@@ -423,7 +423,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 				Header: http.Header{"Location": {emu.BaseURL() + "/elsewhere"}}, Body: []byte(`{}`)})
 			c, _ := newClient(t, emu, src)
 			_, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
-			if e := wantCode(t, err, entra.CodeServer); e.StatusCode != http.StatusTemporaryRedirect {
+			if e := wantCode(t, err, entra.CodeRedirectRefused); e.StatusCode != http.StatusTemporaryRedirect {
 				t.Errorf("status %d", e.StatusCode)
 			}
 			if n := len(emu.Requests()); n != 1 {

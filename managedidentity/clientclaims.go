@@ -77,24 +77,3 @@ func quoteKey(k string) string {
 	}
 	return strconv.Quote(k)
 }
-
-// escapeUnreserved percent-encodes every byte of s outside the RFC 3986
-// unreserved set (ALPHA, DIGIT, '-', '.', '_', '~'), with upper-case hex.
-// url.QueryEscape differs: it writes a space as '+'.
-func escapeUnreserved(s string) string {
-	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s) * 3)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&15])
-	}
-	return b.String()
-}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/transport"
 )
 
 // tokenResponse is a successful answer of any source.
@@ -223,20 +224,23 @@ type wireErrorObject struct {
 }
 
 // serverError turns a failed answer into an *entra.Error with the status
-// and, when the body has one, the server's code and message. scrub
-// removes request secrets a server might echo.
-func serverError(src Source, status int, body []byte, scrub func(string) string) *entra.Error {
-	e := &entra.Error{Code: entra.CodeServer, StatusCode: status}
+// and, when the body has one, the server's code and message. Every value
+// the request carried as a secret (the host's secret header, an Arc
+// challenge, client claims) is redacted from every field first, in case
+// the server echoes it.
+func serverError(src Source, resp *transport.Response) *entra.Error {
+	scrub := resp.Secrets.String
+	e := &entra.Error{Code: entra.CodeServer, StatusCode: resp.StatusCode, RetryAfter: resp.RetryAfter()}
 	var w wireError
-	if json.Unmarshal(body, &w) == nil {
+	if json.Unmarshal(resp.Body, &w) == nil {
 		var code string
 		var obj wireErrorObject
 		switch {
 		case json.Unmarshal(w.Error, &code) == nil && code != "":
-			e.Code, e.Description = entra.Code(limit(code, 128)), w.Description
+			e.Code, e.Description = entra.Code(limit(scrub(code), 128)), w.Description
 		case json.Unmarshal(w.Error, &obj) == nil && (obj.Code != "" || obj.Message != ""):
 			if obj.Code != "" {
-				e.Code = entra.Code(limit(obj.Code, 128))
+				e.Code = entra.Code(limit(scrub(obj.Code), 128))
 			}
 			e.Description, e.CorrelationID = obj.Message, obj.CorrelationID
 		default:
@@ -253,9 +257,9 @@ func serverError(src Source, status int, body []byte, scrub func(string) string)
 	e.CorrelationID = limit(scrub(e.CorrelationID), 128)
 	e.Message = firstLine(e.Description)
 	if e.Message == "" {
-		e.Message = fmt.Sprintf("the %s endpoint answered %d %s", src, status, http.StatusText(status))
+		e.Message = fmt.Sprintf("the %s endpoint answered %d %s", src, resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
-	return e
+	return resp.Secrets.Error(e)
 }
 
 // firstLine keeps a server message readable: one line, bounded.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/entra-go/entra/internal/budget"
 )
 
 // Group deduplicates concurrent calls by key. The zero value is ready to use.
@@ -21,19 +23,19 @@ type Group[T any] struct {
 
 // Do runs fn once for all concurrent callers with the same key and gives each
 // the result. fn receives a context that keeps the first caller's values but
-// not its cancellation, and ends after timeout. A caller whose ctx ends first
-// gets onCancel(ctx) while fn goes on for the others (and for the cache).
-func (g *Group[T]) Do(ctx context.Context, key string, timeout time.Duration, onCancel func(context.Context) error,
-	fn func(context.Context) (T, error)) (T, error) {
+// not its cancellation, and ends when the time budget runs out (see package
+// budget). A caller whose ctx ends first gets entra.CodeCanceled while fn
+// goes on for the others (and for the cache).
+func (g *Group[T]) Do(ctx context.Context, key string, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
 	ch := g.g.DoChan(key, func() (any, error) {
-		work, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		work, cancel := budget.With(context.WithoutCancel(ctx), timeout)
 		defer cancel()
 		return fn(work)
 	})
 	select {
 	case <-ctx.Done():
 		var zero T
-		return zero, onCancel(ctx)
+		return zero, budget.Err(ctx)
 	case r := <-ch:
 		if r.Err != nil {
 			var zero T

@@ -115,7 +115,7 @@ func ParseToken(resp *transport.Response, wantType string) (TokenResponse, error
 			Message: "the token response has no token_type"}
 	case !strings.EqualFold(w.TokenType, wantType):
 		return TokenResponse{}, &entra.Error{Code: entra.CodeTokenTypeMismatch, StatusCode: resp.StatusCode,
-			Message: fmt.Sprintf("requested a %s token but the server issued %q", wantType, truncate(w.TokenType, 32))}
+			Message: fmt.Sprintf("requested a %s token but the server issued %s", wantType, TokenTypeName(w.TokenType))}
 	}
 	return TokenResponse{
 		TokenType:    wantType,
@@ -132,26 +132,40 @@ func ParseToken(resp *transport.Response, wantType string) (TokenResponse, error
 }
 
 // ServerError turns a failed answer into an *entra.Error carrying the
-// server's OAuth error fields when the body has them.
+// server's OAuth error fields when the body has them. Every value the
+// request carried as a secret is redacted from every field first, in case
+// the server echoes it.
 func ServerError(resp *transport.Response) *entra.Error {
-	e := &entra.Error{Code: entra.CodeServer, StatusCode: resp.StatusCode,
-		CorrelationID: resp.Header.Get("client-request-id")}
+	scrub := resp.Secrets.String
+	e := &entra.Error{Code: entra.CodeServer, StatusCode: resp.StatusCode, RetryAfter: resp.RetryAfter(),
+		CorrelationID: truncate(scrub(resp.Header.Get("client-request-id")), 128)}
 	var w wireError
 	if isJSON(resp.Header) && json.Unmarshal(resp.Body, &w) == nil && w.Error != "" {
-		e.Code = entra.Code(w.Error)
-		e.Description = w.Description
+		e.Code = entra.Code(truncate(scrub(w.Error), 128))
+		e.Description = scrub(w.Description)
 		e.ErrorCodes = w.ErrorCodes
-		e.Timestamp = w.Timestamp
-		e.TraceID = w.TraceID
-		e.Claims = w.Claims
+		e.Timestamp = truncate(scrub(w.Timestamp), 64)
+		e.TraceID = truncate(scrub(w.TraceID), 128)
+		e.Claims = scrub(w.Claims)
 		if w.CorrelationID != "" {
-			e.CorrelationID = w.CorrelationID
+			e.CorrelationID = truncate(scrub(w.CorrelationID), 128)
 		}
-		e.Message = firstLine(w.Description)
-		return e
+		e.Message = firstLine(e.Description)
+		return resp.Secrets.Error(e)
 	}
 	e.Message = fmt.Sprintf("the server answered %d %s without an OAuth error", resp.StatusCode, http.StatusText(resp.StatusCode))
-	return e
+	return resp.Secrets.Error(e)
+}
+
+// TokenTypeName names a token type a server sent, for messages: known
+// types by name, anything else not at all (it could be an echoed secret).
+func TokenTypeName(t string) string {
+	for _, known := range []string{entra.TokenTypeBearer, entra.TokenTypeMTLSPoP, "pop", "ssh-cert", "DPoP", "N_A"} {
+		if strings.EqualFold(t, known) {
+			return strconv.Quote(known)
+		}
+	}
+	return "a token type it does not know"
 }
 
 func isJSON(h http.Header) bool {

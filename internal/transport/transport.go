@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/budget"
+	"github.com/entra-go/entra/internal/redact"
 	"github.com/entra-go/entra/internal/uuid"
 )
 
@@ -43,6 +45,9 @@ type Client struct {
 	// MaxRetryAfter bounds how long a Retry-After is honoured; a longer one
 	// is not waited for and the answer is returned as is.
 	MaxRetryAfter time.Duration
+	// SingleAttempt turns the retry policy off (region detection must not
+	// wait for a second try).
+	SingleAttempt bool
 	// Logger receives one debug line per attempt; nil disables logging.
 	Logger *slog.Logger
 	// Sleep waits between attempts; nil means a timer that stops when ctx ends.
@@ -57,6 +62,44 @@ type Response struct {
 	Body       []byte
 	// URL is the URL the request was sent to.
 	URL string
+	// Secrets are the secret values the request carried; errors built from
+	// the answer pass every text through Secrets.String.
+	Secrets redact.Set
+}
+
+// RetryAfter is the answer's Retry-After, 0 when it has none.
+func (r *Response) RetryAfter() time.Duration {
+	d, _ := ParseRetryAfter(r.Header.Get("Retry-After"), time.Now())
+	return d
+}
+
+// secretFields are the form fields and secretHeaders the headers whose
+// values are secrets; a query's claims parameter is one too.
+var (
+	secretFields  = [...]string{"client_secret", "client_assertion", "assertion", "refresh_token", "code", "code_verifier", "claims"}
+	secretHeaders = [...]string{"Authorization", "X-Identity-Header", "Secret"}
+)
+
+// secretsOf collects the secret values of a request and its form.
+func secretsOf(req *http.Request, form url.Values) redact.Set {
+	var s redact.Set
+	for _, f := range secretFields {
+		for _, v := range form[f] {
+			s.Add(v)
+		}
+	}
+	for _, h := range secretHeaders {
+		for _, v := range req.Header.Values(h) {
+			s.Add(v)
+			if _, cred, ok := strings.Cut(v, " "); ok {
+				s.Add(cred) // "Basic <secret>"
+			}
+		}
+	}
+	for _, v := range req.URL.Query()["claims"] {
+		s.Add(v)
+	}
+	return s
 }
 
 // NewCorrelationID returns a random UUID for client-request-id.
@@ -69,7 +112,7 @@ func NewCorrelationID() string { return uuid.New() }
 // context is never retried. The last answer is returned whatever its status.
 func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values, correlationID string) (*Response, error) {
 	body := form.Encode()
-	return c.do(ctx, func() (*http.Request, error) {
+	return c.do(ctx, form, func() (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
 		if err != nil {
 			return nil, err
@@ -82,7 +125,7 @@ func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values,
 
 // Get sends a GET with the given extra headers under the same policy.
 func (c *Client) Get(ctx context.Context, endpoint string, header http.Header, correlationID string) (*Response, error) {
-	return c.do(ctx, func() (*http.Request, error) {
+	return c.do(ctx, nil, func() (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 		if err != nil {
 			return nil, err
@@ -111,7 +154,7 @@ func (c *Client) identify(req *http.Request, correlationID string) {
 	}
 }
 
-func (c *Client) do(ctx context.Context, newRequest func() (*http.Request, error)) (*Response, error) {
+func (c *Client) do(ctx context.Context, form url.Values, newRequest func() (*http.Request, error)) (*Response, error) {
 	const maxAttempts = 2
 	for attempt := 1; ; attempt++ {
 		req, err := newRequest()
@@ -119,17 +162,19 @@ func (c *Client) do(ctx context.Context, newRequest func() (*http.Request, error
 			return nil, entra.WrapError(entra.CodeInvalidRequest, err, "cannot build the request")
 		}
 		start := time.Now()
-		resp, err := c.Send(req)
+		resp, err := c.send(req, form)
 		c.log(ctx, req, resp, err, attempt, time.Since(start))
-		if attempt == maxAttempts {
+		if attempt == maxAttempts || c.SingleAttempt {
 			return resp, err
 		}
 		delay, retry := c.retryDelay(resp, err)
-		if !retry || ctx.Err() != nil {
+		if !retry || ctx.Err() != nil || !budget.Fits(ctx, delay) {
+			// An answer the caller cannot wait for is returned now, with
+			// the Retry-After it asked for, rather than slept into the deadline.
 			return resp, err
 		}
 		if err := c.sleep(ctx, delay); err != nil {
-			return nil, canceled(ctx)
+			return nil, budget.Err(ctx)
 		}
 	}
 }
@@ -152,20 +197,30 @@ func (c *Client) retryDelay(resp *Response, err error) (time.Duration, bool) {
 // Send makes one attempt, without retries: for callers with their own
 // retry policy (managed identity). It caps the body and maps failures to
 // *entra.Error like PostForm.
-func (c *Client) Send(req *http.Request) (*Response, error) {
-	resp, err := c.httpClient().Do(req)
+func (c *Client) Send(req *http.Request) (*Response, error) { return c.send(req, nil) }
+
+// send makes one attempt. It never follows a redirect, whatever the
+// caller's *http.Client says: a request carries credentials, and they must
+// not reach another host (or the same one over plain http).
+func (c *Client) send(req *http.Request, form url.Values) (*Response, error) {
+	hc := *c.httpClient()
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
 	if err != nil {
 		if ctxErr := req.Context().Err(); ctxErr != nil {
-			return nil, canceled(req.Context())
+			return nil, budget.Err(req.Context())
 		}
 		return nil, entra.WrapError(entra.CodeTransport, redactURLError(err), "request to %s failed", hostOf(req.URL))
 	}
 	defer resp.Body.Close()
+	if isRedirect(resp.StatusCode) {
+		return nil, redirectError(req, resp)
+	}
 	limit := c.maxBody()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	// A caller that left while the answer was cut short gets its own reason.
 	if req.Context().Err() != nil {
-		return nil, canceled(req.Context())
+		return nil, budget.Err(req.Context())
 	}
 	if err != nil {
 		return nil, entra.WrapError(entra.CodeTransport, err, "reading the answer from %s failed", hostOf(req.URL))
@@ -173,7 +228,29 @@ func (c *Client) Send(req *http.Request) (*Response, error) {
 	if int64(len(body)) > limit {
 		return nil, entra.Errorf(entra.CodeResponseTooLarge, "the answer from %s is larger than %d bytes", hostOf(req.URL), limit)
 	}
-	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, URL: req.URL.String()}, nil
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, URL: req.URL.String(),
+		Secrets: secretsOf(req, form)}, nil
+}
+
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
+}
+
+// redirectError names the status and the host the answer pointed to (not
+// the whole Location, whose query could carry anything).
+func redirectError(req *http.Request, resp *http.Response) *entra.Error {
+	target := "no location"
+	if loc, err := req.URL.Parse(resp.Header.Get("Location")); err == nil && resp.Header.Get("Location") != "" {
+		target = loc.Scheme + "://" + loc.Host
+	}
+	return &entra.Error{Code: entra.CodeRedirectRefused, StatusCode: resp.StatusCode,
+		Message: fmt.Sprintf("%s redirected to %s; requests carrying credentials never follow a redirect",
+			hostOf(req.URL), target)}
 }
 
 func (c *Client) log(ctx context.Context, req *http.Request, resp *Response, err error, attempt int, took time.Duration) {
@@ -271,18 +348,6 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	}
 	return 0, false
 }
-
-// canceled reports the caller's context ending; errors.Is matches ctx.Err().
-func canceled(ctx context.Context) error {
-	err := context.Cause(ctx)
-	if err == nil {
-		err = context.Canceled
-	}
-	return entra.WrapError(entra.CodeCanceled, err, "the request was abandoned")
-}
-
-// Canceled is canceled for other packages of this module.
-func Canceled(ctx context.Context) error { return canceled(ctx) }
 
 // redactURLError drops the URL from a *url.Error: a URL may carry query
 // parameters (claims, for managed identity) that must not reach error text.

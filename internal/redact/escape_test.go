@@ -1,4 +1,4 @@
-package managedidentity
+package redact
 
 import (
 	"net/url"
@@ -15,17 +15,17 @@ func TestEscapeUnreserved(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		if got := escapeUnreserved(tt.in); got != tt.want {
-			t.Errorf("escapeUnreserved(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := EscapeUnreserved(tt.in); got != tt.want {
+			t.Errorf("EscapeUnreserved(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 	// Every byte: unreserved ones kept, all others as upper-case %XX.
 	for b := 0; b < 256; b++ {
 		s := string([]byte{byte(b)})
-		got := escapeUnreserved(s)
+		got := EscapeUnreserved(s)
 		unreserved := strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~", rune(b)) && b < 128
 		if unreserved != (got == s) || (!unreserved && (len(got) != 3 || got != strings.ToUpper(got))) {
-			t.Errorf("escapeUnreserved(%#x) = %q", b, got)
+			t.Errorf("EscapeUnreserved(%#x) = %q", b, got)
 		}
 		if back, err := url.PathUnescape(got); err != nil || back != s {
 			t.Errorf("%q does not decode to %#x", got, b)
