@@ -92,3 +92,22 @@ func CacheEnvironmentOf(host string) string {
 	}
 	return strings.ToLower(host)
 }
+
+// cloudHosts lists the host names (no port) of the cloud host belongs to:
+// its aliases for a known cloud, else host and the preferred host that
+// instance discovery named.
+func cloudHosts(host, preferred string) []string {
+	switch c, _ := lookupCloud(host); c.preferred {
+	case "login.microsoftonline.com":
+		return []string{"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"}
+	case "login.microsoftonline.us":
+		return []string{"login.microsoftonline.us", "login.usgovcloudapi.net"}
+	case "login.partner.microsoftonline.cn":
+		return []string{"login.partner.microsoftonline.cn", "login.chinacloudapi.cn"}
+	case "":
+		if preferred != host {
+			return []string{host, preferred}
+		}
+	}
+	return []string{host}
+}

@@ -487,7 +487,7 @@ func (c *Client) fromCache(key cache.Key, scopes []string, bypass bool) (entra.T
 
 // shared makes concurrent callers for the same token share one request.
 func (c *Client) shared(ctx context.Context, key cache.Key, req TokenRequest, fetch func(context.Context) (entra.Token, error)) (entra.Token, error) {
-	return c.flights.Do(ctx, flightKey(key, req), c.timeout, transport.Canceled, func(ctx context.Context) (entra.Token, error) {
+	return c.flights.Do(ctx, flightKey(key, req), c.timeout, func(ctx context.Context) (entra.Token, error) {
 		// A flight that finished just before this one started, or another
 		// process sharing the cache's storage, may have stored it already.
 		bypass := req.ForceRefresh || req.Claims != ""
@@ -570,6 +570,11 @@ func (c *Client) fetch(ctx context.Context, g grant) (entra.Token, error) {
 	tr, err := oauth.ParseToken(resp, wantType)
 	if err != nil {
 		return entra.Token{}, err
+	}
+	if g.user && tr.IDToken != "" {
+		if err := c.checkIDToken(ctx, g, tr.IDToken); err != nil {
+			return entra.Token{}, err
+		}
 	}
 	tok, err := c.store(ctx, g, tr, requested)
 	if err != nil {

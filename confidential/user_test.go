@@ -202,7 +202,7 @@ func TestAuthCodeErrors(t *testing.T) {
 	t.Run("nonce does not match", func(t *testing.T) {
 		code, _ := signIn(t, f, c, AuthorizationRequest{})
 		code.Nonce = "another"
-		if _, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != entra.CodeInvalidResponse {
+		if _, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != entra.CodeInvalidIDToken {
 			t.Fatalf("wrong nonce: %v", err)
 		}
 	})

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -199,12 +198,8 @@ func (e *Emulator) idToken(r *http.Request, tenant, clientID string, u User, non
 	if isGUID(tenant) {
 		tid = strings.ToLower(tenant)
 	}
-	host := strings.ToLower(r.Host)
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
 	claims := map[string]any{
-		"aud": clientID, "iss": "https://" + host + "/" + tid + "/v2.0", "tid": tid,
+		"aud": clientID, "iss": "https://" + issuerHost(hostOnly(r.Host)) + "/" + tid + "/v2.0", "tid": tid,
 		"oid": u.ObjectID, "sub": u.Subject, "preferred_username": u.Username, "name": u.Name,
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "ver": "2.0",
 	}
@@ -279,4 +274,23 @@ func formPost(w http.ResponseWriter, action string, params url.Values) {
 	}
 	b.WriteString("</form></body></html>")
 	io.WriteString(w, b.String())
+}
+
+// issuerHost is the host a cloud's issuer names, as Entra ID's does,
+// whichever alias, regional or mTLS host answered.
+func issuerHost(host string) string {
+	host = strings.ToLower(host)
+	switch {
+	case host == "login.windows.net" || host == "sts.windows.net" || host == "mtlsauth.microsoft.com" ||
+		strings.HasSuffix(host, ".mtlsauth.microsoft.com") || strings.HasSuffix(host, "login.microsoft.com"):
+		return "login.microsoftonline.com"
+	case strings.HasPrefix(host, "mtlsauth."):
+		return "login." + strings.TrimPrefix(host, "mtlsauth.")
+	}
+	for _, part := range []string{".mtlsauth.", ".login."} { // {region}.mtlsauth.X, {region}.login.X
+		if _, rest, ok := strings.Cut(host, part); ok {
+			return "login." + rest
+		}
+	}
+	return host
 }
