@@ -181,8 +181,11 @@ func TestCachePerIdentity(t *testing.T) {
 }
 
 func TestProactiveRefresh(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{}) // 24 h tokens
 	clock := &fakeClock{now: time.Now()}
+	// The host and the client share the clock: advanced a day, the client
+	// must get a token the host issued a day later, not one it thinks
+	// expired (those are refused).
+	emu := startEmulator(t, entratest.ManagedIdentityOptions{Now: clock.Now}) // 24 h tokens
 	rec := newRecorder()
 	cfg := emulatorConfig(t, emu, entratest.MISourceIMDS)
 	cfg.Retry = rec

@@ -41,8 +41,8 @@ func TestRequestShape(t *testing.T) {
 		{src: entratest.MISourceAppService, id: managedidentity.UserAssignedObjectID("oid"), method: "GET", apiVersion: "2019-08-01", secretHeader: "X-IDENTITY-HEADER", secret: identityHeader, param: "object_id", value: "oid"},
 		{src: entratest.MISourceAzureArc, method: "GET", apiVersion: "2020-06-01", metadata: true},
 		{src: entratest.MISourceCloudShell, method: "POST", metadata: true},
-		{src: entratest.MISourceServiceFabric, method: "GET", apiVersion: "2019-07-01-preview", secretHeader: "secret", secret: identityHeader},
-		{src: entratest.MISourceServiceFabric, id: managedidentity.UserAssignedObjectID("oid"), method: "GET", apiVersion: "2019-07-01-preview", secretHeader: "secret", secret: identityHeader, param: "object_id", value: "oid"},
+		{src: entratest.MISourceServiceFabric, method: "GET", apiVersion: "2020-05-01", secretHeader: "secret", secret: identityHeader},
+		{src: entratest.MISourceServiceFabric, id: managedidentity.UserAssignedObjectID("oid"), method: "GET", apiVersion: "2020-05-01", secretHeader: "secret", secret: identityHeader, param: "principalId", value: "oid"},
 		{src: entratest.MISourceMachineLearning, method: "GET", apiVersion: "2017-09-01", secretHeader: "secret", secret: msiSecret, param: "clientid", value: emu.DefaultIdentityClientID()},
 		{src: entratest.MISourceMachineLearning, id: managedidentity.UserAssignedClientID("cid"), method: "GET", apiVersion: "2017-09-01", secretHeader: "secret", secret: msiSecret, param: "clientid", value: "cid"},
 	}

@@ -39,7 +39,8 @@ func FuzzParseExpiresOn(f *testing.F) {
 		}
 		// The same text as a JSON number or string reads the same.
 		if numeric(strings.TrimSpace(s)) {
-			tr, err := parseToken([]byte(`{"access_token":"t","expires_on":`+strings.TrimSpace(s)+`}`), 200, time.Now())
+			// Requested just before the expiry, so an old time still parses.
+			tr, err := parseToken([]byte(`{"access_token":"t","expires_on":`+strings.TrimSpace(s)+`}`), 200, got.Add(-time.Second))
 			if err == nil && !tr.expiresOn.Equal(got) {
 				t.Fatalf("expires_on %s as a number = %v, as a string = %v", s, tr.expiresOn, got)
 			}
@@ -97,7 +98,7 @@ func FuzzParseToken(f *testing.F) {
 	requested := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		tr, err := parseToken(body, 200, requested)
-		checkParseResult(t, tr, err)
+		checkParseResult(t, tr, err, requested)
 
 		// The fuzzed bytes as every lifetime field beside a known token:
 		// whatever the failure, the token stays out of the error.
@@ -112,7 +113,7 @@ func FuzzParseToken(f *testing.F) {
 			for _, v := range []string{string(text), string(body)} {
 				b := strings.ReplaceAll(tmpl, "%s", v)
 				tr, err := parseToken([]byte(b), 200, requested)
-				checkParseResult(t, tr, err)
+				checkParseResult(t, tr, err, requested)
 				if err != nil && strings.Contains(err.Error(), marker) {
 					t.Fatalf("error %q reveals the access token", err)
 				}
@@ -124,7 +125,7 @@ func FuzzParseToken(f *testing.F) {
 	})
 }
 
-func checkParseResult(t *testing.T, tr tokenResponse, err error) {
+func checkParseResult(t *testing.T, tr tokenResponse, err error, requested time.Time) {
 	t.Helper()
 	if err != nil {
 		var e *entra.Error
@@ -134,7 +135,7 @@ func checkParseResult(t *testing.T, tr tokenResponse, err error) {
 		}
 		return
 	}
-	if tr.accessToken == "" || tr.expiresOn.IsZero() || tr.tokenType != entra.TokenTypeBearer || tr.refreshIn < 0 {
+	if tr.accessToken == "" || !tr.expiresOn.After(requested) || tr.tokenType != entra.TokenTypeBearer || tr.refreshIn < 0 {
 		t.Fatalf("accepted an unusable token response %+v", tr)
 	}
 }

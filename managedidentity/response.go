@@ -39,6 +39,17 @@ type wireToken struct {
 
 // parseToken reads a 2xx body. expires_on wins over expires_in, which is
 // counted from requested. Errors never contain the body.
+//
+// A token whose expiry is not after requested is refused: handed out, it
+// would fail at the resource, and a host's own token cache would keep
+// handing it back. A token that expires soon after requested, within the
+// cache's five-minute expiry buffer, is accepted on purpose: it is still
+// valid, the host's cache gives the same token again until it renews it,
+// so refusing it would turn a usable token into an outage for those
+// minutes. The cache never serves it (it is inside the buffer), so the
+// next call asks the host again and gets the renewed token once there is
+// one. Expired is judged at requested, the only time parseToken is given;
+// a token that expires during the round trip itself is not caught here.
 func parseToken(body []byte, status int, requested time.Time) (tokenResponse, error) {
 	bad := func(msg string) (tokenResponse, error) {
 		return tokenResponse{}, &entra.Error{Code: entra.CodeInvalidResponse, StatusCode: status, Message: msg}
@@ -77,6 +88,9 @@ func parseToken(body []byte, status int, requested time.Time) (tokenResponse, er
 		tr.expiresOn = requested.Add(d)
 	default:
 		return bad("the token response has neither expires_on nor expires_in")
+	}
+	if !tr.expiresOn.After(requested) {
+		return bad("the managed identity endpoint issued a token that has already expired")
 	}
 	if ri, set, err := scalar(w.RefreshIn); err == nil && set {
 		// refresh_in is only a hint: an unreadable one is ignored.

@@ -3,11 +3,13 @@ package managedidentity
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/internal/transport"
 )
 
@@ -131,6 +133,48 @@ func TestParseTokenInvalid(t *testing.T) {
 	var ee *ExpiryError
 	if !errors.As(err, &ee) {
 		t.Errorf("an unreadable expires_on gives %v, want an *ExpiryError cause", err)
+	}
+}
+
+// A token is refused when it expires at or before the request, and
+// accepted, however short its remaining life, when it expires after it
+// (see parseToken for why a token inside the cache's buffer is accepted).
+func TestParseTokenExpiryBoundary(t *testing.T) {
+	requested := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)
+	unix := func(d time.Duration) string { return strconv.FormatInt(requested.Add(d).Unix(), 10) }
+	tests := []struct {
+		name     string
+		expiry   string
+		accepted bool
+	}{
+		{"an hour before the request", `"expires_on":` + unix(-time.Hour), false},
+		{"a second before the request", `"expires_on":"` + unix(-time.Second) + `"`, false},
+		{"at the request", `"expires_on":` + unix(0), false},
+		{"at the request, RFC 3339", `"expires_on":"2026-11-23T11:00:00Z"`, false},
+		{"at the request, date form", `"expires_on":"11/23/2026 11:00:00"`, false},
+		{"a second after the request", `"expires_on":` + unix(time.Second), true},
+		{"inside the cache's expiry buffer", `"expires_on":` + unix(cache.ExpiryBuffer-time.Second), true},
+		{"expires_in of one second", `"expires_in":1`, true},
+		{"expires_in under a second", `"expires_in":"0.5"`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const secret = "tok.SECRET.boundary"
+			tr, err := parseToken([]byte(`{"access_token":"`+secret+`",`+tt.expiry+`}`), 200, requested)
+			if tt.accepted {
+				if err != nil || !tr.expiresOn.After(requested) {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var e *entra.Error
+			if !errors.As(err, &e) || e.Code != entra.CodeInvalidResponse || e.StatusCode != 200 {
+				t.Fatalf("err = %v, want code %s with status 200", err, entra.CodeInvalidResponse)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q contains the token", err)
+			}
+		})
 	}
 }
 

@@ -57,7 +57,7 @@ const (
 	defaultIMDSHost         = "http://169.254.169.254"
 	imdsTokenPath           = "/metadata/identity/oauth2/token"
 	defaultArcEndpoint      = "http://127.0.0.1:40342/metadata/identity/oauth2/token"
-	serviceFabricAPIVersion = "2019-07-01-preview"
+	serviceFabricAPIVersion = "2020-05-01"
 )
 
 // detect picks the source the environment describes, in the reference
@@ -108,10 +108,15 @@ func protocolOf(s Source) protocol {
 		return protocol{method: http.MethodPost, metadata: true}
 	case SourceServiceFabric:
 		// Service Fabric binds identities to the application in its
-		// manifest; the reference accepts only an object (principal) id
-		// at run time, sent as MSAL.NET does.
+		// manifest and selects one at run time only by principal (object)
+		// id, as principalId from api-version 2020-05-01. It ignores any
+		// parameter it does not know, object_id included, and then
+		// answers with the system-assigned identity: no error, the wrong
+		// identity (MSAL.NET issue 6065). The parameter name is also part
+		// of the cache key, so tokens cached under object_id, which may
+		// be the system-assigned identity's, are not served again.
 		return protocol{method: http.MethodGet, apiVersion: serviceFabricAPIVersion, secretHeader: "secret",
-			params: [4]string{kindObjectID: "object_id"}}
+			params: [4]string{kindObjectID: "principalId"}}
 	case SourceMachineLearning:
 		return protocol{method: http.MethodGet, apiVersion: "2017-09-01", secretHeader: "secret",
 			params: [4]string{kindClientID: "clientid"}}

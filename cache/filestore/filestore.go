@@ -8,6 +8,13 @@
 // new one, never a mix. The file and its lock are created with mode 0600
 // in a folder created 0700.
 //
+// The file and its lock are never followed through a symbolic link, and
+// must be regular files: a link (even one pointing to a regular file, or
+// to nothing), a directory or a device at either path is refused with
+// entra.CodeCacheStorage, and left as it is, as is whatever a link points
+// to. Whoever can plant a link there could otherwise have the tokens
+// written to, or a mode changed on, a file of their choosing.
+//
 // A cache file that group or others may read is a leak of every token in
 // it. This package fixes such a file to 0600 when it opens it for reading
 // or writing and logs a warning naming the file and its old mode; if the
@@ -62,8 +69,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, entra.WrapError(entra.CodeInvalidRequest, err, "the cache file path %q cannot be made absolute", path)
 	}
-	if fi, err := os.Stat(abs); err == nil && !fi.Mode().IsRegular() {
-		return nil, entra.Errorf(entra.CodeInvalidRequest, "the cache file %s is not a regular file", abs)
+	// Lstat: a link is refused as it is, whatever it points to.
+	if fi, err := os.Lstat(abs); err == nil && !fi.Mode().IsRegular() {
+		return nil, entra.Errorf(entra.CodeInvalidRequest, "the cache file %s is %s", abs, notRegularKind(fi.Mode()))
 	}
 	return &Store{path: abs, logger: opts.Logger, writers: semaphore.NewWeighted(1)}, nil
 }
@@ -143,12 +151,12 @@ func globEscape(name string) string {
 
 // read returns the file's contents, fixing a mode that exposes them.
 func (s *Store) read() ([]byte, error) {
-	f, err := os.Open(s.path)
+	f, err := openRegular(s.path, "cache file", os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, s.ioError(err, "cannot open the cache file")
+		return nil, err
 	}
 	defer f.Close()
 	if err := s.checkMode(f); err != nil {
@@ -216,13 +224,13 @@ func (s *Store) checkMode(f *os.File) error {
 
 // lock takes the lock file's lock, waiting until ctx ends.
 func (s *Store) lock(ctx context.Context, kind lockKind) (unlock func(), err error) {
-	lf, err := os.OpenFile(s.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	lf, err := openRegular(s.path+".lock", "cache lock file", os.O_RDWR|os.O_CREATE)
 	if errors.Is(err, fs.ErrNotExist) && kind == lockShared {
 		// Nothing was ever written (no folder yet): nothing to lock.
 		return func() {}, nil
 	}
 	if err != nil {
-		return nil, s.ioError(err, "cannot open the cache lock file")
+		return nil, err
 	}
 	wait := time.Millisecond
 	for {
@@ -242,6 +250,55 @@ func (s *Store) lock(ctx context.Context, kind lockKind) (unlock func(), err err
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 	}
+}
+
+// openRegular opens name (created 0600 if flag says so), refusing anything
+// but a regular file without touching it. Lstat gives the refusal its
+// reason; noFollow closes the gap between Lstat and open, in which a link
+// could be planted; Stat of the open file catches a directory planted in
+// that gap. A missing file's error matches fs.ErrNotExist.
+func openRegular(name, what string, flag int) (*os.File, error) {
+	if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		return nil, notRegular(name, what, fi.Mode())
+	}
+	f, err := os.OpenFile(name, flag|noFollow, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		// A link planted after Lstat makes open fail (ELOOP, or EMLINK
+		// on some BSDs); say so rather than pass on the errno.
+		if fi, lerr := os.Lstat(name); lerr == nil && !fi.Mode().IsRegular() {
+			return nil, notRegular(name, what, fi.Mode())
+		}
+		return nil, entra.WrapError(entra.CodeCacheStorage, err, "cannot open the %s %s", what, name)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, notRegular(name, what, fi.Mode())
+	}
+	if err != nil {
+		f.Close()
+		return nil, entra.WrapError(entra.CodeCacheStorage, err, "cannot read the mode of the %s %s", what, name)
+	}
+	return f, nil
+}
+
+// notRegular refuses name; the message names the path and what is there,
+// never where a link points.
+func notRegular(name, what string, mode fs.FileMode) error {
+	return entra.Errorf(entra.CodeCacheStorage, "the %s %s is %s; it is left as it is", what, name, notRegularKind(mode))
+}
+
+func notRegularKind(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		return "a symbolic link, which is not followed"
+	case mode.IsDir():
+		return "a directory"
+	}
+	return "not a regular file"
 }
 
 func (s *Store) ioError(err error, msg string) error {

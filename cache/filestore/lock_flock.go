@@ -18,6 +18,10 @@ const (
 // enforceMode: unix permissions say who may read the file.
 const enforceMode = true
 
+// noFollow makes open fail on a symbolic link, so a link planted after
+// the Lstat check is not followed either.
+const noFollow = syscall.O_NOFOLLOW
+
 // tryLock takes an flock lock without blocking; ok is false if another
 // holder has it.
 func tryLock(f *os.File, kind lockKind) (ok bool, err error) {

@@ -17,6 +17,10 @@ const (
 // enforceMode: other systems' permissions are not unix mode bits.
 const enforceMode = false
 
+// noFollow: no O_NOFOLLOW here; links are still refused by the Lstat
+// check, but one planted between that check and open would be followed.
+const noFollow = 0
+
 var errNoLock = errors.New("file locking is implemented for unix systems only")
 
 func tryLock(*os.File, lockKind) (bool, error) { return false, errNoLock }
