@@ -43,30 +43,21 @@ func runEmulator(ctx context.Context, args []string, e env) error {
 		}
 	}
 	fmt.Fprintf(e.stdout, `entra emulator
-  token service:  https://%[1]s  (any host name; e.g. https://localhost:%[2]s/TENANT)
-  IMDS:           %[3]s
-  CA certificate: %[4]s
-  demo client:    id %[5]s
+  token service:  %[1]s  (any host name; e.g. %[1]s/TENANT)
+  IMDS:           %[2]s
+  CA certificate: %[3]s
+  demo client:    id %[4]s
                   secret in environment variable ENTRA_EMULATOR_SECRET below
-                  certificate and key: %[6]s
+                  certificate and key: %[5]s
 
 Try:
-  export SSL_CERT_FILE=%[4]s ENTRA_EMULATOR_SECRET=%[7]s
-  entra token client-credentials --authority https://localhost:%[2]s/contoso.onmicrosoft.com \
-    --client-id %[5]s --secret-env ENTRA_EMULATOR_SECRET
+  export SSL_CERT_FILE=%[3]s ENTRA_EMULATOR_SECRET=%[6]s
+  entra token client-credentials --authority %[1]s/contoso.onmicrosoft.com \
+    --client-id %[4]s --secret-env ENTRA_EMULATOR_SECRET
 
 Press Ctrl-C to stop.
-`, em.Addr(), port(em.Addr()), em.IMDSURL(), filepath.Join(out, "ca.pem"), dc.ID,
+`, em.URL(), em.IMDSURL(), filepath.Join(out, "ca.pem"), dc.ID,
 		filepath.Join(out, "client-cert.pem"), dc.Secret)
 	<-ctx.Done()
 	return nil
-}
-
-func port(hostport string) string {
-	for i := len(hostport) - 1; i >= 0; i-- {
-		if hostport[i] == ':' {
-			return hostport[i+1:]
-		}
-	}
-	return hostport
 }
