@@ -147,6 +147,11 @@ func (e *Emulator) checkCloudShell(r *http.Request) (miGrant, *miRefusal) {
 	return miQuery(r.PostForm, []string{"resource"}, nil)
 }
 
+// checkServiceFabric checks a request as the Service Fabric token service
+// does: it knows api-version, resource and, from 2020-05-01, principalId
+// (a user-assigned identity's object id), and ignores every other
+// parameter. A client that names an identity otherwise (object_id,
+// client_id) gets the system-assigned identity's token, without an error.
 func (e *Emulator) checkServiceFabric(r *http.Request) (miGrant, *miRefusal) {
 	switch h := r.Header.Get("secret"); {
 	case h == "":
@@ -155,10 +160,20 @@ func (e *Emulator) checkServiceFabric(r *http.Request) (miGrant, *miRefusal) {
 		return miGrant{}, miRefuse(http.StatusUnauthorized, "ManagedIdentityNotFound", "Managed identity not found for the specified application host.")
 	}
 	q := r.URL.Query()
-	if v := q.Get("api-version"); v != "2019-07-01-preview" && v != "2020-05-01" {
+	version := q.Get("api-version")
+	if version != "2019-07-01-preview" && version != "2020-05-01" {
 		return miGrant{}, miRefuse(http.StatusBadRequest, "InvalidApiVersion", "The api-version is not supported.")
 	}
-	g, refused := miQuery(q, []string{"api-version", "resource"}, []string{"object_id"})
+	known := []string{"api-version", "resource"}
+	if version == "2020-05-01" {
+		known = append(known, "principalId")
+	}
+	for k := range q {
+		if !slices.Contains(known, k) {
+			delete(q, k)
+		}
+	}
+	g, refused := miQuery(q, known, []string{"principalId"})
 	if refused != nil {
 		refused.code = "ArgumentInvalid"
 	}

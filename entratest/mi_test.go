@@ -139,9 +139,10 @@ func TestManagedIdentitySources(t *testing.T) {
 		{"Cloud Shell without Metadata", "POST", emu.ManagedIdentityURL("cloud_shell"), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, form, 400, "error"},
 		{"Cloud Shell identity", "POST", emu.ManagedIdentityURL("cloud_shell"), formHeader, url.Values{"resource": {res}, "client_id": {"c"}}, 400, "error"},
 		{"Service Fabric", "GET", q("service_fabric", "api-version=2019-07-01-preview&resource="+res), sf, nil, 200, ""},
-		{"Service Fabric 2020-05-01", "GET", q("service_fabric", "api-version=2020-05-01&resource="+res+"&object_id=o"), sf, nil, 200, ""},
+		{"Service Fabric principalId", "GET", q("service_fabric", "api-version=2020-05-01&resource="+res+"&principalId=o"), sf, nil, 200, ""},
+		{"Service Fabric empty principalId", "GET", q("service_fabric", "api-version=2020-05-01&resource="+res+"&principalId="), sf, nil, 400, "error"},
+		{"Service Fabric without resource", "GET", q("service_fabric", "api-version=2020-05-01"), sf, nil, 400, "error"},
 		{"Service Fabric without secret", "GET", q("service_fabric", "api-version=2019-07-01-preview&resource="+res), nil, nil, 401, "error"},
-		{"Service Fabric client id", "GET", q("service_fabric", "api-version=2019-07-01-preview&resource="+res+"&client_id=c"), sf, nil, 400, "error"},
 		{"Service Fabric POST", "POST", q("service_fabric", "api-version=2020-05-01&resource="+res), sf, nil, 405, "error"},
 		{"Service Fabric bad api-version", "GET", q("service_fabric", "api-version=2018-02-01&resource="+res), sf, nil, 400, "error"},
 		{"Machine Learning", "GET", q("machine_learning", "api-version=2017-09-01&resource="+res+"&clientid=c"), ml, nil, 200, ""},
@@ -350,6 +351,38 @@ func TestManagedIdentityTokenIdentity(t *testing.T) {
 	}
 	if a, b := imds("&client_id=c2"), imds("&client_id=c2"); a["oid"] != b["oid"] {
 		t.Errorf("one identity, two object ids: %v, %v", a["oid"], b["oid"])
+	}
+}
+
+// TestServiceFabricIgnoresUnknownParameters checks the real service's
+// trap: a user-assigned identity is named by principalId (api-version
+// 2020-05-01) only; object_id, client_id and the rest are ignored, and the
+// answer is the system-assigned identity's token, with no error.
+func TestServiceFabricIgnoresUnknownParameters(t *testing.T) {
+	emu := miStart(t, entratest.Options{})
+	secret := http.Header{"Secret": {identityHeader(emu)}}
+	oid := func(query string) any {
+		t.Helper()
+		a := miDo(t, emu, "GET", emu.ManagedIdentityURL("service_fabric")+"?resource=r&"+query, secret, nil)
+		claims, err := emu.VerifyAccessToken(fmt.Sprint(a.body["access_token"]))
+		if a.status != 200 || err != nil {
+			t.Fatalf("%s: %d %v %v", query, a.status, a.body, err)
+		}
+		return claims["oid"]
+	}
+	system := oid("api-version=2020-05-01")
+	if got := oid("api-version=2020-05-01&principalId=p1"); got != "p1" {
+		t.Errorf("principalId: oid %v, want p1", got)
+	}
+	for _, query := range []string{
+		"api-version=2020-05-01&object_id=p1",
+		"api-version=2020-05-01&client_id=c1",
+		"api-version=2020-05-01&mi_res_id=/s/x&unknown=1",
+		"api-version=2019-07-01-preview&principalId=p1", // not known before 2020-05-01
+	} {
+		if got := oid(query); got != system {
+			t.Errorf("%s: oid %v, want the system-assigned %v", query, got, system)
+		}
 	}
 }
 
