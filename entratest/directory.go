@@ -1,10 +1,7 @@
 package entratest
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
 	"strings"
 	"time"
 )
@@ -50,21 +47,17 @@ const DefaultRedirectURI = "http://localhost/callback"
 // registerDefaults registers the default user and client.
 func (e *Emulator) registerDefaults(now time.Time) error {
 	e.RegisterUser(User{Username: defaultUsername, Name: "Ada Lovelace"})
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := parseRSAKey(fixtureClientKeyPEM)
 	if err != nil {
 		return err
 	}
-	cert, err := clientCertificate(now, "entra emulator default client", key)
-	if err != nil {
-		return err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	cert, err := e.ca.clientCertificate(now, "entra emulator default client", key)
 	if err != nil {
 		return err
 	}
 	e.dflt = DefaultClient{
 		ID: newGUID(), Secret: "emu~" + newGUID(), CertPEM: pemCertificate(cert),
-		KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		KeyPEM: []byte(strings.TrimSpace(fixtureClientKeyPEM) + "\n"),
 	}
 	e.RegisterClient(Client{ID: e.dflt.ID, Secret: e.dflt.Secret, Certificates: []*x509.Certificate{cert}, RedirectURIs: []string{DefaultRedirectURI}})
 	return nil

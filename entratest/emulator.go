@@ -32,7 +32,6 @@ package entratest
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -93,6 +92,11 @@ type Options struct {
 	// AppServiceDateExpiry makes App Service send expires_on in its older
 	// date form ("MM/dd/yyyy HH:mm:ss +00:00") instead of Unix seconds.
 	AppServiceDateExpiry bool
+	// SigningKey signs the tokens the emulator issues. nil means a fixed
+	// key built into the package, so that starting an emulator costs no
+	// key generation; set a key of your own where a process other than
+	// the test trusts the emulator.
+	SigningKey *rsa.PrivateKey
 	// OnRequest, if set, is called with every request once it is recorded,
 	// before it is answered. It must not block for long.
 	OnRequest func(Request)
@@ -171,8 +175,10 @@ func withDefaults(opts Options) Options {
 // setUp makes the keys and certificates and registers the defaults.
 func (e *Emulator) setUp() (tokenCert, sfCert tls.Certificate, err error) {
 	now := e.opts.Now()
-	if e.signer, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		return tokenCert, sfCert, err
+	if e.signer = e.opts.SigningKey; e.signer == nil {
+		if e.signer, err = parseRSAKey(fixtureSigningKeyPEM); err != nil {
+			return tokenCert, sfCert, err
+		}
 	}
 	if e.ca, err = newCA(now); err != nil {
 		return tokenCert, sfCert, err

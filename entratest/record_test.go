@@ -1,9 +1,11 @@
 package entratest_test
 
 import (
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -193,6 +195,28 @@ func TestRequestRecordsClientCertificate(t *testing.T) {
 	reqs := emu.Requests("token")
 	if len(reqs) != 2 || reqs[0].ClientCertificate == nil || !reqs[0].ClientCertificate.Equal(cert.Leaf) || reqs[1].ClientCertificate != nil {
 		t.Fatalf("records %+v", reqs)
+	}
+}
+
+func TestSigningKeyOption(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := miStart(t, entratest.Options{SigningKey: key})
+	_, _, jwks := send(t, emu.HTTPClient(), "GET", "https://login.microsoftonline.com/common/discovery/v2.0/keys", nil, nil)
+	n := jwks["keys"].([]any)[0].(map[string]any)["n"]
+	if n != base64.RawURLEncoding.EncodeToString(key.N.Bytes()) {
+		t.Fatalf("the JWKS does not publish the key: %v", jwks)
+	}
+	other := miStart(t, entratest.Options{}) // the built-in key
+	_, _, body := send(t, emu.HTTPClient(), "POST", graphToken, nil, secretForm(emu))
+	at, _ := body["access_token"].(string)
+	if _, err := emu.VerifyAccessToken(at); err != nil {
+		t.Errorf("own token: %v", err)
+	}
+	if _, err := other.VerifyAccessToken(at); err == nil {
+		t.Error("an emulator with another key verified the token")
 	}
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"flag"
 	"fmt"
 	"os"
@@ -20,7 +22,13 @@ func runEmulator(ctx context.Context, args []string, e env) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	em, err := entratest.New(entratest.Options{Addr: *addr, IMDSAddr: *imdsAddr, Region: *region})
+	// Other processes trust what this emulator signs: it signs with a key
+	// of its own, not the package's built-in test key.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	em, err := entratest.New(entratest.Options{Addr: *addr, IMDSAddr: *imdsAddr, Region: *region, SigningKey: key})
 	if err != nil {
 		return err
 	}
