@@ -86,7 +86,7 @@ func TestConfidentialThroughTheSDKPipeline(t *testing.T) {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 	}
-	if n := len(em.TokenRequests()); n != 1 {
+	if n := len(em.Requests("token")); n != 1 {
 		t.Fatalf("%d token requests for two API calls, want 1", n)
 	}
 	if !strings.HasPrefix(api.auth[0], "Bearer ") || api.auth[0] != api.auth[1] {
@@ -97,7 +97,7 @@ func TestConfidentialThroughTheSDKPipeline(t *testing.T) {
 	if resp := do(); resp.StatusCode != 200 {
 		t.Fatalf("after the claims challenge: status %d", resp.StatusCode)
 	}
-	reqs := em.TokenRequests()
+	reqs := em.Requests("token")
 	last := reqs[len(reqs)-1]
 	if len(reqs) != 2 || !strings.Contains(last.Form.Get("claims"), `"nbf"`) || !strings.Contains(last.Form.Get("claims"), `"cp1"`) {
 		t.Fatalf("the challenge was not passed on: %d requests, claims %q", len(reqs), last.Form.Get("claims"))
@@ -105,12 +105,12 @@ func TestConfidentialThroughTheSDKPipeline(t *testing.T) {
 }
 
 func TestManagedIdentityThroughTheSDKPipeline(t *testing.T) {
-	mi, err := entratest.NewManagedIdentity(entratest.ManagedIdentityOptions{})
+	mi, err := entratest.New(entratest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mi.Close()
-	client, err := managedidentity.New(managedidentity.Config{Getenv: mi.Getenv(entratest.MISourceIMDS)})
+	client, err := managedidentity.New(managedidentity.Config{Getenv: mi.Getenv("imds")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestManagedIdentityThroughTheSDKPipeline(t *testing.T) {
 			t.Fatalf("status %d", resp.StatusCode)
 		}
 	}
-	reqs := mi.RequestsFor(entratest.MISourceIMDS)
+	reqs := mi.Requests("imds")
 	if len(reqs) != 1 || reqs[0].Query.Get("resource") != "https://vault.azure.net" {
 		t.Fatalf("IMDS requests %d (resource %q)", len(reqs), reqs[0].Query.Get("resource"))
 	}

@@ -120,7 +120,7 @@ func (f *fixture) client(t testing.TB, cred credential.Credential, mutate ...fun
 	return c
 }
 
-func (f *fixture) tokenRequests() []entratest.Request { return f.em.TokenRequests() }
+func (f *fixture) tokenRequests() []entratest.Request { return f.em.Requests("token") }
 
 // callback is an assertion callback signing with the EC certificate, as a
 // key-vault signer would.

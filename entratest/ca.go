@@ -5,37 +5,41 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"math/big"
 	"net"
+	"strings"
 	"time"
-
-	"github.com/entra-go/entra/internal/uuid"
 )
 
-// serverHosts are the names the server certificate covers: every Entra ID
-// host of the reference, regional and mTLS hosts, and B2C.
-var serverHosts = []string{
-	"localhost",
-	"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net",
-	"*.login.microsoft.com",
-	"login.microsoftonline.us", "login.usgovcloudapi.net", "*.login.microsoftonline.us",
-	"login.partner.microsoftonline.cn", "login.chinacloudapi.cn", "*.login.partner.microsoftonline.cn",
-	"login.sovcloud-identity.fr", "login.sovcloud-identity.de", "login.sovcloud-identity.sg",
-	"mtlsauth.microsoft.com", "*.mtlsauth.microsoft.com",
-	"mtlsauth.microsoftonline.us", "*.mtlsauth.microsoftonline.us",
-	"mtlsauth.partner.microsoftonline.cn", "*.mtlsauth.partner.microsoftonline.cn",
-	"mtlsauth.sovcloud-identity.fr", "*.mtlsauth.sovcloud-identity.fr",
-	"mtlsauth.sovcloud-identity.de", "*.mtlsauth.sovcloud-identity.de",
-	"mtlsauth.sovcloud-identity.sg", "*.mtlsauth.sovcloud-identity.sg",
-	"*.b2clogin.com",
+// tokenServiceHosts are the names the token service's certificate covers:
+// every Entra ID host of the reference, regional and mTLS hosts, and B2C.
+func tokenServiceHosts() []string {
+	return []string{
+		"localhost",
+		"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net",
+		"*.login.microsoft.com",
+		"login.microsoftonline.us", "login.usgovcloudapi.net", "*.login.microsoftonline.us",
+		"login.partner.microsoftonline.cn", "login.chinacloudapi.cn", "*.login.partner.microsoftonline.cn",
+		"login.sovcloud-identity.fr", "login.sovcloud-identity.de", "login.sovcloud-identity.sg",
+		"mtlsauth.microsoft.com", "*.mtlsauth.microsoft.com",
+		"mtlsauth.microsoftonline.us", "*.mtlsauth.microsoftonline.us",
+		"mtlsauth.partner.microsoftonline.cn", "*.mtlsauth.partner.microsoftonline.cn",
+		"mtlsauth.sovcloud-identity.fr", "*.mtlsauth.sovcloud-identity.fr",
+		"mtlsauth.sovcloud-identity.de", "*.mtlsauth.sovcloud-identity.de",
+		"mtlsauth.sovcloud-identity.sg", "*.mtlsauth.sovcloud-identity.sg",
+		"*.b2clogin.com",
+	}
 }
 
-// authorityCA is the emulator's certificate authority.
+// authorityCA is the emulator's certificate authority. Its key and the
+// TLS servers' keys are ECDSA P-256, which every TLS client accepts and
+// which takes microseconds to make, where RSA takes a tenth of a second.
 type authorityCA struct {
 	cert *x509.Certificate
 	key  *ecdsa.PrivateKey
@@ -48,39 +52,62 @@ func newCA(now time.Time) (*authorityCA, error) {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
 		Subject:               pkix.Name{CommonName: "entra emulator CA", Organization: []string{"entratest"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(365 * 24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, err := createCertificate(now, tmpl, nil, key)
 	if err != nil {
 		return nil, err
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	return &authorityCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+	return &authorityCA{cert: cert, key: key, pem: pemCertificate(cert)}, nil
 }
 
-// serverCertificate issues the TLS certificate for the given names.
+// serverCertificate issues the token service's TLS certificate for hosts.
 func (ca *authorityCA) serverCertificate(now time.Time, hosts []string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
+	tmpl := serverTemplate("entra emulator", hosts)
+	leaf, err := createCertificate(now, tmpl, &issuer{ca.cert, ca.key}, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{leaf.Raw, ca.cert.Raw}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// selfSignedServerCertificate is the Service Fabric listener's
+// certificate: clients trust it by its thumbprint, not through a CA.
+func selfSignedServerCertificate(now time.Time) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	leaf, err := createCertificate(now, serverTemplate("entratest Service Fabric managed identity", []string{"localhost"}), nil, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// clientCertificate issues a client certificate for key. The CA signs it
+// (ECDSA, microseconds) rather than key itself (RSA, a millisecond).
+func (ca *authorityCA) clientCertificate(now time.Time, cn string, key crypto.Signer) (*x509.Certificate, error) {
+	return createCertificate(now, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: cn},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, &issuer{ca.cert, ca.key}, key)
+}
+
+func serverTemplate(cn string, hosts []string) *x509.Certificate {
 	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "entra emulator"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		Subject:     pkix.Name{CommonName: cn},
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -89,45 +116,43 @@ func (ca *authorityCA) serverCertificate(now time.Time, hosts []string) (tls.Cer
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der, ca.cert.Raw}, PrivateKey: key, Leaf: leaf}, nil
+	return tmpl
 }
 
-// clientCertificate issues an RSA client certificate for the default client.
-func selfSignedRSA(now time.Time, cn string) (*x509.Certificate, crypto.Signer, []byte, []byte, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+// issuer signs a certificate; nil means the certificate signs itself.
+type issuer struct {
+	cert *x509.Certificate
+	key  crypto.Signer
+}
+
+// createCertificate signs tmpl for key, valid from an hour before now
+// (clocks of clients differ) for a year.
+func createCertificate(now time.Time, tmpl *x509.Certificate, by *issuer, key crypto.Signer) (*x509.Certificate, error) {
+	tmpl.SerialNumber = serial()
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(365*24*time.Hour)
+	parent, signer := tmpl, key
+	if by != nil {
+		parent, signer = by.cert, by.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	cert, _ := x509.ParseCertificate(der)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	return cert, key,
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+	return x509.ParseCertificate(der)
+}
+
+func pemCertificate(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
+
+// thumbprint is the upper-case hex SHA-1 of a certificate, as
+// IDENTITY_SERVER_THUMBPRINT carries it.
+func thumbprint(c *x509.Certificate) string {
+	sum := sha1.Sum(c.Raw)
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
 }
 
 func serial() *big.Int {
 	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	return n
 }
-
-func newGUID() string { return uuid.New() }

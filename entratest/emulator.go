@@ -1,12 +1,33 @@
-// Package entratest is an emulator of the Microsoft Entra ID token service
-// for tests and demos: a real HTTPS server with a generated CA that answers
-// for the Entra host names (global, regional, sovereign and mTLS hosts),
-// serves instance and OpenID Connect discovery, and issues signed JWT access
-// tokens after authenticating clients for real (secrets, and assertions
-// verified against registered certificates). It records every request and
-// can inject faults.
+// Package entratest emulates the Microsoft Entra ID token service and the
+// managed identity endpoints of Azure hosts, for tests and demos.
 //
-// A separate plain-HTTP listener plays the Azure Instance Metadata Service.
+// One Emulator serves, on real sockets:
+//   - the token service over HTTPS with a generated CA, answering for the
+//     Entra host names (global, regional, sovereign, mTLS and B2C hosts):
+//     instance and OpenID Connect discovery, signing keys, sign-in
+//     (authorize) and the token endpoint, which authenticates clients for
+//     real (secrets, assertions verified against registered certificates,
+//     TLS client certificates on the mTLS hosts) and issues signed JWTs;
+//   - on a plain-HTTP listener, IMDS (tokens and the compute metadata used
+//     for region detection) and the managed identity endpoints of App
+//     Service, Azure Arc, Cloud Shell and Azure Machine Learning;
+//   - on an HTTPS listener of its own, with a self-signed certificate
+//     trusted by thumbprint, the Service Fabric managed identity endpoint.
+//
+// Each endpoint checks what its real counterpart checks and answers in its
+// real shape. The emulator records every request (Requests) and can
+// change its answers (InjectFault). Both name endpoints by these strings:
+//
+//	"token"                 token endpoint
+//	"authorize"             sign-in (authorization endpoint)
+//	"instance_discovery"    /common/discovery/instance
+//	"openid_configuration"  OpenID Connect discovery document
+//	"keys"                  token signing keys (JWKS)
+//	"imds_compute"          IMDS compute metadata
+//	"imds", "app_service", "azure_arc", "cloud_shell", "service_fabric",
+//	"machine_learning"      managed identity token endpoints, named as
+//	                        managedidentity.Source names the sources
+//	"unknown"               a path no endpoint serves
 package entratest
 
 import (
@@ -19,117 +40,128 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
+// The endpoint names, as documented in the package comment.
+const (
+	epToken               = "token"
+	epAuthorize           = "authorize"
+	epInstanceDiscovery   = "instance_discovery"
+	epOpenIDConfiguration = "openid_configuration"
+	epKeys                = "keys"
+	epIMDSCompute         = "imds_compute"
+	epUnknown             = "unknown"
+
+	srcIMDS            = "imds"
+	srcAppService      = "app_service"
+	srcAzureArc        = "azure_arc"
+	srcCloudShell      = "cloud_shell"
+	srcServiceFabric   = "service_fabric"
+	srcMachineLearning = "machine_learning"
+)
+
 // Options configure an Emulator. The zero value is usable.
 type Options struct {
-	// Addr is the HTTPS listen address; "" means 127.0.0.1:0.
+	// Addr is the token service's HTTPS listen address; "" means
+	// 127.0.0.1:0.
 	Addr string
-	// IMDSAddr is the plain-HTTP IMDS listen address; "" means 127.0.0.1:0.
+	// IMDSAddr is the listen address of the plain-HTTP listener (IMDS, App
+	// Service, Azure Arc, Cloud Shell, Machine Learning); "" means
+	// 127.0.0.1:0.
 	IMDSAddr string
-	// ExtraHosts are more names for the server certificate.
+	// ServiceFabricAddr is the Service Fabric HTTPS listen address; ""
+	// means 127.0.0.1:0.
+	ServiceFabricAddr string
+	// ExtraHosts are more names for the token service's certificate.
 	ExtraHosts []string
-	// TokenLifetime is the expires_in of issued access tokens; default 1 h.
+	// TokenLifetime is the lifetime of issued access tokens; 0 means the
+	// real services' defaults: 1 h from the token service, 24 h from the
+	// managed identity endpoints.
 	TokenLifetime time.Duration
-	// RefreshIn, if set, is sent as refresh_in.
+	// RefreshIn, if set, is sent as refresh_in by the token service, IMDS,
+	// Azure Arc and Cloud Shell.
 	RefreshIn time.Duration
-	// Region is the location IMDS reports; default "eastus".
+	// Region is the location IMDS reports; "" means "eastus".
 	Region string
+	// ArcTokenDir is the folder Azure Arc challenge files are written to;
+	// "" means a new temporary folder, removed by Close.
+	ArcTokenDir string
+	// AppServiceDateExpiry makes App Service send expires_on in its older
+	// date form ("MM/dd/yyyy HH:mm:ss +00:00") instead of Unix seconds.
+	AppServiceDateExpiry bool
+	// SigningKey signs the tokens the emulator issues. nil means a fixed
+	// key built into the package, so that starting an emulator costs no
+	// key generation; set a key of your own where a process other than
+	// the test trusts the emulator.
+	SigningKey *rsa.PrivateKey
+	// OnRequest, if set, is called with every request once it is recorded,
+	// before it is answered. It must not block for long.
+	OnRequest func(Request)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
-// Client is a registered application.
-type Client struct {
-	ID string
-	// Secret, if not empty, authenticates the client.
-	Secret string
-	// Certificates whose keys may sign the client's assertions, and that
-	// authenticate it in the TLS handshake on the mTLS hosts.
-	Certificates []*x509.Certificate
-	// RedirectURIs are the addresses an authorization may return to.
-	RedirectURIs []string
-	// FamilyID, if not empty ("1"), puts the client in a family whose
-	// members redeem each other's refresh tokens.
-	FamilyID string
-}
-
-// DefaultClient is the client every emulator registers at start.
-type DefaultClient struct {
-	ID, Secret      string
-	CertPEM, KeyPEM []byte
-}
-
-// User describes a user: one who signs in, or the user of a token made by
-// IssueUserToken.
-type User struct {
-	Audience, Subject, ObjectID, TenantID, Username string
-	Name                                            string
-}
-
-// defaultUsername is the username of DefaultUser.
-const defaultUsername = "ada@contoso.example"
-
-// DefaultRedirectURI is registered for the default client; any port of it
-// is accepted (a loopback address).
-const DefaultRedirectURI = "http://localhost/callback"
-
-// Request is a recorded request.
-type Request struct {
-	Time              time.Time
-	Method            string
-	Host              string
-	Path              string
-	Query             url.Values
-	Form              url.Values
-	Header            http.Header
-	ClientCertificate *x509.Certificate
-	// Endpoint names what was called: "token", "authorize",
-	// "instance_discovery", "openid_configuration", "keys", "imds_compute"
-	// or "unknown".
-	Endpoint string
-}
-
 // Emulator is a running emulator. It is safe for concurrent use.
 type Emulator struct {
-	opts     Options
-	ca       *authorityCA
-	listener net.Listener
-	server   *http.Server
-	imds     *http.Server
-	imdsLn   net.Listener
-	signer   *rsa.PrivateKey
-	keyID    string
-	dflt     DefaultClient
+	opts   Options
+	ca     *authorityCA
+	signer *rsa.PrivateKey
+	keyID  string
+	dflt   DefaultClient
+	// tenant is the directory's tenant: the default user's and the
+	// managed identities'.
+	tenant string
+	mi     miHost
 
-	userTenant  string
-	connections atomic.Int64
+	tokenLn, imdsLn, sfLn net.Listener
+	servers               []*http.Server
+	serving               sync.WaitGroup // the servers' Serve loops
+	connections           atomic.Int64
 
-	mu       sync.Mutex
-	clients  map[string]Client
-	users    map[string]User // by lower-cased username
-	codes    map[string]*authCode
-	requests []Request
-	faults   []*Fault
-	jtis     map[string]time.Time
-	refresh  map[string]refreshGrant
+	// closed ends fault delays and holds, so that Close does not wait for
+	// them; handlers counts the handlers running, which Close waits for.
+	closed   chan struct{}
+	handlers sync.WaitGroup
+
+	mu         sync.Mutex
+	closing    bool
+	clients    map[string]Client
+	users      map[string]User // by lower-cased username
+	codes      map[string]*authCode
+	jtis       map[string]time.Time
+	refresh    map[string]refreshGrant
+	requests   []Request
+	faults     []*Fault
+	arcSecrets map[string]string // outstanding challenge secret → file
 }
 
-// New starts an emulator.
+// New starts an emulator: its three listeners serve until Close.
 func New(opts Options) (*Emulator, error) {
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
+	opts = withDefaults(opts)
+	e := &Emulator{
+		opts: opts, keyID: newGUID(), tenant: newGUID(), closed: make(chan struct{}),
+		clients: map[string]Client{}, users: map[string]User{}, codes: map[string]*authCode{},
+		jtis: map[string]time.Time{}, refresh: map[string]refreshGrant{}, arcSecrets: map[string]string{},
 	}
-	if opts.IMDSAddr == "" {
-		opts.IMDSAddr = "127.0.0.1:0"
+	tokenCert, sfCert, err := e.setUp()
+	if err != nil {
+		return nil, err
 	}
-	if opts.TokenLifetime <= 0 {
-		opts.TokenLifetime = time.Hour
+	if err := e.listen(tokenCert, sfCert); err != nil {
+		return nil, err
+	}
+	e.serve()
+	return e, nil
+}
+
+func withDefaults(opts Options) Options {
+	for _, addr := range []*string{&opts.Addr, &opts.IMDSAddr, &opts.ServiceFabricAddr} {
+		if *addr == "" {
+			*addr = "127.0.0.1:0"
+		}
 	}
 	if opts.Region == "" {
 		opts.Region = "eastus"
@@ -137,94 +169,151 @@ func New(opts Options) (*Emulator, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	now := opts.Now()
-	ca, err := newCA(now)
-	if err != nil {
-		return nil, err
-	}
-	serverCert, err := ca.serverCertificate(now, append(append([]string{}, serverHosts...), opts.ExtraHosts...))
-	if err != nil {
-		return nil, err
-	}
-	_, signer, _, _, err := selfSignedRSA(now, "entra emulator token signing")
-	if err != nil {
-		return nil, err
-	}
-	e := &Emulator{
-		opts: opts, ca: ca, signer: signer.(*rsa.PrivateKey), keyID: newGUID(),
-		clients: map[string]Client{}, jtis: map[string]time.Time{}, refresh: map[string]refreshGrant{},
-		users: map[string]User{}, codes: map[string]*authCode{}, userTenant: newGUID(),
-	}
-	e.RegisterUser(User{Username: defaultUsername, Name: "Ada Lovelace"})
-	cert, _, certPEM, keyPEM, err := selfSignedRSA(now, "entra emulator default client")
-	if err != nil {
-		return nil, err
-	}
-	e.dflt = DefaultClient{ID: newGUID(), Secret: "emu~" + newGUID(), CertPEM: certPEM, KeyPEM: keyPEM}
-	e.RegisterClient(Client{ID: e.dflt.ID, Secret: e.dflt.Secret, Certificates: []*x509.Certificate{cert}, RedirectURIs: []string{DefaultRedirectURI}})
+	return opts
+}
 
-	if e.listener, err = net.Listen("tcp", opts.Addr); err != nil {
-		return nil, err
+// setUp makes the keys and certificates and registers the defaults.
+func (e *Emulator) setUp() (tokenCert, sfCert tls.Certificate, err error) {
+	now := e.opts.Now()
+	if e.signer = e.opts.SigningKey; e.signer == nil {
+		if e.signer, err = parseRSAKey(fixtureSigningKeyPEM); err != nil {
+			return tokenCert, sfCert, err
+		}
 	}
-	e.server = &http.Server{
-		Handler: http.HandlerFunc(e.serveHTTPS),
-		TLSConfig: &tls.Config{
-			MinVersion:   tls.VersionTLS12,
-			Certificates: []tls.Certificate{serverCert},
-			// Client certificates are recorded; the mTLS hosts will require
-			// them (see requireClientCertificate).
-			ClientAuth: tls.RequestClientCert,
-		},
+	if e.ca, err = newCA(now); err != nil {
+		return tokenCert, sfCert, err
+	}
+	hosts := append(tokenServiceHosts(), e.opts.ExtraHosts...)
+	if tokenCert, err = e.ca.serverCertificate(now, hosts); err != nil {
+		return tokenCert, sfCert, err
+	}
+	if sfCert, err = selfSignedServerCertificate(now); err != nil {
+		return tokenCert, sfCert, err
+	}
+	e.mi = newMIHost(e.opts.ArcTokenDir, sfCert.Leaf)
+	return tokenCert, sfCert, e.registerDefaults(now)
+}
+
+// listen opens the three listeners, or none.
+func (e *Emulator) listen(tokenCert, sfCert tls.Certificate) error {
+	var err error
+	if e.tokenLn, err = net.Listen("tcp", e.opts.Addr); err != nil {
+		return err
+	}
+	if e.imdsLn, err = net.Listen("tcp", e.opts.IMDSAddr); err != nil {
+		e.tokenLn.Close()
+		return err
+	}
+	if e.sfLn, err = net.Listen("tcp", e.opts.ServiceFabricAddr); err != nil {
+		e.tokenLn.Close()
+		e.imdsLn.Close()
+		return err
+	}
+	token := newServer(e.tokenServiceMux(), &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{tokenCert},
+		// Client certificates are recorded; the mTLS endpoints refuse a
+		// request without one (see authenticate).
+		ClientAuth: tls.RequestClientCert,
+	})
+	token.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			e.connections.Add(1)
+		}
+	}
+	sf := newServer(e.serviceFabricMux(), &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{sfCert}})
+	e.servers = []*http.Server{token, newServer(e.plainMux(), nil), sf}
+	return nil
+}
+
+func newServer(h http.Handler, tlsConfig *tls.Config) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
-		// Clients that distrust the CA are expected in tests; their
-		// handshake failures are not the emulator's news.
+		// Clients that distrust a certificate are expected in tests; their
+		// failed handshakes are not the emulator's news.
 		ErrorLog: log.New(io.Discard, "", 0),
-		ConnState: func(_ net.Conn, state http.ConnState) {
-			if state == http.StateNew {
-				e.connections.Add(1)
-			}
-		},
 	}
-	go e.server.ServeTLS(e.listener, "", "")
-	if e.imdsLn, err = net.Listen("tcp", opts.IMDSAddr); err != nil {
-		e.server.Close()
-		return nil, err
-	}
-	e.imds = &http.Server{Handler: e.imdsMux(), ReadHeaderTimeout: 10 * time.Second}
-	go e.imds.Serve(e.imdsLn)
-	return e, nil
 }
 
-// Close stops both listeners.
+func (e *Emulator) serve() {
+	token, plain, sf := e.servers[0], e.servers[1], e.servers[2]
+	e.serving.Go(func() { token.ServeTLS(e.tokenLn, "", "") })
+	e.serving.Go(func() { plain.Serve(e.imdsLn) })
+	e.serving.Go(func() { sf.ServeTLS(e.sfLn, "", "") })
+}
+
+// Close stops the listeners, waits for the handlers running to return
+// (ending fault delays and holds) and removes the Arc folder it made.
 func (e *Emulator) Close() error {
-	return errors.Join(e.server.Close(), e.imds.Close())
+	e.mu.Lock()
+	if e.closing {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closing = true
+	e.mu.Unlock()
+	close(e.closed)
+	var errs []error
+	for _, s := range e.servers {
+		errs = append(errs, s.Close())
+	}
+	e.serving.Wait()
+	e.handlers.Wait()
+	e.removeArcDir()
+	return errors.Join(errs...)
 }
 
-// Addr is the host:port of the HTTPS listener.
-func (e *Emulator) Addr() string { return e.listener.Addr().String() }
+// enter registers a handler about to run; it reports false once Close has
+// begun. Adding to handlers under mu, where Close sets closing, orders
+// every Add before Close's Wait.
+func (e *Emulator) enter() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return false
+	}
+	e.handlers.Add(1)
+	return true
+}
 
-// URL is https://localhost:PORT.
+// URL is https://localhost:PORT, the token service's listener.
 func (e *Emulator) URL() string {
-	_, port, _ := net.SplitHostPort(e.Addr())
+	_, port, _ := net.SplitHostPort(e.tokenLn.Addr().String())
 	return "https://localhost:" + port
 }
 
-// IMDSURL is the base URL of the IMDS listener.
+// IMDSURL is the URL of the plain-HTTP listener, an IMDS base URL
+// (AZURE_POD_IDENTITY_AUTHORITY_HOST).
 func (e *Emulator) IMDSURL() string { return "http://" + e.imdsLn.Addr().String() }
 
-// CACertPEM is the CA certificate, for SSL_CERT_FILE or a trust store.
+// CACertPEM is the token service's CA certificate, for SSL_CERT_FILE or a
+// trust store.
 func (e *Emulator) CACertPEM() []byte { return append([]byte(nil), e.ca.pem...) }
 
-// CertPool holds the CA certificate.
-func (e *Emulator) CertPool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(e.ca.cert)
-	return p
-}
-
-// Connections is the number of connections (so TLS handshakes) the HTTPS
-// listener has accepted.
+// Connections is the number of connections (so TLS handshakes) the token
+// service's listener has accepted.
 func (e *Emulator) Connections() int64 { return e.connections.Load() }
+
+// Transport trusts the emulator's CA and connects to the token service
+// whatever host name a URL has, so https://login.microsoftonline.com/...
+// reaches it.
+func (e *Emulator) Transport() *http.Transport {
+	addr := e.tokenLn.Addr().String()
+	roots := x509.NewCertPool()
+	roots.AddCert(e.ca.cert)
+	var d net.Dialer
+	return &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+		TLSClientConfig:     &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     30 * time.Second,
+	}
+}
 
 // TransportWithCertificate is Transport presenting cert in TLS handshakes,
 // as a client of the mTLS hosts does.
@@ -234,75 +323,7 @@ func (e *Emulator) TransportWithCertificate(cert *tls.Certificate) *http.Transpo
 	return t
 }
 
-// Transport trusts the emulator's CA and connects to the emulator whatever
-// host name a URL has, so https://login.microsoftonline.com/... reaches it.
-func (e *Emulator) Transport() *http.Transport {
-	addr := e.Addr()
-	var d net.Dialer
-	return &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, addr)
-		},
-		TLSClientConfig:     &tls.Config{RootCAs: e.CertPool(), MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 16,
-		IdleConnTimeout:     30 * time.Second,
-	}
-}
-
 // HTTPClient is a client over Transport.
 func (e *Emulator) HTTPClient() *http.Client {
 	return &http.Client{Transport: e.Transport(), Timeout: 30 * time.Second}
-}
-
-// RegisterClient adds or replaces a client.
-func (e *Emulator) RegisterClient(c Client) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c.Certificates = append([]*x509.Certificate(nil), c.Certificates...)
-	e.clients[c.ID] = c
-}
-
-// DefaultClient is the client registered at start, with a secret and an
-// RSA certificate.
-func (e *Emulator) DefaultClient() DefaultClient { return e.dflt }
-
-// Requests returns every request received, in order.
-func (e *Emulator) Requests() []Request {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]Request(nil), e.requests...)
-}
-
-// TokenRequests returns the token-endpoint requests.
-func (e *Emulator) TokenRequests() []Request {
-	var out []Request
-	for _, r := range e.Requests() {
-		if r.Endpoint == "token" {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// ResetRequests forgets the recorded requests.
-func (e *Emulator) ResetRequests() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.requests = nil
-}
-
-// record stores a request and returns the fault to apply to it, if any.
-func (e *Emulator) record(r *http.Request, endpoint string) *Fault {
-	rec := Request{
-		Time: e.opts.Now(), Method: r.Method, Host: strings.ToLower(r.Host), Path: r.URL.Path,
-		Query: r.URL.Query(), Form: r.PostForm, Header: r.Header.Clone(), Endpoint: endpoint,
-	}
-	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		rec.ClientCertificate = r.TLS.PeerCertificates[0]
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.requests = append(e.requests, rec)
-	return e.takeFault(endpoint, rec.Host)
 }

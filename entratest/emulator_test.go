@@ -216,7 +216,7 @@ func TestDiscoveryAndRegionalHost(t *testing.T) {
 	if a.status != 200 {
 		t.Fatalf("regional: %v", a.body)
 	}
-	reqs := e.TokenRequests()
+	reqs := e.Requests("token")
 	if reqs[len(reqs)-1].Host != "eastus.login.microsoft.com" {
 		t.Fatalf("host %q", reqs[len(reqs)-1].Host)
 	}
@@ -295,7 +295,7 @@ func TestConcurrentRequests(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := len(e.TokenRequests()); n != 20 {
+	if n := len(e.Requests("token")); n != 20 {
 		t.Fatalf("recorded %d requests", n)
 	}
 }

@@ -33,6 +33,6 @@ func ExampleNew() {
 		ExpiresIn int    `json:"expires_in"`
 	}
 	json.NewDecoder(resp.Body).Decode(&body)
-	fmt.Println(resp.StatusCode, body.TokenType, body.ExpiresIn, len(em.TokenRequests()))
+	fmt.Println(resp.StatusCode, body.TokenType, body.ExpiresIn, len(em.Requests("token")))
 	// Output: 200 Bearer 3600 1
 }

@@ -1,36 +1,19 @@
 package entratest
 
-import (
-	"encoding/json"
-	"net/http"
-)
+import "net/http"
 
-// imdsMux serves the Instance Metadata Service. Managed-identity routes
-// belong here too, next to compute metadata.
-func (e *Emulator) imdsMux() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metadata/instance/compute", e.imdsCompute)
-	return mux
-}
-
+// imdsCompute serves the compute metadata of IMDS, which clients read for
+// the VM's region.
 func (e *Emulator) imdsCompute(w http.ResponseWriter, r *http.Request) {
-	if e.record(r, "imds_compute").apply(w, r) {
-		return
-	}
 	if r.Header.Get("Metadata") != "true" {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":"Bad request. Required metadata header not specified"}`))
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "Bad request. Required metadata header not specified"})
 		return
 	}
 	if r.URL.Query().Get("api-version") == "" {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"error":"Bad request. api-version was not specified in the request"}`))
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "Bad request. api-version was not specified in the request"})
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	json.NewEncoder(w).Encode(map[string]string{
+	writeJSON(w, http.StatusOK, map[string]string{
 		"azEnvironment": "AzurePublicCloud",
 		"location":      e.opts.Region,
 		"name":          "entra-emulator-vm",

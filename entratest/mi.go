@@ -1,467 +1,299 @@
 package entratest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha1"
-	"crypto/tls"
+	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
-	"io"
-	"log"
-	"math/big"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"strings"
-	"sync"
+	"path/filepath"
+	"strconv"
 	"time"
 )
 
-// MISource names a managed identity source the ManagedIdentityEmulator
-// plays. The values are those of managedidentity.Source.
-type MISource string
-
-// The sources.
-const (
-	MISourceIMDS            MISource = "imds"
-	MISourceAppService      MISource = "app_service"
-	MISourceAzureArc        MISource = "azure_arc"
-	MISourceCloudShell      MISource = "cloud_shell"
-	MISourceServiceFabric   MISource = "service_fabric"
-	MISourceMachineLearning MISource = "machine_learning"
-)
-
-// MISources lists every source.
-func MISources() []MISource {
-	return []MISource{MISourceIMDS, MISourceAppService, MISourceAzureArc,
-		MISourceCloudShell, MISourceServiceFabric, MISourceMachineLearning}
+// miHost is what the emulated Azure host holds for its managed identity
+// endpoints: their secrets, the system-assigned identity and the Azure Arc
+// challenge folder.
+type miHost struct {
+	identityHeader, msiSecret string // IDENTITY_HEADER, MSI_SECRET
+	clientID, objectID        string // the system-assigned identity
+	thumbprint                string // IDENTITY_SERVER_THUMBPRINT
+	arcDir                    string
+	// ownArcDir: the emulator chose arcDir and makes it at the first
+	// challenge (making a folder costs a millisecond or more, and most
+	// emulators never see an Arc request); arcDirMade, guarded by the
+	// emulator's mu, says it did, and Close removes it.
+	ownArcDir, arcDirMade bool
 }
 
-// Paths of the sources on the emulator's plain-HTTP listener (IMDS is at
-// its real path, so that the listener's URL is an IMDS base URL) and on
-// its HTTPS listener (Service Fabric).
-const (
-	miPathIMDS            = "/metadata/identity/oauth2/token"
-	miPathAppService      = "/appservice/msi/token"
-	miPathAzureArc        = "/arc/metadata/identity/oauth2/token"
-	miPathCloudShell      = "/cloudshell/oauth2/token"
-	miPathMachineLearning = "/ml/msi/token"
-	miPathServiceFabric   = "/metadata/identity/oauth2/token"
-)
-
-// ManagedIdentityOptions configure a ManagedIdentityEmulator. The zero
-// value is usable.
-type ManagedIdentityOptions struct {
-	// Addr is the plain-HTTP listen address of IMDS, App Service, Azure
-	// Arc, Cloud Shell and Machine Learning; "" means 127.0.0.1:0.
-	Addr string
-	// ServiceFabricAddr is the HTTPS listen address of Service Fabric; ""
-	// means 127.0.0.1:0.
-	ServiceFabricAddr string
-	// ArcTokenDir is the folder Azure Arc challenge files are written to;
-	// "" means a new temporary folder, removed by Close.
-	ArcTokenDir string
-	// TokenLifetime is the lifetime of issued tokens; default 24 h, as IMDS.
-	TokenLifetime time.Duration
-	// RefreshIn, if set, is sent as refresh_in by IMDS, Azure Arc and Cloud Shell.
-	RefreshIn time.Duration
-	// AppServiceDateExpiry makes App Service send expires_on in its
-	// older date form ("MM/dd/yyyy HH:mm:ss +00:00") instead of Unix seconds.
-	AppServiceDateExpiry bool
-	// OnRequest, if set, is called with every request once it is
-	// recorded, before it is answered. It must not block for long.
-	OnRequest func(MIRequest)
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+func newMIHost(arcDir string, serviceFabricCert *x509.Certificate) miHost {
+	h := miHost{
+		identityHeader: randomHex(16), msiSecret: randomHex(16),
+		clientID: newGUID(), objectID: newGUID(),
+		thumbprint: thumbprint(serviceFabricCert), arcDir: arcDir,
+	}
+	if h.arcDir == "" {
+		h.arcDir, h.ownArcDir = filepath.Join(os.TempDir(), "entratest-arc-"+randomHex(8)), true
+	}
+	return h
 }
 
-// MIRequest is a recorded managed identity request.
-type MIRequest struct {
-	Time time.Time
-	// Source is the source whose path was called; "" for an unknown path.
-	Source MISource
-	Method string
-	Host   string
-	Path   string
-	// RawQuery is the query exactly as sent, to check its encoding.
-	RawQuery string
-	Query    url.Values
-	Header   http.Header
-	// Form is the decoded POST form (Cloud Shell).
-	Form url.Values
+// arcDirReady makes the Arc folder if the emulator owns it and has not
+// made it yet. Mkdir, not MkdirAll: a folder someone else made is refused.
+func (e *Emulator) arcDirReady() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.mi.ownArcDir || e.mi.arcDirMade {
+		return nil
+	}
+	if e.closing {
+		return errors.New("entratest: the emulator is closed")
+	}
+	if err := os.Mkdir(e.mi.arcDir, 0o700); err != nil {
+		return err
+	}
+	e.mi.arcDirMade = true
+	return nil
 }
 
-// MIToken describes a token the emulator issued.
-type MIToken struct {
-	Source   MISource
-	Resource string
-	// IdentityParam and IdentityValue are the identity selector sent
-	// (e.g. "client_id"); both "" for the system-assigned identity.
-	IdentityParam, IdentityValue string
-	// Claims is the decoded claims query parameter (IMDS); "" if none.
-	Claims    string
-	ExpiresOn time.Time
-}
-
-// MIFault changes the answer to matching requests.
-type MIFault struct {
-	// Source limits the fault to one source; "" matches every source.
-	Source MISource
-	// Times is how many matching requests it applies to; 0 means 1.
-	Times int
-	// Delay holds the answer back (until the client goes away).
-	Delay time.Duration
-	// Hold, if not nil, holds the answer back until it is closed (or the
-	// client goes away).
-	Hold <-chan struct{}
-	// Status, if not 0, replaces the answer: with Body if set, else with an
-	// error in the source's own shape.
-	Status int
-	// Body, with Status 0, is sent with status 200 instead of a token
-	// response (malformed JSON, a response without access_token, ...).
-	Body        []byte
-	ContentType string
-	// RetryAfter is sent as the Retry-After header.
-	RetryAfter string
-	// Header holds more headers to send with the fault's answer (e.g.
-	// WWW-Authenticate, Location).
-	Header http.Header
-}
-
-// ManagedIdentityEmulator plays the managed identity endpoints of every
-// source on real sockets: IMDS, App Service, Azure Arc, Cloud Shell and
-// Machine Learning on one plain-HTTP listener, Service Fabric on an HTTPS
-// listener with its own self-signed certificate. Each endpoint checks
-// method, api-version, headers and identity parameters as the real one
-// does and answers in its real shape. It records every request and can
-// inject faults. It is safe for concurrent use.
-type ManagedIdentityEmulator struct {
-	opts       ManagedIdentityOptions
-	ln, sfLn   net.Listener
-	srv, sfSrv *http.Server
-	arcDir     string
-	ownArcDir  bool
-	thumbprint string
-
-	// The hosts' secrets, random per emulator.
-	identityHeader, msiSecret, mlClientID string
-
-	mu         sync.Mutex
-	requests   []MIRequest
-	faults     []*MIFault
-	arcSecrets map[string]string // outstanding challenge secret → file
-	issued     map[string]MIToken
-}
-
-// NewManagedIdentity starts a managed identity emulator.
-func NewManagedIdentity(opts ManagedIdentityOptions) (*ManagedIdentityEmulator, error) {
-	if opts.Addr == "" {
-		opts.Addr = "127.0.0.1:0"
-	}
-	if opts.ServiceFabricAddr == "" {
-		opts.ServiceFabricAddr = "127.0.0.1:0"
-	}
-	if opts.TokenLifetime <= 0 {
-		opts.TokenLifetime = 24 * time.Hour
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	e := &ManagedIdentityEmulator{
-		opts:           opts,
-		arcDir:         opts.ArcTokenDir,
-		identityHeader: miRandom(16),
-		msiSecret:      miRandom(16),
-		mlClientID:     miGUID(),
-		arcSecrets:     map[string]string{},
-		issued:         map[string]MIToken{},
-	}
-	if e.arcDir == "" {
-		dir, err := os.MkdirTemp("", "entratest-arc-")
-		if err != nil {
-			return nil, err
-		}
-		e.arcDir, e.ownArcDir = dir, true
-	}
-	cert, err := miServerCertificate(opts.Now())
-	if err != nil {
-		e.removeArcDir()
-		return nil, err
-	}
-	sum := sha1.Sum(cert.Certificate[0])
-	e.thumbprint = strings.ToUpper(hex.EncodeToString(sum[:]))
-
-	if e.ln, err = net.Listen("tcp", opts.Addr); err != nil {
-		e.removeArcDir()
-		return nil, err
-	}
-	if e.sfLn, err = net.Listen("tcp", opts.ServiceFabricAddr); err != nil {
-		e.ln.Close()
-		e.removeArcDir()
-		return nil, err
-	}
-	quiet := log.New(io.Discard, "", 0) // refused handshakes are expected in tests
-	e.srv = &http.Server{Handler: http.HandlerFunc(e.serveHTTP), ReadHeaderTimeout: 10 * time.Second, ErrorLog: quiet}
-	e.sfSrv = &http.Server{
-		Handler:           http.HandlerFunc(e.serveServiceFabric),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          quiet,
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}},
-	}
-	go e.srv.Serve(e.ln)
-	go e.sfSrv.ServeTLS(e.sfLn, "", "")
-	return e, nil
-}
-
-// Close stops the listeners and removes the Arc folder it created.
-func (e *ManagedIdentityEmulator) Close() error {
-	err := errors.Join(e.srv.Close(), e.sfSrv.Close())
-	e.removeArcDir()
-	return err
-}
-
-func (e *ManagedIdentityEmulator) removeArcDir() {
-	if e.ownArcDir {
-		os.RemoveAll(e.arcDir)
+// removeArcDir removes the Arc folder the emulator made. Close calls it
+// once no handler runs.
+func (e *Emulator) removeArcDir() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.mi.arcDirMade {
+		os.RemoveAll(e.mi.arcDir)
 	}
 }
 
-// BaseURL is the plain-HTTP listener's URL: the IMDS base URL
-// (AZURE_POD_IDENTITY_AUTHORITY_HOST, IMDS_ENDPOINT).
-func (e *ManagedIdentityEmulator) BaseURL() string { return "http://" + e.ln.Addr().String() }
-
-// URL is the token endpoint of a source.
-func (e *ManagedIdentityEmulator) URL(s MISource) string {
-	switch s {
-	case MISourceIMDS:
-		return e.BaseURL() + miPathIMDS
-	case MISourceAppService:
-		return e.BaseURL() + miPathAppService
-	case MISourceAzureArc:
-		return e.BaseURL() + miPathAzureArc
-	case MISourceCloudShell:
-		return e.BaseURL() + miPathCloudShell
-	case MISourceMachineLearning:
-		return e.BaseURL() + miPathMachineLearning
-	case MISourceServiceFabric:
-		return "https://" + e.sfLn.Addr().String() + miPathServiceFabric
+// miPath is the token path of a source: IMDS's real one on the plain-HTTP
+// listener, so that the listener's URL is an IMDS base URL, paths of our
+// choosing for the other plain-HTTP sources, and Service Fabric's real
+// one on its own listener.
+func miPath(source string) string {
+	switch source {
+	case srcIMDS, srcServiceFabric:
+		return "/metadata/identity/oauth2/token"
+	case srcAppService:
+		return "/appservice/msi/token"
+	case srcAzureArc:
+		return "/arc/metadata/identity/oauth2/token"
+	case srcCloudShell:
+		return "/cloudshell/oauth2/token"
+	case srcMachineLearning:
+		return "/ml/msi/token"
 	}
 	return ""
 }
 
-// Env returns the environment variables a client needs to reach source s
-// (and to detect it), as the host would set them.
-func (e *ManagedIdentityEmulator) Env(s MISource) map[string]string {
-	switch s {
-	case MISourceIMDS:
-		return map[string]string{"AZURE_POD_IDENTITY_AUTHORITY_HOST": e.BaseURL()}
-	case MISourceAppService:
-		return map[string]string{"IDENTITY_ENDPOINT": e.URL(s), "IDENTITY_HEADER": e.identityHeader}
-	case MISourceAzureArc:
-		return map[string]string{"IDENTITY_ENDPOINT": e.URL(s), "IMDS_ENDPOINT": e.BaseURL()}
-	case MISourceCloudShell:
-		return map[string]string{"MSI_ENDPOINT": e.URL(s)}
-	case MISourceServiceFabric:
-		return map[string]string{"IDENTITY_ENDPOINT": e.URL(s), "IDENTITY_HEADER": e.identityHeader,
-			"IDENTITY_SERVER_THUMBPRINT": e.thumbprint}
-	case MISourceMachineLearning:
-		return map[string]string{"MSI_ENDPOINT": e.URL(s), "MSI_SECRET": e.msiSecret,
-			"DEFAULT_IDENTITY_CLIENT_ID": e.mlClientID}
+// isSource reports whether an endpoint name is a managed identity source.
+func isSource(endpoint string) bool { return miPath(endpoint) != "" }
+
+// ManagedIdentityURL is the token endpoint of a managed identity source
+// ("imds", "app_service", "azure_arc", "cloud_shell", "service_fabric",
+// "machine_learning"); "" for another name.
+func (e *Emulator) ManagedIdentityURL(source string) string {
+	switch {
+	case source == srcServiceFabric:
+		return "https://" + e.sfLn.Addr().String() + miPath(source)
+	case isSource(source):
+		return e.IMDSURL() + miPath(source)
+	}
+	return ""
+}
+
+// ManagedIdentityEnv is the environment a host of the source sets for its
+// processes: what a client needs to detect the source and reach it.
+func (e *Emulator) ManagedIdentityEnv(source string) map[string]string {
+	u := e.ManagedIdentityURL(source)
+	switch source {
+	case srcIMDS:
+		return map[string]string{"AZURE_POD_IDENTITY_AUTHORITY_HOST": e.IMDSURL()}
+	case srcAppService:
+		return map[string]string{"IDENTITY_ENDPOINT": u, "IDENTITY_HEADER": e.mi.identityHeader}
+	case srcAzureArc:
+		return map[string]string{"IDENTITY_ENDPOINT": u, "IMDS_ENDPOINT": e.IMDSURL()}
+	case srcCloudShell:
+		return map[string]string{"MSI_ENDPOINT": u}
+	case srcServiceFabric:
+		return map[string]string{"IDENTITY_ENDPOINT": u, "IDENTITY_HEADER": e.mi.identityHeader,
+			"IDENTITY_SERVER_THUMBPRINT": e.mi.thumbprint}
+	case srcMachineLearning:
+		return map[string]string{"MSI_ENDPOINT": u, "MSI_SECRET": e.mi.msiSecret,
+			"DEFAULT_IDENTITY_CLIENT_ID": e.mi.clientID}
 	}
 	return map[string]string{}
 }
 
-// Getenv is a lookup function over Env(s), for a client's Getenv hook.
-func (e *ManagedIdentityEmulator) Getenv(s MISource) func(string) string {
-	env := e.Env(s)
+// Getenv looks names up in ManagedIdentityEnv(source): a process's
+// environment on a host of the source, for managedidentity.Config.Getenv.
+func (e *Emulator) Getenv(source string) func(string) string {
+	env := e.ManagedIdentityEnv(source)
 	return func(name string) string { return env[name] }
 }
 
-// ArcTokenDir is the folder Azure Arc challenge files are written to.
-func (e *ManagedIdentityEmulator) ArcTokenDir() string { return e.arcDir }
-
-// ServiceFabricThumbprint is the upper-case hex SHA-1 thumbprint of the
-// Service Fabric listener's certificate.
-func (e *ManagedIdentityEmulator) ServiceFabricThumbprint() string { return e.thumbprint }
-
-// IdentityHeader is the App Service and Service Fabric secret (IDENTITY_HEADER).
-func (e *ManagedIdentityEmulator) IdentityHeader() string { return e.identityHeader }
-
-// MSISecret is the Machine Learning secret (MSI_SECRET).
-func (e *ManagedIdentityEmulator) MSISecret() string { return e.msiSecret }
-
-// DefaultIdentityClientID is the Machine Learning system-assigned
-// identity's client id (DEFAULT_IDENTITY_CLIENT_ID).
-func (e *ManagedIdentityEmulator) DefaultIdentityClientID() string { return e.mlClientID }
-
-// InjectFault queues a fault. Faults are matched in the order injected.
-func (e *ManagedIdentityEmulator) InjectFault(f MIFault) {
-	if f.Times <= 0 {
-		f.Times = 1
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.faults = append(e.faults, &f)
+// ArcTokenDir is the folder Azure Arc challenge files are written to,
+// made at the first call if it is the emulator's own.
+func (e *Emulator) ArcTokenDir() string {
+	// A failure to make it shows where it matters: the challenge answers
+	// 500, and a test writing there gets the error from the file system.
+	e.arcDirReady()
+	return e.mi.arcDir
 }
 
-// Requests returns every request received, in order.
-func (e *ManagedIdentityEmulator) Requests() []MIRequest {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]MIRequest(nil), e.requests...)
+// DefaultIdentityClientID is the client id of the host's system-assigned
+// managed identity (Machine Learning's DEFAULT_IDENTITY_CLIENT_ID), the
+// appid of the tokens every source issues for it.
+func (e *Emulator) DefaultIdentityClientID() string { return e.mi.clientID }
+
+// miGrant is what a managed identity request asked for.
+type miGrant struct {
+	resource string
+	// param and value are the identity selector sent (e.g. client_id);
+	// both "" for the system-assigned identity.
+	param, value string
 }
 
-// RequestsFor returns the requests to source s.
-func (e *ManagedIdentityEmulator) RequestsFor(s MISource) []MIRequest {
-	var out []MIRequest
-	for _, r := range e.Requests() {
-		if r.Source == s {
-			out = append(out, r)
+// miCheck checks a request to a source the way the real one does.
+type miCheck func(*http.Request) (miGrant, *miRefusal)
+
+// miRefusal is an answer a source gives to a request it refuses.
+type miRefusal struct {
+	status    int
+	code, msg string
+	header    http.Header
+}
+
+func miRefuse(status int, code, msg string) *miRefusal {
+	return &miRefusal{status: status, code: code, msg: msg}
+}
+
+// serveSource answers a source's token requests that check passes.
+func (e *Emulator) serveSource(source string, check miCheck) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		g, refused := check(r)
+		if refused != nil {
+			miWriteError(w, source, refused)
+			return
 		}
+		e.issueManagedIdentityToken(w, source, g)
 	}
-	return out
 }
 
-// ResetRequests forgets the recorded requests and pending faults.
-func (e *ManagedIdentityEmulator) ResetRequests() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.requests, e.faults = nil, nil
+// miLifetime is the lifetime of managed identity tokens.
+func (e *Emulator) miLifetime() time.Duration {
+	if e.opts.TokenLifetime > 0 {
+		return e.opts.TokenLifetime
+	}
+	return 24 * time.Hour
 }
 
-// TokenInfo describes a token the emulator issued.
-func (e *ManagedIdentityEmulator) TokenInfo(token string) (MIToken, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t, ok := e.issued[token]
-	return t, ok
-}
-
-// record stores a request and returns the fault to apply to it, if any.
-func (e *ManagedIdentityEmulator) record(r *http.Request, s MISource) *MIFault {
-	if r.Method == http.MethodPost {
-		r.ParseForm()
-	}
-	rec := MIRequest{
-		Time: e.opts.Now(), Source: s, Method: r.Method, Host: r.Host, Path: r.URL.Path,
-		RawQuery: r.URL.RawQuery, Query: r.URL.Query(), Header: r.Header.Clone(), Form: r.PostForm,
-	}
-	e.mu.Lock()
-	e.requests = append(e.requests, rec)
-	var fault *MIFault
-	for i, f := range e.faults {
-		if f.Source != "" && f.Source != s {
-			continue
-		}
-		if f.Times--; f.Times == 0 {
-			e.faults = append(e.faults[:i:i], e.faults[i+1:]...)
-		}
-		cp := *f
-		fault = &cp
-		break
-	}
-	e.mu.Unlock()
-	if e.opts.OnRequest != nil {
-		e.opts.OnRequest(rec)
-	}
-	return fault
-}
-
-// apply holds the answer back and, if the fault replaces it, answers. It
-// reports whether it answered (or the client went away).
-func (f *MIFault) apply(w http.ResponseWriter, r *http.Request, s MISource) bool {
-	if f == nil {
-		return false
-	}
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return true
-		}
-	}
-	if f.Hold != nil {
-		select {
-		case <-f.Hold:
-		case <-r.Context().Done():
-			return true
-		}
-	}
-	if f.Status == 0 && f.Body == nil {
-		return false
-	}
-	for k, vs := range f.Header {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	if f.RetryAfter != "" {
-		w.Header().Set("Retry-After", f.RetryAfter)
-	}
-	status := f.Status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	if f.Body == nil {
-		miWriteError(w, s, status, "injected_fault", "The service is unavailable (injected fault).")
-		return true
-	}
-	ct := f.ContentType
-	if ct == "" {
-		ct = "application/json"
-	}
-	w.Header().Set("Content-Type", ct)
-	w.WriteHeader(status)
-	w.Write(f.Body)
-	return true
-}
-
-// miServerCertificate is the Service Fabric listener's self-signed
-// certificate; clients trust it only by its thumbprint.
-func miServerCertificate(now time.Time) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// issueManagedIdentityToken answers with a signed token in the source's
+// response shape.
+func (e *Emulator) issueManagedIdentityToken(w http.ResponseWriter, source string, g miGrant) {
+	now := e.opts.Now()
+	expires := now.Add(e.miLifetime()).Truncate(time.Second)
+	clientID, claims := e.identityClaims(g)
+	claims["aud"], claims["tid"], claims["iss"] = g.resource, e.tenant, "https://sts.windows.net/"+e.tenant+"/"
+	claims["iat"], claims["nbf"], claims["exp"] = now.Unix(), now.Unix(), expires.Unix()
+	claims["uti"], claims["idtyp"] = newGUID(), "app"
+	token, err := e.sign(claims)
 	if err != nil {
-		return tls.Certificate{}, err
+		miWriteError(w, source, miRefuse(http.StatusInternalServerError, "server_error", "Signing failed."))
+		return
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "entratest Service Fabric managed identity"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+	writeJSON(w, http.StatusOK, e.miBody(source, token, clientID, g.resource, now, expires))
 }
 
-// miGUID is a random version 4 UUID.
-func miGUID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
+// identityClaims are the claims that name the identity a grant is for:
+// the system-assigned identity, or the user-assigned one its selector
+// names. The emulator keeps no registry of user-assigned identities: the
+// ids a request does not name are derived from the one it names, the same
+// at every request.
+func (e *Emulator) identityClaims(g miGrant) (clientID string, claims map[string]any) {
+	objectID := e.mi.objectID
+	clientID = e.mi.clientID
+	claims = map[string]any{}
+	switch g.param {
+	case "client_id", "clientid":
+		if g.value != e.mi.clientID {
+			clientID, objectID = g.value, derivedID("object", g.value)
+		}
+	case "object_id", "principal_id", "principalId":
+		clientID, objectID = derivedID("client", g.value), g.value
+	case "msi_res_id", "mi_res_id":
+		clientID, objectID = derivedID("client", g.value), derivedID("object", g.value)
+		claims["xms_mirid"] = g.value
+	}
+	claims["appid"], claims["azp"], claims["oid"], claims["sub"] = clientID, clientID, objectID, objectID
+	return clientID, claims
+}
+
+// miBody is a token answer in the source's shape.
+func (e *Emulator) miBody(source, token, clientID, resource string, now, expires time.Time) map[string]any {
+	unix := strconv.FormatInt(expires.Unix(), 10)
+	secs := strconv.FormatInt(int64(e.miLifetime()/time.Second), 10)
+	// The 2017-09-01 protocol's date form.
+	date := expires.UTC().Format("01/02/2006 15:04:05 -07:00")
+	switch source {
+	case srcAppService:
+		body := map[string]any{"access_token": token, "expires_on": unix, "resource": resource, "token_type": "Bearer", "client_id": clientID}
+		if e.opts.AppServiceDateExpiry {
+			body["expires_on"] = date
+		}
+		return body
+	case srcServiceFabric:
+		return map[string]any{"token_type": "Bearer", "access_token": token, "expires_on": expires.Unix(), "resource": resource}
+	case srcMachineLearning:
+		return map[string]any{"access_token": token, "expires_on": date, "resource": resource, "token_type": "Bearer", "client_id": clientID}
+	}
+	// IMDS, Azure Arc and Cloud Shell send every number as a string.
+	body := map[string]any{
+		"access_token": token, "client_id": clientID, "expires_in": secs, "expires_on": unix,
+		"ext_expires_in": secs, "not_before": strconv.FormatInt(now.Unix(), 10),
+		"resource": resource, "token_type": "Bearer",
+	}
+	if e.opts.RefreshIn > 0 {
+		body["refresh_in"] = strconv.FormatInt(int64(e.opts.RefreshIn/time.Second), 10)
+	}
+	return body
+}
+
+// miWriteError answers with an error in the source's shape.
+func miWriteError(w http.ResponseWriter, source string, f *miRefusal) {
+	for k, vs := range f.header {
+		w.Header()[k] = vs
+	}
+	switch source {
+	case srcAppService, srcMachineLearning:
+		writeJSON(w, f.status, map[string]any{"statusCode": f.status, "message": f.msg, "correlationId": newGUID()})
+	case srcServiceFabric:
+		code := f.code
+		if code == "" {
+			code = http.StatusText(f.status)
+		}
+		writeJSON(w, f.status, map[string]any{"error": map[string]string{"correlationId": newGUID(), "code": code, "message": f.msg}})
+	default:
+		code := f.code
+		if code == "" {
+			code = "invalid_request"
+		}
+		writeJSON(w, f.status, map[string]string{"error": code, "error_description": f.msg})
+	}
+}
+
+// derivedID is a GUID made from a name: the same name, the same GUID.
+func derivedID(kind, name string) string {
+	sum := sha256.Sum256([]byte("entratest " + kind + "\x00" + name))
+	sum[6] = sum[6]&0x0f | 0x80 // version 8: a custom GUID
+	sum[8] = sum[8]&0x3f | 0x80
+	h := hex.EncodeToString(sum[:16])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-func miRandom(n int) string {
+func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)

@@ -130,7 +130,7 @@ func TestMSALGoWritesEntraReads(t *testing.T) {
 		t.Fatalf("MSAL Go's cache did not import: %v", err)
 	}
 	client := s.entraClient(t, c)
-	before := len(s.em.TokenRequests())
+	before := len(s.em.Requests("token"))
 	app, err := client.AcquireTokenForClient(ctx, confidential.TokenRequest{Scopes: []string{graph}})
 	if err != nil || app.Source != entra.SourceCache {
 		t.Fatalf("MSAL Go's app token was not served from the cache: %v %v", app, err)
@@ -146,7 +146,7 @@ func TestMSALGoWritesEntraReads(t *testing.T) {
 	if silent.Source != entra.SourceCache || silent.AccessToken != userTok.AccessToken {
 		t.Errorf("MSAL Go's user access token was not served from the cache (%v)", silent.Source)
 	}
-	if n := len(s.em.TokenRequests()) - before; n != 0 {
+	if n := len(s.em.Requests("token")) - before; n != 0 {
 		t.Errorf("%d requests for cached tokens", n)
 	}
 	forced, err := client.AcquireTokenSilent(ctx, &accounts[0], confidential.TokenRequest{Scopes: userRead, ForceRefresh: true})
@@ -175,12 +175,12 @@ func TestEntraWritesMSALGoReads(t *testing.T) {
 	}
 	accessor := &bytesCache{data: data}
 	m := s.msalClient(t, accessor)
-	before := len(s.em.TokenRequests())
+	before := len(s.em.Requests("token"))
 	app, err := m.AcquireTokenByCredential(ctx, []string{graph}) // reads the cache first
 	if err != nil {
 		t.Fatalf("MSAL Go did not find our app token: %v", err)
 	}
-	if app.AccessToken == "" || len(s.em.TokenRequests()) != before {
+	if app.AccessToken == "" || len(s.em.Requests("token")) != before {
 		t.Fatalf("MSAL Go made a request for a cached app token")
 	}
 	account, err := m.Account(ctx, userTok.Account.HomeAccountID)
@@ -191,7 +191,7 @@ func TestEntraWritesMSALGoReads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("MSAL Go silent with our account: %v", err)
 	}
-	if user.AccessToken != userTok.AccessToken || len(s.em.TokenRequests()) != before {
+	if user.AccessToken != userTok.AccessToken || len(s.em.Requests("token")) != before {
 		t.Errorf("MSAL Go did not reuse our user access token")
 	}
 	// And our refresh token works for MSAL Go.

@@ -16,7 +16,7 @@ import (
 // Every challenge the client must not follow fails before a second
 // request, with its own message and without the file's contents.
 func TestArcChallengeFiles(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	dir := emu.ArcTokenDir()
 	outside := t.TempDir()
 	const contents = "arc-challenge-secret-7b1e"
@@ -53,9 +53,9 @@ func TestArcChallengeFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu.ResetRequests()
-			emu.InjectFault(entratest.MIFault{Source: entratest.MISourceAzureArc, Status: http.StatusUnauthorized,
+			emu.InjectFault(entratest.Fault{Endpoint: "azure_arc", Status: http.StatusUnauthorized,
 				Header: http.Header{"Www-Authenticate": tt.challenge}, Body: []byte(`{"error":"unauthorized"}`)})
-			c, rec := newClient(t, emu, entratest.MISourceAzureArc)
+			c, rec := newClient(t, emu, "azure_arc")
 			_, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
 			e := wantCode(t, err, tt.code)
 			if !strings.Contains(e.Message, tt.want) {
@@ -77,10 +77,10 @@ func TestArcChallengeFiles(t *testing.T) {
 	// A wrong answer to a real challenge is the agent's 401.
 	t.Run("refused answer", func(t *testing.T) {
 		emu.ResetRequests()
-		emu.InjectFault(entratest.MIFault{Source: entratest.MISourceAzureArc, Status: http.StatusUnauthorized,
+		emu.InjectFault(entratest.Fault{Endpoint: "azure_arc", Status: http.StatusUnauthorized,
 			Header: http.Header{"Www-Authenticate": {"Basic realm=" + write(filepath.Join(dir, "stale.key"), []byte(contents))}},
 			Body:   []byte(`{"error":"unauthorized"}`)})
-		c, _ := newClient(t, emu, entratest.MISourceAzureArc)
+		c, _ := newClient(t, emu, "azure_arc")
 		_, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
 		if e := wantCode(t, err, "unauthorized"); e.StatusCode != 401 || len(emu.Requests()) != 2 {
 			t.Errorf("%v after %d requests", err, len(emu.Requests()))

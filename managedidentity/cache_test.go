@@ -16,15 +16,15 @@ import (
 // one request and all get its token.
 func TestConcurrentColdCallersShareOneRequest(t *testing.T) {
 	arrived := make(chan struct{}, 1)
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{OnRequest: func(entratest.MIRequest) {
+	emu := startEmulator(t, entratest.Options{OnRequest: func(entratest.Request) {
 		select {
 		case arrived <- struct{}{}:
 		default:
 		}
 	}})
 	release := make(chan struct{})
-	emu.InjectFault(entratest.MIFault{Source: entratest.MISourceIMDS, Hold: release, Delay: 50 * time.Millisecond})
-	c, _ := newClient(t, emu, entratest.MISourceIMDS)
+	emu.InjectFault(entratest.Fault{Endpoint: "imds", Hold: release, Delay: 50 * time.Millisecond})
+	c, _ := newClient(t, emu, "imds")
 
 	const callers = 200
 	var started, done sync.WaitGroup
@@ -60,10 +60,10 @@ func TestConcurrentColdCallersShareOneRequest(t *testing.T) {
 // A waiting caller that gives up leaves; the others still get the token.
 func TestWaiterCancelDoesNotCancelOthers(t *testing.T) {
 	arrived := make(chan struct{}, 1)
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{OnRequest: func(entratest.MIRequest) { arrived <- struct{}{} }})
+	emu := startEmulator(t, entratest.Options{OnRequest: func(entratest.Request) { arrived <- struct{}{} }})
 	release := make(chan struct{})
-	emu.InjectFault(entratest.MIFault{Source: entratest.MISourceIMDS, Hold: release})
-	c, rec := newClient(t, emu, entratest.MISourceIMDS)
+	emu.InjectFault(entratest.Fault{Endpoint: "imds", Hold: release})
+	c, rec := newClient(t, emu, "imds")
 
 	ctxA, cancelA := context.WithCancel(context.Background())
 	errA := make(chan error, 1)
@@ -102,9 +102,9 @@ func TestWaiterCancelDoesNotCancelOthers(t *testing.T) {
 }
 
 func TestCache(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	ctx := context.Background()
-	for _, src := range []entratest.MISource{entratest.MISourceIMDS, entratest.MISourceAppService} {
+	for _, src := range []string{"imds", "app_service"} {
 		t.Run(string(src), func(t *testing.T) {
 			emu.ResetRequests()
 			c, _ := newClient(t, emu, src)
@@ -119,7 +119,7 @@ func TestCache(t *testing.T) {
 					t.Errorf("%s: %v, %v; want the cached token", r, tok, err)
 				}
 			}
-			requests := func() int { return len(emu.RequestsFor(src)) }
+			requests := func() int { return len(emu.Requests(src)) }
 			if requests() != 1 {
 				t.Fatalf("%d requests, want 1", requests())
 			}
@@ -136,7 +136,7 @@ func TestCache(t *testing.T) {
 			if err != nil || challenged.Source != entra.SourceIdentityProvider || challenged.AccessToken == first.AccessToken || requests() != 3 {
 				t.Fatalf("challenge: %v, %v, %d requests", challenged, err, requests())
 			}
-			last := emu.RequestsFor(src)[2]
+			last := emu.Requests(src)[2]
 			if last.Query.Has("claims") || last.Header.Get("claims") != "" {
 				t.Errorf("the claims challenge was sent: %v", last.Query)
 			}
@@ -164,19 +164,19 @@ func TestCache(t *testing.T) {
 
 // Identities are cached apart.
 func TestCachePerIdentity(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	ctx := context.Background()
-	c1, _ := newClient(t, emu, entratest.MISourceIMDS, func(cfg *managedidentity.Config) { cfg.ID = managedidentity.UserAssignedClientID("a") })
-	c2, _ := newClient(t, emu, entratest.MISourceIMDS, func(cfg *managedidentity.Config) { cfg.ID = managedidentity.UserAssignedClientID("b") })
+	c1, _ := newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.ID = managedidentity.UserAssignedClientID("a") })
+	c2, _ := newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.ID = managedidentity.UserAssignedClientID("b") })
 	t1, err1 := c1.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource})
 	t2, err2 := c2.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource})
 	if err1 != nil || err2 != nil || t1.AccessToken == t2.AccessToken {
 		t.Fatalf("%v %v", err1, err2)
 	}
-	i1, _ := emu.TokenInfo(t1.AccessToken)
-	i2, _ := emu.TokenInfo(t2.AccessToken)
-	if i1.IdentityValue != "a" || i2.IdentityValue != "b" {
-		t.Errorf("identities %q %q", i1.IdentityValue, i2.IdentityValue)
+	i1, _ := emu.VerifyAccessToken(t1.AccessToken)
+	i2, _ := emu.VerifyAccessToken(t2.AccessToken)
+	if i1["appid"] != "a" || i2["appid"] != "b" {
+		t.Errorf("identities %q %q", i1["appid"], i2["appid"])
 	}
 }
 
@@ -185,9 +185,9 @@ func TestProactiveRefresh(t *testing.T) {
 	// The host and the client share the clock: advanced a day, the client
 	// must get a token the host issued a day later, not one it thinks
 	// expired (those are refused).
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{Now: clock.Now}) // 24 h tokens
+	emu := startEmulator(t, entratest.Options{Now: clock.Now}) // 24 h tokens
 	rec := newRecorder()
-	cfg := emulatorConfig(t, emu, entratest.MISourceIMDS)
+	cfg := emulatorConfig(t, emu, "imds")
 	cfg.Retry = rec
 	c, err := managedidentity.New(managedidentity.WithClock(cfg, clock.Now))
 	if err != nil {
@@ -231,17 +231,17 @@ func TestProactiveRefresh(t *testing.T) {
 func TestRefreshOn(t *testing.T) {
 	tests := []struct {
 		name     string
-		opts     entratest.ManagedIdentityOptions
-		src      entratest.MISource
+		opts     entratest.Options
+		src      string
 		refresh  time.Duration // 0: none
 		tolerate time.Duration
 	}{
-		{"short-lived: none", entratest.ManagedIdentityOptions{TokenLifetime: time.Hour}, entratest.MISourceIMDS, 0, 0},
-		{"two hours: none", entratest.ManagedIdentityOptions{TokenLifetime: 2 * time.Hour}, entratest.MISourceIMDS, 0, 0},
-		{"long-lived: half", entratest.ManagedIdentityOptions{TokenLifetime: 8 * time.Hour}, entratest.MISourceIMDS, 4 * time.Hour, 2 * time.Second},
-		{"refresh_in wins", entratest.ManagedIdentityOptions{TokenLifetime: 8 * time.Hour, RefreshIn: 10 * time.Minute}, entratest.MISourceIMDS, 10 * time.Minute, 2 * time.Second},
-		{"refresh_in wins for short tokens", entratest.ManagedIdentityOptions{TokenLifetime: time.Hour, RefreshIn: 10 * time.Minute}, entratest.MISourceCloudShell, 10 * time.Minute, 2 * time.Second},
-		{"date expiry: half", entratest.ManagedIdentityOptions{TokenLifetime: 8 * time.Hour}, entratest.MISourceMachineLearning, 4 * time.Hour, 2 * time.Second},
+		{"short-lived: none", entratest.Options{TokenLifetime: time.Hour}, "imds", 0, 0},
+		{"two hours: none", entratest.Options{TokenLifetime: 2 * time.Hour}, "imds", 0, 0},
+		{"long-lived: half", entratest.Options{TokenLifetime: 8 * time.Hour}, "imds", 4 * time.Hour, 2 * time.Second},
+		{"refresh_in wins", entratest.Options{TokenLifetime: 8 * time.Hour, RefreshIn: 10 * time.Minute}, "imds", 10 * time.Minute, 2 * time.Second},
+		{"refresh_in wins for short tokens", entratest.Options{TokenLifetime: time.Hour, RefreshIn: 10 * time.Minute}, "cloud_shell", 10 * time.Minute, 2 * time.Second},
+		{"date expiry: half", entratest.Options{TokenLifetime: 8 * time.Hour}, "machine_learning", 4 * time.Hour, 2 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,8 +266,8 @@ func TestRefreshOn(t *testing.T) {
 }
 
 func BenchmarkAcquireTokenCacheHit(b *testing.B) {
-	emu := startEmulator(b, entratest.ManagedIdentityOptions{})
-	c, err := managedidentity.New(emulatorConfig(b, emu, entratest.MISourceIMDS))
+	emu := startEmulator(b, entratest.Options{})
+	c, err := managedidentity.New(emulatorConfig(b, emu, "imds"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,13 +16,13 @@ import (
 )
 
 func TestRequestShape(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
-	type secretOf func(*entratest.ManagedIdentityEmulator) string
-	identityHeader := (*entratest.ManagedIdentityEmulator).IdentityHeader
-	msiSecret := (*entratest.ManagedIdentityEmulator).MSISecret
+	emu := startEmulator(t, entratest.Options{})
+	type secretOf func(*entratest.Emulator) string
+	identityHeader := func(e *entratest.Emulator) string { return e.ManagedIdentityEnv("app_service")["IDENTITY_HEADER"] }
+	msiSecret := func(e *entratest.Emulator) string { return e.ManagedIdentityEnv("machine_learning")["MSI_SECRET"] }
 	const resID = "/subscriptions/s/resourcegroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/u"
 	tests := []struct {
-		src          entratest.MISource
+		src          string
 		id           managedidentity.ID
 		method       string
 		apiVersion   string
@@ -31,20 +31,20 @@ func TestRequestShape(t *testing.T) {
 		metadata     bool
 		param, value string
 	}{
-		{src: entratest.MISourceIMDS, method: "GET", apiVersion: "2018-02-01", metadata: true},
-		{src: entratest.MISourceIMDS, id: managedidentity.UserAssignedClientID("cid"), method: "GET", apiVersion: "2018-02-01", metadata: true, param: "client_id", value: "cid"},
-		{src: entratest.MISourceIMDS, id: managedidentity.UserAssignedResourceID(resID), method: "GET", apiVersion: "2018-02-01", metadata: true, param: "msi_res_id", value: resID},
-		{src: entratest.MISourceIMDS, id: managedidentity.UserAssignedObjectID("oid"), method: "GET", apiVersion: "2018-02-01", metadata: true, param: "object_id", value: "oid"},
-		{src: entratest.MISourceAppService, method: "GET", apiVersion: "2019-08-01", secretHeader: "X-IDENTITY-HEADER", secret: identityHeader},
-		{src: entratest.MISourceAppService, id: managedidentity.UserAssignedClientID("cid"), method: "GET", apiVersion: "2019-08-01", secretHeader: "X-IDENTITY-HEADER", secret: identityHeader, param: "client_id", value: "cid"},
-		{src: entratest.MISourceAppService, id: managedidentity.UserAssignedResourceID(resID), method: "GET", apiVersion: "2019-08-01", secretHeader: "X-IDENTITY-HEADER", secret: identityHeader, param: "mi_res_id", value: resID},
-		{src: entratest.MISourceAppService, id: managedidentity.UserAssignedObjectID("oid"), method: "GET", apiVersion: "2019-08-01", secretHeader: "X-IDENTITY-HEADER", secret: identityHeader, param: "object_id", value: "oid"},
-		{src: entratest.MISourceAzureArc, method: "GET", apiVersion: "2020-06-01", metadata: true},
-		{src: entratest.MISourceCloudShell, method: "POST", metadata: true},
-		{src: entratest.MISourceServiceFabric, method: "GET", apiVersion: "2020-05-01", secretHeader: "secret", secret: identityHeader},
-		{src: entratest.MISourceServiceFabric, id: managedidentity.UserAssignedObjectID("oid"), method: "GET", apiVersion: "2020-05-01", secretHeader: "secret", secret: identityHeader, param: "principalId", value: "oid"},
-		{src: entratest.MISourceMachineLearning, method: "GET", apiVersion: "2017-09-01", secretHeader: "secret", secret: msiSecret, param: "clientid", value: emu.DefaultIdentityClientID()},
-		{src: entratest.MISourceMachineLearning, id: managedidentity.UserAssignedClientID("cid"), method: "GET", apiVersion: "2017-09-01", secretHeader: "secret", secret: msiSecret, param: "clientid", value: "cid"},
+		{src: "imds", method: "GET", apiVersion: "2018-02-01", metadata: true},
+		{src: "imds", id: managedidentity.UserAssignedClientID("cid"), method: "GET", apiVersion: "2018-02-01", metadata: true, param: "client_id", value: "cid"},
+		{src: "imds", id: managedidentity.UserAssignedResourceID(resID), method: "GET", apiVersion: "2018-02-01", metadata: true, param: "msi_res_id", value: resID},
+		{src: "imds", id: managedidentity.UserAssignedObjectID("oid"), method: "GET", apiVersion: "2018-02-01", metadata: true, param: "object_id", value: "oid"},
+		{src: "app_service", method: "GET", apiVersion: "2019-08-01", secretHeader: "X-IDENTITY-HEADER", secret: identityHeader},
+		{src: "app_service", id: managedidentity.UserAssignedClientID("cid"), method: "GET", apiVersion: "2019-08-01", secretHeader: "X-IDENTITY-HEADER", secret: identityHeader, param: "client_id", value: "cid"},
+		{src: "app_service", id: managedidentity.UserAssignedResourceID(resID), method: "GET", apiVersion: "2019-08-01", secretHeader: "X-IDENTITY-HEADER", secret: identityHeader, param: "mi_res_id", value: resID},
+		{src: "app_service", id: managedidentity.UserAssignedObjectID("oid"), method: "GET", apiVersion: "2019-08-01", secretHeader: "X-IDENTITY-HEADER", secret: identityHeader, param: "object_id", value: "oid"},
+		{src: "azure_arc", method: "GET", apiVersion: "2020-06-01", metadata: true},
+		{src: "cloud_shell", method: "POST", metadata: true},
+		{src: "service_fabric", method: "GET", apiVersion: "2020-05-01", secretHeader: "secret", secret: identityHeader},
+		{src: "service_fabric", id: managedidentity.UserAssignedObjectID("oid"), method: "GET", apiVersion: "2020-05-01", secretHeader: "secret", secret: identityHeader, param: "principalId", value: "oid"},
+		{src: "machine_learning", method: "GET", apiVersion: "2017-09-01", secretHeader: "secret", secret: msiSecret, param: "clientid", value: emu.DefaultIdentityClientID()},
+		{src: "machine_learning", id: managedidentity.UserAssignedClientID("cid"), method: "GET", apiVersion: "2017-09-01", secretHeader: "secret", secret: msiSecret, param: "clientid", value: "cid"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.src)+" "+tt.id.String(), func(t *testing.T) {
@@ -56,22 +56,21 @@ func TestRequestShape(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tok.TokenType != entra.TokenTypeBearer || tok.Source != entra.SourceIdentityProvider ||
-				tok.TokenEndpoint != emu.URL(tt.src) || !slices.Equal(tok.Scopes, []string{resource}) {
+				tok.TokenEndpoint != emu.ManagedIdentityURL(tt.src) || !slices.Equal(tok.Scopes, []string{resource}) {
 				t.Errorf("token %v: endpoint %q scopes %q", tok, tok.TokenEndpoint, tok.Scopes)
 			}
 			// Every source's expiry form (numbers, strings, dates) reads back.
 			if d := tok.ExpiresOn.Sub(start); d < 24*time.Hour-time.Minute || d > 24*time.Hour+time.Minute {
 				t.Errorf("token expires in %s, want 24 h", d)
 			}
-			info, ok := emu.TokenInfo(tok.AccessToken)
-			if !ok || string(info.Source) != string(tt.src) || info.Resource != resource ||
-				info.IdentityParam != tt.param || info.IdentityValue != tt.value {
-				t.Errorf("issued token %+v, want %s for %q with %s=%q", info, tt.src, resource, tt.param, tt.value)
+			claims, err := emu.VerifyAccessToken(tok.AccessToken)
+			if err != nil || claims["aud"] != resource || !namesIdentity(emu, claims, tt.param, tt.value) {
+				t.Errorf("issued token %v (%v), want one for %q of the identity %s=%q", claims, err, resource, tt.param, tt.value)
 			}
 
-			reqs := emu.RequestsFor(tt.src)
+			reqs := emu.Requests(tt.src)
 			wantRequests := 1
-			if tt.src == entratest.MISourceAzureArc {
+			if tt.src == "azure_arc" {
 				wantRequests = 2 // the challenge, then the answer
 				if reqs[0].Header.Get("Authorization") != "" {
 					t.Errorf("first Arc request has an Authorization header")
@@ -136,8 +135,8 @@ func TestRequestShape(t *testing.T) {
 }
 
 func TestAppServiceDateExpiry(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{AppServiceDateExpiry: true})
-	c, _ := newClient(t, emu, entratest.MISourceAppService)
+	emu := startEmulator(t, entratest.Options{AppServiceDateExpiry: true})
+	c, _ := newClient(t, emu, "app_service")
 	start := time.Now()
 	tok, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
 	if err != nil {
@@ -146,7 +145,7 @@ func TestAppServiceDateExpiry(t *testing.T) {
 	if d := tok.ExpiresOn.Sub(start); d < 24*time.Hour-time.Minute || d > 24*time.Hour+time.Minute {
 		t.Errorf("token expires in %s, want 24 h", d)
 	}
-	if q := emu.RequestsFor(entratest.MISourceAppService)[0]; q.Query.Get("api-version") != "2019-08-01" {
+	if q := emu.Requests("app_service")[0]; q.Query.Get("api-version") != "2019-08-01" {
 		t.Errorf("request %v", q)
 	}
 }
@@ -154,24 +153,24 @@ func TestAppServiceDateExpiry(t *testing.T) {
 // A retryable status is retried once after the policy's delay, then the
 // token comes; any other status fails at once with the server's error.
 func TestRetryableStatuses(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	imdsRetried := []int{404, 408, 410, 429, 500, 501, 502, 503, 504}
 	otherRetried := []int{404, 408, 429, 500, 503, 504}
-	for _, src := range entratest.MISources() {
+	for _, src := range miSources() {
 		retried := otherRetried
-		if src == entratest.MISourceIMDS {
+		if src == "imds" {
 			retried = imdsRetried
 		}
 		for _, status := range []int{400, 401, 403, 404, 408, 410, 429, 500, 501, 502, 503, 504} {
-			if src == entratest.MISourceAzureArc && status == 401 {
+			if src == "azure_arc" && status == 401 {
 				continue // a challenge: see TestArcChallengeFiles
 			}
 			t.Run(string(src)+" "+http.StatusText(status), func(t *testing.T) {
 				emu.ResetRequests()
-				emu.InjectFault(entratest.MIFault{Source: src, Status: status})
+				emu.InjectFault(entratest.Fault{Endpoint: src, Status: status})
 				c, rec := newClient(t, emu, src)
 				tok, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
-				requests := len(emu.RequestsFor(src))
+				requests := len(emu.Requests(src))
 				if !slices.Contains(retried, status) {
 					e := wantCodeOf(t, err, src)
 					if e.StatusCode != status || requests != 1 || len(rec.Delays()) != 0 {
@@ -183,11 +182,11 @@ func TestRetryableStatuses(t *testing.T) {
 					t.Fatalf("not retried: %v", err)
 				}
 				want := durations(1)
-				if src == entratest.MISourceIMDS && status == 410 {
+				if src == "imds" && status == 410 {
 					want = durations(10)
 				}
 				wantRequests := 2
-				if src == entratest.MISourceAzureArc {
+				if src == "azure_arc" {
 					wantRequests = 3 // failure, challenge, answer
 				}
 				if tok.AccessToken == "" || requests != wantRequests || !slices.Equal(rec.Delays(), want) {
@@ -199,10 +198,24 @@ func TestRetryableStatuses(t *testing.T) {
 }
 
 // wantCodeOf checks the code an injected fault yields in the source's error shape.
-func wantCodeOf(t *testing.T, err error, src entratest.MISource) *entra.Error {
+// namesIdentity reports whether a token's claims name the identity a
+// request selected with param=value ("" for the system-assigned one).
+func namesIdentity(emu *entratest.Emulator, claims map[string]any, param, value string) bool {
+	switch param {
+	case "client_id", "clientid":
+		return claims["appid"] == value
+	case "object_id", "principal_id", "principalId":
+		return claims["oid"] == value
+	case "msi_res_id", "mi_res_id":
+		return claims["xms_mirid"] == value
+	}
+	return claims["appid"] == emu.DefaultIdentityClientID()
+}
+
+func wantCodeOf(t *testing.T, err error, src string) *entra.Error {
 	t.Helper()
 	switch src {
-	case entratest.MISourceAppService, entratest.MISourceMachineLearning:
+	case "app_service", "machine_learning":
 		// {"statusCode","message"}: no code of its own.
 		e := wantCode(t, err, entra.CodeServer)
 		if e.Message != "The service is unavailable (injected fault)." || e.CorrelationID == "" {
@@ -218,7 +231,7 @@ func wantCodeOf(t *testing.T, err error, src entratest.MISource) *entra.Error {
 }
 
 func TestRetrySchedules(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	future := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
 	type fault struct {
 		status int
@@ -227,38 +240,38 @@ func TestRetrySchedules(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		src      entratest.MISource
+		src      string
 		faults   []fault
 		ok       bool
 		requests int
 		delays   []time.Duration
 	}{
-		{"IMDS exponential", entratest.MISourceIMDS, []fault{{500, 4, ""}}, false, 4, durations(1, 2, 4)},
-		{"IMDS exponential then success", entratest.MISourceIMDS, []fault{{503, 3, ""}}, true, 4, durations(1, 2, 4)},
-		{"IMDS ignores Retry-After", entratest.MISourceIMDS, []fault{{429, 2, "30"}}, true, 3, durations(1, 2)},
-		{"IMDS 410 seven times", entratest.MISourceIMDS, []fault{{410, 8, ""}}, false, 8, durations(10, 10, 10, 10, 10, 10, 10)},
-		{"IMDS 410 then 500s", entratest.MISourceIMDS, []fault{{410, 1, ""}, {500, 4, ""}}, true, 6, durations(10, 10, 10, 10, 10)},
-		{"IMDS 500 then 410", entratest.MISourceIMDS, []fault{{500, 1, ""}, {410, 3, ""}}, false, 4, durations(1, 2, 4)},
-		{"App Service three retries", entratest.MISourceAppService, []fault{{503, 4, ""}}, false, 4, durations(1, 1, 1)},
-		{"App Service Retry-After", entratest.MISourceAppService, []fault{{429, 2, "5"}}, true, 3, durations(5, 5)},
-		{"App Service Retry-After below 1 s", entratest.MISourceAppService, []fault{{429, 1, "0"}}, true, 2, durations(1)},
-		{"Machine Learning Retry-After", entratest.MISourceMachineLearning, []fault{{503, 1, "3"}}, true, 2, durations(3)},
-		{"Service Fabric Retry-After", entratest.MISourceServiceFabric, []fault{{429, 1, "7"}}, true, 2, durations(7)},
-		{"Cloud Shell Retry-After", entratest.MISourceCloudShell, []fault{{504, 1, "2"}}, true, 2, durations(2)},
-		{"Azure Arc Retry-After", entratest.MISourceAzureArc, []fault{{500, 3, "4"}}, true, 5, durations(4, 4, 4)},
+		{"IMDS exponential", "imds", []fault{{500, 4, ""}}, false, 4, durations(1, 2, 4)},
+		{"IMDS exponential then success", "imds", []fault{{503, 3, ""}}, true, 4, durations(1, 2, 4)},
+		{"IMDS ignores Retry-After", "imds", []fault{{429, 2, "30"}}, true, 3, durations(1, 2)},
+		{"IMDS 410 seven times", "imds", []fault{{410, 8, ""}}, false, 8, durations(10, 10, 10, 10, 10, 10, 10)},
+		{"IMDS 410 then 500s", "imds", []fault{{410, 1, ""}, {500, 4, ""}}, true, 6, durations(10, 10, 10, 10, 10)},
+		{"IMDS 500 then 410", "imds", []fault{{500, 1, ""}, {410, 3, ""}}, false, 4, durations(1, 2, 4)},
+		{"App Service three retries", "app_service", []fault{{503, 4, ""}}, false, 4, durations(1, 1, 1)},
+		{"App Service Retry-After", "app_service", []fault{{429, 2, "5"}}, true, 3, durations(5, 5)},
+		{"App Service Retry-After below 1 s", "app_service", []fault{{429, 1, "0"}}, true, 2, durations(1)},
+		{"Machine Learning Retry-After", "machine_learning", []fault{{503, 1, "3"}}, true, 2, durations(3)},
+		{"Service Fabric Retry-After", "service_fabric", []fault{{429, 1, "7"}}, true, 2, durations(7)},
+		{"Cloud Shell Retry-After", "cloud_shell", []fault{{504, 1, "2"}}, true, 2, durations(2)},
+		{"Azure Arc Retry-After", "azure_arc", []fault{{500, 3, "4"}}, true, 5, durations(4, 4, 4)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu.ResetRequests()
 			for _, f := range tt.faults {
-				emu.InjectFault(entratest.MIFault{Source: tt.src, Status: f.status, Times: f.times, RetryAfter: f.ra})
+				emu.InjectFault(entratest.Fault{Endpoint: tt.src, Status: f.status, Times: f.times, RetryAfter: f.ra})
 			}
 			c, rec := newClient(t, emu, tt.src)
 			_, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want success %t", err, tt.ok)
 			}
-			if got := len(emu.RequestsFor(tt.src)); got != tt.requests {
+			if got := len(emu.Requests(tt.src)); got != tt.requests {
 				t.Errorf("%d requests, want %d", got, tt.requests)
 			}
 			if !slices.Equal(rec.Delays(), tt.delays) {
@@ -273,8 +286,8 @@ func TestRetrySchedules(t *testing.T) {
 	}
 	t.Run("Retry-After date", func(t *testing.T) {
 		emu.ResetRequests()
-		emu.InjectFault(entratest.MIFault{Source: entratest.MISourceAppService, Status: 503, RetryAfter: future})
-		c, rec := newClient(t, emu, entratest.MISourceAppService)
+		emu.InjectFault(entratest.Fault{Endpoint: "app_service", Status: 503, RetryAfter: future})
+		c, rec := newClient(t, emu, "app_service")
 		if _, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource}); err != nil {
 			t.Fatal(err)
 		}
@@ -285,13 +298,13 @@ func TestRetrySchedules(t *testing.T) {
 }
 
 func TestTimeoutsAreRetried(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	never := make(chan struct{})
 	t.Cleanup(func() { close(never) })
-	for _, src := range []entratest.MISource{entratest.MISourceIMDS, entratest.MISourceAppService} {
+	for _, src := range []string{"imds", "app_service"} {
 		t.Run(string(src), func(t *testing.T) {
 			emu.ResetRequests()
-			emu.InjectFault(entratest.MIFault{Source: src, Hold: never})
+			emu.InjectFault(entratest.Fault{Endpoint: src, Hold: never})
 			c, rec := newClient(t, emu, src, func(cfg *managedidentity.Config) {
 				cfg.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond}
 			})
@@ -302,8 +315,8 @@ func TestTimeoutsAreRetried(t *testing.T) {
 			if len(a) != 1 || !a[0].Timeout() || a[0].StatusCode != 0 || entra.ErrorCode(a[0].Err) != entra.CodeTransport {
 				t.Errorf("attempts %+v, want one timeout", a)
 			}
-			if !slices.Equal(rec.Delays(), durations(1)) || len(emu.RequestsFor(src)) != 2 {
-				t.Errorf("delays %v, %d requests", rec.Delays(), len(emu.RequestsFor(src)))
+			if !slices.Equal(rec.Delays(), durations(1)) || len(emu.Requests(src)) != 2 {
+				t.Errorf("delays %v, %d requests", rec.Delays(), len(emu.Requests(src)))
 			}
 		})
 	}
@@ -337,9 +350,9 @@ func TestConnectionRefusedIsNotRetried(t *testing.T) {
 }
 
 func TestRetryPolicyOverride(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
-	emu.InjectFault(entratest.MIFault{Source: entratest.MISourceIMDS, Status: 503, Times: 2})
-	c, _ := newClient(t, emu, entratest.MISourceIMDS, func(cfg *managedidentity.Config) { cfg.Retry = managedidentity.NoRetry() })
+	emu := startEmulator(t, entratest.Options{})
+	emu.InjectFault(entratest.Fault{Endpoint: "imds", Status: 503, Times: 2})
+	c, _ := newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.Retry = managedidentity.NoRetry() })
 	_, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
 	if e := wantCode(t, err, "injected_fault"); e.StatusCode != 503 || len(emu.Requests()) != 1 {
 		t.Errorf("NoRetry: %v after %d requests", err, len(emu.Requests()))
@@ -350,7 +363,7 @@ func TestRetryPolicyOverride(t *testing.T) {
 		seen = append(seen, a.StatusCode)
 		return 0, a.StatusCode == 503
 	})
-	c, _ = newClient(t, emu, entratest.MISourceIMDS, func(cfg *managedidentity.Config) { cfg.Retry = custom })
+	c, _ = newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.Retry = custom })
 	if _, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource}); err != nil {
 		t.Fatal(err)
 	}
@@ -362,9 +375,9 @@ func TestRetryPolicyOverride(t *testing.T) {
 // The caller's deadline bounds the wait: the reference policy's pauses
 // are not sat out past it.
 func TestDeadlineBoundsRetries(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
-	emu.InjectFault(entratest.MIFault{Source: entratest.MISourceIMDS, Status: 500, Times: 10})
-	c, err := managedidentity.New(emulatorConfig(t, emu, entratest.MISourceIMDS))
+	emu := startEmulator(t, entratest.Options{})
+	emu.InjectFault(entratest.Fault{Endpoint: "imds", Status: 500, Times: 10})
+	c, err := managedidentity.New(emulatorConfig(t, emu, "imds"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +392,7 @@ func TestDeadlineBoundsRetries(t *testing.T) {
 }
 
 func TestMalformedResponses(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	tests := []struct {
 		name string
 		body string
@@ -392,15 +405,15 @@ func TestMalformedResponses(t *testing.T) {
 		{"unreadable expires_on", `{"access_token":"abc","expires_on":"next tuesday"}`, entra.CodeInvalidResponse},
 		{"other token type", `{"access_token":"abc","expires_on":"1795435200","token_type":"pop"}`, entra.CodeTokenTypeMismatch},
 	}
-	for _, src := range []entratest.MISource{entratest.MISourceIMDS, entratest.MISourceServiceFabric} {
+	for _, src := range []string{"imds", "service_fabric"} {
 		for _, tt := range tests {
 			t.Run(string(src)+" "+tt.name, func(t *testing.T) {
 				emu.ResetRequests()
-				emu.InjectFault(entratest.MIFault{Source: src, Body: []byte(tt.body)})
+				emu.InjectFault(entratest.Fault{Endpoint: src, Body: []byte(tt.body)})
 				c, rec := newClient(t, emu, src)
 				_, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
 				wantCode(t, err, tt.code)
-				if len(emu.RequestsFor(src)) != 1 || len(rec.Attempts()) != 0 {
+				if len(emu.Requests(src)) != 1 || len(rec.Attempts()) != 0 {
 					t.Errorf("a bad answer was retried")
 				}
 				if tt.name == "unreadable expires_on" {
@@ -415,12 +428,12 @@ func TestMalformedResponses(t *testing.T) {
 }
 
 func TestRedirectsAreNotFollowed(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
-	for _, src := range []entratest.MISource{entratest.MISourceAppService, entratest.MISourceServiceFabric} {
+	emu := startEmulator(t, entratest.Options{})
+	for _, src := range []string{"app_service", "service_fabric"} {
 		t.Run(string(src), func(t *testing.T) {
 			emu.ResetRequests()
-			emu.InjectFault(entratest.MIFault{Source: src, Status: http.StatusTemporaryRedirect,
-				Header: http.Header{"Location": {emu.BaseURL() + "/elsewhere"}}, Body: []byte(`{}`)})
+			emu.InjectFault(entratest.Fault{Endpoint: src, Status: http.StatusTemporaryRedirect,
+				Header: http.Header{"Location": {emu.IMDSURL() + "/elsewhere"}}, Body: []byte(`{}`)})
 			c, _ := newClient(t, emu, src)
 			_, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
 			if e := wantCode(t, err, entra.CodeRedirectRefused); e.StatusCode != http.StatusTemporaryRedirect {
@@ -434,8 +447,8 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 }
 
 func TestResourceValidation(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
-	c, _ := newClient(t, emu, entratest.MISourceIMDS)
+	emu := startEmulator(t, entratest.Options{})
+	c, _ := newClient(t, emu, "imds")
 	for _, r := range []string{"", "  ", "/.default", "https://a b", "https://a\tb", "https://a\x00"} {
 		_, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: r})
 		wantCode(t, err, entra.CodeInvalidRequest)

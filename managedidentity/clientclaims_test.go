@@ -19,13 +19,13 @@ const (
 	nspWithValue = `{"xms_az_nwperimid":{"value":"a b","essential":true}}`
 )
 
-func claimsClient(t *testing.T, emu *entratest.ManagedIdentityEmulator) *managedidentity.Client {
-	c, _ := newClient(t, emu, entratest.MISourceIMDS, func(cfg *managedidentity.Config) { cfg.EnableClientClaims = true })
+func claimsClient(t *testing.T, emu *entratest.Emulator) *managedidentity.Client {
+	c, _ := newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.EnableClientClaims = true })
 	return c
 }
 
 func TestClientClaimsOnTheWire(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	c := claimsClient(t, emu)
 	ctx := context.Background()
 	withClaims, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource, ClientClaims: nsp})
@@ -36,8 +36,8 @@ func TestClientClaimsOnTheWire(t *testing.T) {
 	if !strings.Contains(r.RawQuery, "&claims="+nspEncoded) && !strings.HasPrefix(r.RawQuery, "claims="+nspEncoded) {
 		t.Errorf("query %q lacks claims=%s", r.RawQuery, nspEncoded)
 	}
-	if info, _ := emu.TokenInfo(withClaims.AccessToken); info.Claims != nsp {
-		t.Errorf("IMDS received claims %q", info.Claims)
+	if got := r.Query.Get("claims"); got != nsp {
+		t.Errorf("IMDS received claims %q", got)
 	}
 
 	// The canonical form is the key: cosmetic differences share the entry.
@@ -79,8 +79,8 @@ func TestClientClaimsOnTheWire(t *testing.T) {
 	if err != nil || challenged.Source != entra.SourceIdentityProvider || challenged.AccessToken == withClaims.AccessToken {
 		t.Fatalf("challenge: %v, %v", challenged, err)
 	}
-	if info, _ := emu.TokenInfo(challenged.AccessToken); info.Claims != nsp {
-		t.Errorf("IMDS received claims %q, want the client claims only", info.Claims)
+	if reqs := emu.Requests(); reqs[len(reqs)-1].Query.Get("claims") != nsp {
+		t.Errorf("IMDS received claims %q, want the client claims only", reqs[len(reqs)-1].Query.Get("claims"))
 	}
 	if tok, _ := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource, ClientClaims: nspSpaced}); tok.AccessToken != challenged.AccessToken {
 		t.Errorf("the challenged token was not cached under the client claims")
@@ -94,8 +94,8 @@ func TestClientClaimsOnTheWire(t *testing.T) {
 }
 
 func TestBlankClientClaimsAreANoOp(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
-	for _, src := range []entratest.MISource{entratest.MISourceIMDS, entratest.MISourceAppService} {
+	emu := startEmulator(t, entratest.Options{})
+	for _, src := range []string{"imds", "app_service"} {
 		c, _ := newClient(t, emu, src) // not opted in
 		for _, blank := range []string{"", " ", "\n\t\r "} {
 			if _, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource, ClientClaims: blank}); err != nil {
@@ -113,42 +113,42 @@ func TestBlankClientClaimsAreANoOp(t *testing.T) {
 // Every client-claims error path: the right code, and no error text or
 // log record contains the claims.
 func TestClientClaimsErrors(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const secret = "s3cr3t-perimeter-9d2c"
 	tests := []struct {
 		name     string
-		src      entratest.MISource
+		src      string
 		optIn    bool
 		claims   string
 		code     entra.Code
 		contains []string
 	}{
-		{"not opted in", entratest.MISourceIMDS, false, `{"xms_az_nwperimid":{"value":"` + secret + `"}}`, entra.CodeExperimentalFeature, []string{"EnableClientClaims"}},
-		{"not opted in, invalid", entratest.MISourceIMDS, false, `{"` + secret, entra.CodeExperimentalFeature, nil},
-		{"truncated", entratest.MISourceIMDS, true, `{"xms_az_nwperimid":{"value":"` + secret + `"}`, entra.CodeInvalidJSONClaims, nil},
-		{"null", entratest.MISourceIMDS, true, `null`, entra.CodeInvalidJSONClaims, nil},
-		{"array", entratest.MISourceIMDS, true, `["` + secret + `"]`, entra.CodeInvalidJSONClaims, nil},
-		{"string", entratest.MISourceIMDS, true, `"` + secret + `"`, entra.CodeInvalidJSONClaims, nil},
-		{"number", entratest.MISourceIMDS, true, `42`, entra.CodeInvalidJSONClaims, nil},
-		{"duplicate key", entratest.MISourceIMDS, true, `{"xms_az_nwperimid":1,"xms_az_nwperimid":"` + secret + `"}`, entra.CodeInvalidJSONClaims, nil},
-		{"trailing data", entratest.MISourceIMDS, true, nsp + `{"` + secret + `":1}`, entra.CodeInvalidJSONClaims, nil},
-		{"another key", entratest.MISourceIMDS, true, `{"xms_az_nwperimid":{"value":"` + secret + `"},"xms_cc":{"values":["` + secret + `"]}}`,
+		{"not opted in", "imds", false, `{"xms_az_nwperimid":{"value":"` + secret + `"}}`, entra.CodeExperimentalFeature, []string{"EnableClientClaims"}},
+		{"not opted in, invalid", "imds", false, `{"` + secret, entra.CodeExperimentalFeature, nil},
+		{"truncated", "imds", true, `{"xms_az_nwperimid":{"value":"` + secret + `"}`, entra.CodeInvalidJSONClaims, nil},
+		{"null", "imds", true, `null`, entra.CodeInvalidJSONClaims, nil},
+		{"array", "imds", true, `["` + secret + `"]`, entra.CodeInvalidJSONClaims, nil},
+		{"string", "imds", true, `"` + secret + `"`, entra.CodeInvalidJSONClaims, nil},
+		{"number", "imds", true, `42`, entra.CodeInvalidJSONClaims, nil},
+		{"duplicate key", "imds", true, `{"xms_az_nwperimid":1,"xms_az_nwperimid":"` + secret + `"}`, entra.CodeInvalidJSONClaims, nil},
+		{"trailing data", "imds", true, nsp + `{"` + secret + `":1}`, entra.CodeInvalidJSONClaims, nil},
+		{"another key", "imds", true, `{"xms_az_nwperimid":{"value":"` + secret + `"},"xms_cc":{"values":["` + secret + `"]}}`,
 			entra.CodeInvalidRequest, []string{`"xms_cc"`, "xms_az_nwperimid"}},
-		{"only another key", entratest.MISourceIMDS, true, `{"access_token":{"nbf":{"value":"` + secret + `"}}}`,
+		{"only another key", "imds", true, `{"access_token":{"nbf":{"value":"` + secret + `"}}}`,
 			entra.CodeInvalidRequest, []string{`"access_token"`}},
-		{"long key", entratest.MISourceIMDS, true, `{"` + strings.Repeat("k", 200) + secret + `":1}`, entra.CodeInvalidRequest, []string{"…"}},
+		{"long key", "imds", true, `{"` + strings.Repeat("k", 200) + secret + `":1}`, entra.CodeInvalidRequest, []string{"…"}},
 	}
-	names := map[entratest.MISource]string{
-		entratest.MISourceAppService: "App Service", entratest.MISourceAzureArc: "Azure Arc",
-		entratest.MISourceCloudShell: "Cloud Shell", entratest.MISourceServiceFabric: "Service Fabric",
-		entratest.MISourceMachineLearning: "Machine Learning",
+	names := map[string]string{
+		"app_service": "App Service", "azure_arc": "Azure Arc",
+		"cloud_shell": "Cloud Shell", "service_fabric": "Service Fabric",
+		"machine_learning": "Machine Learning",
 	}
 	for src, name := range names {
 		tests = append(tests, struct {
 			name     string
-			src      entratest.MISource
+			src      string
 			optIn    bool
 			claims   string
 			code     entra.Code

@@ -42,13 +42,13 @@ func ExampleNew() {
 func ExampleClient_AcquireToken() {
 	// The emulator plays IMDS; on an Azure virtual machine,
 	// managedidentity.New(managedidentity.Config{}) is all it takes.
-	emu, err := entratest.NewManagedIdentity(entratest.ManagedIdentityOptions{})
+	emu, err := entratest.New(entratest.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer emu.Close()
-	c, err := managedidentity.New(managedidentity.Config{Getenv: emu.Getenv(entratest.MISourceIMDS)})
+	c, err := managedidentity.New(managedidentity.Config{Getenv: emu.Getenv("imds")})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -73,14 +73,14 @@ func ExampleClient_AcquireToken() {
 }
 
 func ExampleTokenRequest_clientClaims() {
-	emu, err := entratest.NewManagedIdentity(entratest.ManagedIdentityOptions{})
+	emu, err := entratest.New(entratest.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer emu.Close()
 	c, err := managedidentity.New(managedidentity.Config{
-		Getenv:             emu.Getenv(entratest.MISourceIMDS),
+		Getenv:             emu.Getenv("imds"),
 		EnableClientClaims: true, // experimental
 	})
 	if err != nil {

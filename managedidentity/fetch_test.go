@@ -12,14 +12,14 @@ import (
 	"github.com/entra-go/entra/entratest"
 )
 
-func fetchClient(t *testing.T, policy RetryPolicy) (*Client, *entratest.ManagedIdentityEmulator) {
+func fetchClient(t *testing.T, policy RetryPolicy) (*Client, *entratest.Emulator) {
 	t.Helper()
-	emu, err := entratest.NewManagedIdentity(entratest.ManagedIdentityOptions{})
+	emu, err := entratest.New(entratest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { emu.Close() })
-	c, err := New(Config{Getenv: emu.Getenv(entratest.MISourceIMDS), Retry: policy})
+	c, err := New(Config{Getenv: emu.Getenv("imds"), Retry: policy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestCancellationIsNeverRetried(t *testing.T) {
 	c, emu := fetchClient(t, always)
 	release := make(chan struct{})
 	defer close(release)
-	emu.InjectFault(entratest.MIFault{Hold: release, Times: 100})
+	emu.InjectFault(entratest.Fault{Hold: release, Times: 100})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_, err := c.fetchForTest(ctx)
@@ -57,7 +57,7 @@ func TestPauseEndsWithContext(t *testing.T) {
 	defer cancel()
 	policy := RetryFunc(func(Attempt) (time.Duration, bool) { cancel(); return time.Hour, true })
 	c, emu := fetchClient(t, policy)
-	emu.InjectFault(entratest.MIFault{Status: 503})
+	emu.InjectFault(entratest.Fault{Status: 503})
 	_, err := c.fetchForTest(ctx)
 	if entra.ErrorCode(err) != entra.CodeCanceled || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want canceled", err)
@@ -69,7 +69,7 @@ func TestPauseEndsWithContext(t *testing.T) {
 func TestPausePastDeadlineIsSkipped(t *testing.T) {
 	policy := RetryFunc(func(Attempt) (time.Duration, bool) { return time.Hour, true })
 	c, emu := fetchClient(t, policy)
-	emu.InjectFault(entratest.MIFault{Status: 503})
+	emu.InjectFault(entratest.Fault{Status: 503})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	start := time.Now()

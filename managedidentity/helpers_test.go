@@ -14,9 +14,9 @@ import (
 
 const resource = "https://management.azure.com"
 
-func startEmulator(t testing.TB, opts entratest.ManagedIdentityOptions) *entratest.ManagedIdentityEmulator {
+func startEmulator(t testing.TB, opts entratest.Options) *entratest.Emulator {
 	t.Helper()
-	emu, err := entratest.NewManagedIdentity(opts)
+	emu, err := entratest.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +60,14 @@ func (r *retryRecorder) Attempts() []managedidentity.Attempt {
 	return append([]managedidentity.Attempt(nil), r.attempts...)
 }
 
+// miSources are the managed identity sources, by the emulator's names.
+func miSources() []string {
+	return []string{"imds", "app_service", "azure_arc", "cloud_shell", "service_fabric", "machine_learning"}
+}
+
 // emulatorConfig reaches src through the emulator's environment, so the
 // source is detected as on a real host.
-func emulatorConfig(t testing.TB, emu *entratest.ManagedIdentityEmulator, src entratest.MISource) managedidentity.Config {
+func emulatorConfig(t testing.TB, emu *entratest.Emulator, src string) managedidentity.Config {
 	return managedidentity.Config{
 		Getenv:       emu.Getenv(src),
 		ArcTokenDir:  emu.ArcTokenDir(),
@@ -70,7 +75,7 @@ func emulatorConfig(t testing.TB, emu *entratest.ManagedIdentityEmulator, src en
 	}
 }
 
-func newClient(t *testing.T, emu *entratest.ManagedIdentityEmulator, src entratest.MISource,
+func newClient(t *testing.T, emu *entratest.Emulator, src string,
 	configure ...func(*managedidentity.Config)) (*managedidentity.Client, *retryRecorder) {
 	t.Helper()
 	rec := newRecorder()

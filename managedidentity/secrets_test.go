@@ -16,12 +16,12 @@ import (
 // Host secrets, tokens and claims reach neither errors, nor log records,
 // nor String output — also when a server echoes them back.
 func TestSecretsStayOut(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
-	secrets := []string{emu.IdentityHeader(), emu.MSISecret(), nsp, nspEncoded}
-	for _, src := range entratest.MISources() {
+	secrets := []string{emu.ManagedIdentityEnv("app_service")["IDENTITY_HEADER"], emu.ManagedIdentityEnv("machine_learning")["MSI_SECRET"], nsp, nspEncoded}
+	for _, src := range miSources() {
 		t.Run(string(src), func(t *testing.T) {
 			emu.ResetRequests()
 			c, _ := newClient(t, emu, src, func(cfg *managedidentity.Config) {
@@ -29,7 +29,7 @@ func TestSecretsStayOut(t *testing.T) {
 				cfg.EnableClientClaims = true
 			})
 			req := managedidentity.TokenRequest{Resource: resource, Claims: `{"access_token":{"nbf":{"value":"challenge-9f"}}}`}
-			if src == entratest.MISourceIMDS {
+			if src == "imds" {
 				req.ClientClaims = nsp
 			}
 			tok, err := c.AcquireToken(ctx, req)
@@ -57,11 +57,11 @@ func TestSecretsStayOut(t *testing.T) {
 			}
 
 			// A server that echoes the request in its error.
-			own := map[entratest.MISource][]string{
-				entratest.MISourceIMDS:            {nsp, nspEncoded},
-				entratest.MISourceAppService:      {emu.IdentityHeader()},
-				entratest.MISourceServiceFabric:   {emu.IdentityHeader()},
-				entratest.MISourceMachineLearning: {emu.MSISecret()},
+			own := map[string][]string{
+				"imds":             {nsp, nspEncoded},
+				"app_service":      {emu.ManagedIdentityEnv("app_service")["IDENTITY_HEADER"]},
+				"service_fabric":   {emu.ManagedIdentityEnv("app_service")["IDENTITY_HEADER"]},
+				"machine_learning": {emu.ManagedIdentityEnv("machine_learning")["MSI_SECRET"]},
 			}[src]
 			if own == nil {
 				return // Arc and Cloud Shell send no secret but the Arc answer, checked above
@@ -69,12 +69,12 @@ func TestSecretsStayOut(t *testing.T) {
 			echo := "echo " + strings.Join(own, " ")
 			body := fmt.Sprintf(`{"error":"invalid_request","error_description":%q}`, echo)
 			switch src {
-			case entratest.MISourceAppService, entratest.MISourceMachineLearning:
+			case "app_service", "machine_learning":
 				body = fmt.Sprintf(`{"statusCode":400,"message":%q,"correlationId":%q}`, echo, own[0])
-			case entratest.MISourceServiceFabric:
+			case "service_fabric":
 				body = fmt.Sprintf(`{"error":{"code":"ArgumentInvalid","message":%q}}`, echo)
 			}
-			emu.InjectFault(entratest.MIFault{Source: src, Status: 400, Body: []byte(body)})
+			emu.InjectFault(entratest.Fault{Endpoint: src, Status: 400, Body: []byte(body)})
 			req.ForceRefresh = true
 			_, err = c.AcquireToken(ctx, req)
 			var e *entra.Error

@@ -15,7 +15,7 @@ import (
 // TestSharedCacheKeepsIdentitiesApart: clients of different identities
 // sharing one cache (or cache file) never get each other's tokens.
 func TestSharedCacheKeepsIdentitiesApart(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	shared := cache.New()
 	ctx := context.Background()
 	var tokens []entra.Token
@@ -24,7 +24,7 @@ func TestSharedCacheKeepsIdentitiesApart(t *testing.T) {
 		managedidentity.UserAssignedClientID("c0ffee00-0000-4000-8000-000000000001"),
 		managedidentity.UserAssignedObjectID("c0ffee00-0000-4000-8000-000000000001"),
 	} {
-		c, err := managedidentity.New(managedidentity.Config{ID: id, Getenv: emu.Getenv(entratest.MISourceIMDS), Cache: shared})
+		c, err := managedidentity.New(managedidentity.Config{ID: id, Getenv: emu.Getenv("imds"), Cache: shared})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +37,7 @@ func TestSharedCacheKeepsIdentitiesApart(t *testing.T) {
 		}
 		tokens = append(tokens, tok)
 	}
-	if n := len(emu.RequestsFor(entratest.MISourceIMDS)); n != 3 {
+	if n := len(emu.Requests("imds")); n != 3 {
 		t.Fatalf("%d IMDS requests, want 3", n)
 	}
 }
@@ -45,7 +45,7 @@ func TestSharedCacheKeepsIdentitiesApart(t *testing.T) {
 // TestCacheFileSharedByRunningClients: a client that opened the cache file
 // before another process stored a token finds it on its next miss.
 func TestCacheFileSharedByRunningClients(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "mi_cache.json")
 	newClient := func() *managedidentity.Client {
@@ -57,7 +57,7 @@ func TestCacheFileSharedByRunningClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mi, err := managedidentity.New(managedidentity.Config{Getenv: emu.Getenv(entratest.MISourceIMDS), Cache: c})
+		mi, err := managedidentity.New(managedidentity.Config{Getenv: emu.Getenv("imds"), Cache: c})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,7 @@ func TestCacheFileSharedByRunningClients(t *testing.T) {
 	if err != nil || b.Source != entra.SourceCache || b.AccessToken != a.AccessToken {
 		t.Fatalf("the second client did not find the stored token: %v %v", b, err)
 	}
-	if n := len(emu.RequestsFor(entratest.MISourceIMDS)); n != 1 {
+	if n := len(emu.Requests("imds")); n != 1 {
 		t.Fatalf("%d IMDS requests, want 1", n)
 	}
 }

@@ -74,25 +74,25 @@ func TestNewEnvironmentErrors(t *testing.T) {
 // Each source accepts the identities it can select and refuses the others
 // in New, naming the source, before any request.
 func TestIdentityKinds(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
+	emu := startEmulator(t, entratest.Options{})
 	ids := map[string]managedidentity.ID{
 		"system":      managedidentity.SystemAssigned(),
 		"client id":   managedidentity.UserAssignedClientID("c"),
 		"resource id": managedidentity.UserAssignedResourceID("/subscriptions/s/x"),
 		"object id":   managedidentity.UserAssignedObjectID("o"),
 	}
-	accepted := map[entratest.MISource][]string{
-		entratest.MISourceIMDS:            {"system", "client id", "resource id", "object id"},
-		entratest.MISourceAppService:      {"system", "client id", "resource id", "object id"},
-		entratest.MISourceAzureArc:        {"system"},
-		entratest.MISourceCloudShell:      {"system"},
-		entratest.MISourceServiceFabric:   {"system", "object id"},
-		entratest.MISourceMachineLearning: {"system", "client id"},
+	accepted := map[string][]string{
+		"imds":             {"system", "client id", "resource id", "object id"},
+		"app_service":      {"system", "client id", "resource id", "object id"},
+		"azure_arc":        {"system"},
+		"cloud_shell":      {"system"},
+		"service_fabric":   {"system", "object id"},
+		"machine_learning": {"system", "client id"},
 	}
-	names := map[entratest.MISource]string{
-		entratest.MISourceIMDS: "IMDS", entratest.MISourceAppService: "App Service", entratest.MISourceAzureArc: "Azure Arc",
-		entratest.MISourceCloudShell: "Cloud Shell", entratest.MISourceServiceFabric: "Service Fabric",
-		entratest.MISourceMachineLearning: "Machine Learning",
+	names := map[string]string{
+		"imds": "IMDS", "app_service": "App Service", "azure_arc": "Azure Arc",
+		"cloud_shell": "Cloud Shell", "service_fabric": "Service Fabric",
+		"machine_learning": "Machine Learning",
 	}
 	for src, ok := range accepted {
 		for kind, id := range ids {
@@ -116,7 +116,7 @@ func TestIdentityKinds(t *testing.T) {
 		}
 	}
 	for _, id := range []managedidentity.ID{managedidentity.UserAssignedClientID(""), managedidentity.UserAssignedObjectID("  ")} {
-		cfg := emulatorConfig(t, emu, entratest.MISourceIMDS)
+		cfg := emulatorConfig(t, emu, "imds")
 		cfg.ID = id
 		_, err := managedidentity.New(cfg)
 		wantCode(t, err, entra.CodeInvalidRequest)
@@ -149,8 +149,8 @@ func TestIDString(t *testing.T) {
 }
 
 func TestServiceFabricThumbprint(t *testing.T) {
-	emu := startEmulator(t, entratest.ManagedIdentityOptions{})
-	good := emu.ServiceFabricThumbprint()
+	emu := startEmulator(t, entratest.Options{})
+	good := emu.ManagedIdentityEnv("service_fabric")["IDENTITY_SERVER_THUMBPRINT"]
 	var colons []string
 	for i := 0; i < len(good); i += 2 {
 		colons = append(colons, good[i:i+2])
@@ -168,7 +168,7 @@ func TestServiceFabricThumbprint(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emu.ResetRequests()
-			env := emu.Env(entratest.MISourceServiceFabric)
+			env := emu.ManagedIdentityEnv("service_fabric")
 			env["IDENTITY_SERVER_THUMBPRINT"] = tt.thumbprint
 			rec := newRecorder()
 			c, err := managedidentity.New(managedidentity.Config{Getenv: envOf(env), Retry: rec})

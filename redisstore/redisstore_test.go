@@ -186,7 +186,7 @@ func TestInstancesShareTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := len(em.TokenRequests())
+	before := len(em.Requests("token"))
 	app, err := two.AcquireTokenForClient(ctx, req)
 	if err != nil || app.Source != entra.SourceCache || app.AccessToken != first.AccessToken {
 		t.Fatalf("the second instance did not share the app token: %v %v", app, err)
@@ -195,7 +195,7 @@ func TestInstancesShareTokens(t *testing.T) {
 	if err != nil || silent.Source != entra.SourceCache || silent.AccessToken != user.AccessToken {
 		t.Fatalf("the second instance did not share the user's token: %v %v", silent, err)
 	}
-	if n := len(em.TokenRequests()) - before; n != 0 {
+	if n := len(em.Requests("token")) - before; n != 0 {
 		t.Fatalf("%d token requests for shared tokens", n)
 	}
 }

@@ -68,7 +68,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := printMatrix(e.stdout, matrix); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n%d token requests reached the token service emulator.\n", len(em.TokenRequests()))
+	fmt.Fprintf(e.stdout, "\n%d token requests reached the token service emulator.\n", len(em.Requests("token")))
 	return nil
 }
 
@@ -198,7 +198,7 @@ func (d *demo) run(ctx context.Context) ([]demoRow, error) {
 	}
 	rows = append(rows, row)
 
-	miRows, err := managedIdentityRows(ctx)
+	miRows, err := d.managedIdentityRows(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -206,25 +206,20 @@ func (d *demo) run(ctx context.Context) ([]demoRow, error) {
 }
 
 // managedIdentityRows gets a token from every managed identity source of
-// an embedded managed identity emulator, twice: from the endpoint, then
-// from the cache.
-func managedIdentityRows(ctx context.Context) ([]demoRow, error) {
-	mi, err := entratest.NewManagedIdentity(entratest.ManagedIdentityOptions{})
-	if err != nil {
-		return nil, err
-	}
-	defer mi.Close()
+// the embedded emulator, twice: from the endpoint, then from the cache.
+func (d *demo) managedIdentityRows(ctx context.Context) ([]demoRow, error) {
+	mi := d.em
 	var rows []demoRow
-	for _, src := range entratest.MISources() {
+	for _, src := range []string{"imds", "app_service", "azure_arc", "cloud_shell", "service_fabric", "machine_learning"} {
 		c, err := managedidentity.New(managedidentity.Config{Getenv: mi.Getenv(src), ArcTokenDir: mi.ArcTokenDir()})
 		if err != nil {
 			return nil, err
 		}
 		auth := "host secret"
 		switch src {
-		case entratest.MISourceIMDS, entratest.MISourceCloudShell:
+		case "imds", "cloud_shell":
 			auth = "Metadata header"
-		case entratest.MISourceAzureArc:
+		case "azure_arc":
 			auth = "challenge file"
 		}
 		for range 2 {
@@ -245,7 +240,7 @@ func (d *demo) concurrent(ctx context.Context, req confidential.TokenRequest) (d
 	if err != nil {
 		return demoRow{}, err
 	}
-	before := len(d.em.TokenRequests())
+	before := len(d.em.Requests("token"))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var first entra.Token
@@ -270,7 +265,7 @@ func (d *demo) concurrent(ctx context.Context, req confidential.TokenRequest) (d
 	if firstErr != nil {
 		return demoRow{}, firstErr
 	}
-	n := len(d.em.TokenRequests()) - before
+	n := len(d.em.Requests("token")) - before
 	return demoRow{flow: fmt.Sprintf("client credentials, %d concurrent callers", callers), auth: "secret", tok: first,
 		took: time.Since(start), note: fmt.Sprintf("%d token request(s) for %d callers", n, callers)}, nil
 }

@@ -166,7 +166,7 @@ func (d *demo) mtlsMatrix(ctx context.Context) ([]matrixRow, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s with %s: %w", grant, a.name, err)
 			}
-			reqs := d.em.TokenRequests()
+			reqs := d.em.Requests("token")
 			last := reqs[len(reqs)-1]
 			again, err := repeat()
 			if err != nil {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"flag"
 	"fmt"
 	"os"
@@ -20,7 +22,13 @@ func runEmulator(ctx context.Context, args []string, e env) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	em, err := entratest.New(entratest.Options{Addr: *addr, IMDSAddr: *imdsAddr, Region: *region})
+	// Other processes trust what this emulator signs: it signs with a key
+	// of its own, not the package's built-in test key.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return err
+	}
+	em, err := entratest.New(entratest.Options{Addr: *addr, IMDSAddr: *imdsAddr, Region: *region, SigningKey: key})
 	if err != nil {
 		return err
 	}
@@ -43,30 +51,21 @@ func runEmulator(ctx context.Context, args []string, e env) error {
 		}
 	}
 	fmt.Fprintf(e.stdout, `entra emulator
-  token service:  https://%[1]s  (any host name; e.g. https://localhost:%[2]s/TENANT)
-  IMDS:           %[3]s
-  CA certificate: %[4]s
-  demo client:    id %[5]s
+  token service:  %[1]s  (any host name; e.g. %[1]s/TENANT)
+  IMDS:           %[2]s
+  CA certificate: %[3]s
+  demo client:    id %[4]s
                   secret in environment variable ENTRA_EMULATOR_SECRET below
-                  certificate and key: %[6]s
+                  certificate and key: %[5]s
 
 Try:
-  export SSL_CERT_FILE=%[4]s ENTRA_EMULATOR_SECRET=%[7]s
-  entra token client-credentials --authority https://localhost:%[2]s/contoso.onmicrosoft.com \
-    --client-id %[5]s --secret-env ENTRA_EMULATOR_SECRET
+  export SSL_CERT_FILE=%[3]s ENTRA_EMULATOR_SECRET=%[6]s
+  entra token client-credentials --authority %[1]s/contoso.onmicrosoft.com \
+    --client-id %[4]s --secret-env ENTRA_EMULATOR_SECRET
 
 Press Ctrl-C to stop.
-`, em.Addr(), port(em.Addr()), em.IMDSURL(), filepath.Join(out, "ca.pem"), dc.ID,
+`, em.URL(), em.IMDSURL(), filepath.Join(out, "ca.pem"), dc.ID,
 		filepath.Join(out, "client-cert.pem"), dc.Secret)
 	<-ctx.Done()
 	return nil
-}
-
-func port(hostport string) string {
-	for i := len(hostport) - 1; i >= 0; i-- {
-		if hostport[i] == ':' {
-			return hostport[i+1:]
-		}
-	}
-	return hostport
 }

@@ -77,7 +77,7 @@ func TestTokenCommandsAgainstEmulator(t *testing.T) {
 	dir := filepath.Dir(ca)
 	dc := em.DefaultClient()
 	c := cli{bin: bin, env: []string{"SSL_CERT_FILE=" + ca, "APP_SECRET=" + dc.Secret, "WRONG_SECRET=nope-not-it-42"}}
-	authority := "https://" + strings.Replace(em.Addr(), "127.0.0.1", "localhost", 1) + "/contoso.onmicrosoft.com"
+	authority := em.URL() + "/contoso.onmicrosoft.com"
 	user := em.IssueUserToken(entratest.User{Audience: dc.ID, Subject: "alice", TenantID: "contoso.onmicrosoft.com"})
 
 	tests := []struct {
@@ -209,7 +209,7 @@ func TestEmulatorCommand(t *testing.T) {
 	if info, _ := os.Stat(ca); info.Mode().Perm() != 0o600 {
 		t.Errorf("CA file mode %v", info.Mode().Perm())
 	}
-	if !strings.Contains(stdout.String(), "token service:  https://127.0.0.1:") || !strings.Contains(stdout.String(), ca) {
+	if !strings.Contains(stdout.String(), "token service:  https://localhost:") || !strings.Contains(stdout.String(), ca) {
 		t.Fatalf("output:\n%s", stdout.String())
 	}
 }

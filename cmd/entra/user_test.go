@@ -24,7 +24,7 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 	dc := em.DefaultClient()
 	cacheFile := filepath.Join(dir, "cache", "msal_cache.json")
 	c := cli{bin: bin, env: []string{"SSL_CERT_FILE=" + caFile, "APP_SECRET=" + dc.Secret}}
-	authority := "https://" + strings.Replace(em.Addr(), "127.0.0.1", "localhost", 1) + "/contoso.onmicrosoft.com"
+	authority := em.URL() + "/contoso.onmicrosoft.com"
 	common := []string{"--authority", authority, "--client-id", dc.ID, "--secret-env", "APP_SECRET", "--cache", cacheFile}
 	run := func(wantStatus int, args ...string) (tokenOutput, string) {
 		t.Helper()
@@ -40,7 +40,7 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 		}
 		return out, stdout + stderr
 	}
-	requests := func() int { return len(em.TokenRequests()) }
+	requests := func() int { return len(em.Requests("token")) }
 
 	// Client credentials: the second identical process is served from the file.
 	first, _ := run(0, append([]string{"token", "client-credentials"}, common...)...)
@@ -89,7 +89,7 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 		t.Fatalf("silent: %+v", hit)
 	}
 	refreshed, _ := run(0, append([]string{"token", "silent", "--account", signedIn.Account.HomeAccountID, "--scope", "https://api.contoso.test/read"}, common...)...)
-	reqs := em.TokenRequests()
+	reqs := em.Requests("token")
 	if refreshed.Source != "identity_provider" || reqs[len(reqs)-1].Form.Get("grant_type") != "refresh_token" {
 		t.Fatalf("silent for another scope: %+v", refreshed)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -13,14 +12,10 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/entra-go/entra/internal/jws"
 )
 
 // codeLifetime is how long an authorization code may be redeemed.
 const codeLifetime = 10 * time.Minute
-
-const grantAuthorizationCode = "authorization_code"
 
 // authCode is what an authorization code stands for.
 type authCode struct {
@@ -30,47 +25,15 @@ type authCode struct {
 	redeemed                                               bool
 }
 
-// RegisterUser adds or replaces a user, found by Username (case-insensitive)
-// when a sign-in names it as login_hint. Empty ObjectID and Subject are
-// made up; an empty TenantID is the default user's tenant.
-func (e *Emulator) RegisterUser(u User) User {
-	if u.ObjectID == "" {
-		u.ObjectID = newGUID()
-	}
-	if u.Subject == "" {
-		u.Subject = newGUID()
-	}
-	if u.TenantID == "" {
-		u.TenantID = e.userTenant
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.users[strings.ToLower(u.Username)] = u
-	return u
-}
-
-// DefaultUser is the user every sign-in without a login_hint signs in.
-func (e *Emulator) DefaultUser() User {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.users[defaultUsername]
-}
-
-// RevokeRefreshTokens forgets every refresh token issued, as a password
-// change or an admin's revocation does: redeeming one fails with invalid_grant.
-func (e *Emulator) RevokeRefreshTokens() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	clear(e.refresh)
-}
-
 // SignIn plays a user at the sign-in page: it requests authorizeURL and
 // returns the redirect the emulator answers with (the redirect URI with
 // code and state, or with an error), without following it. The user is
 // the one named by login_hint, else DefaultUser; consent is automatic.
 func (e *Emulator) SignIn(ctx context.Context, authorizeURL string) (*url.URL, error) {
+	transport := e.Transport()
+	defer transport.CloseIdleConnections() // the transport is this call's alone
 	client := &http.Client{
-		Transport:     e.Transport(),
+		Transport:     transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       30 * time.Second,
 	}
@@ -91,10 +54,7 @@ func (e *Emulator) SignIn(ctx context.Context, authorizeURL string) (*url.URL, e
 }
 
 // authorize is the authorization endpoint: it signs the user in at once.
-func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, tenant string) {
-	if e.record(r, "authorize").apply(w, r) {
-		return
-	}
+func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	e.mu.Lock()
 	client, known := e.clients[q.Get("client_id")]
@@ -144,7 +104,7 @@ func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, tenant stri
 	e.mu.Lock()
 	e.codes[code] = &authCode{
 		clientID: client.ID, redirectURI: q.Get("redirect_uri"), scope: q.Get("scope"), nonce: q.Get("nonce"),
-		challenge: q.Get("code_challenge"), tenant: tenant, user: user, expires: e.opts.Now().Add(codeLifetime),
+		challenge: q.Get("code_challenge"), tenant: tenantOf(r), user: user, expires: e.opts.Now().Add(codeLifetime),
 	}
 	e.mu.Unlock()
 	params := url.Values{"code": {code}, "session_state": {newGUID()}}
@@ -164,55 +124,32 @@ func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request, tenant stri
 }
 
 // redeemCode checks an authorization_code grant and spends the code.
-func (e *Emulator) redeemCode(r *http.Request, clientID string) (*authCode, int, string, int, string) {
-	f := r.PostForm
+func (e *Emulator) redeemCode(f url.Values, g *grant) *refusal {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c, ok := e.codes[f.Get("code")]
 	switch {
-	case !ok || c.clientID != clientID:
-		return nil, 400, "invalid_grant", 9002313, "Invalid request. The authorization code is malformed or was not issued to this client."
+	case !ok || c.clientID != g.clientID:
+		return refuse(400, "invalid_grant", 9002313, "Invalid request. The authorization code is malformed or was not issued to this client.")
 	case c.redeemed:
-		return nil, 400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."
+		return refuse(400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.")
 	case e.opts.Now().After(c.expires):
-		return nil, 400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity."
+		return refuse(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity.")
 	case f.Get("redirect_uri") != c.redirectURI:
-		return nil, 400, "invalid_grant", 50148, "The redirect_uri does not match the one of the authorization request."
+		return refuse(400, "invalid_grant", 50148, "The redirect_uri does not match the one of the authorization request.")
 	}
 	if c.challenge != "" {
 		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
 		if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(c.challenge)) != 1 {
-			return nil, 400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request."
+			return refuse(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.")
 		}
 	}
 	c.redeemed = true
-	return c, 0, "", 0, ""
-}
-
-// idToken signs an ID token for a user flow's answer.
-func (e *Emulator) idToken(r *http.Request, tenant, clientID string, u User, nonce string) (string, error) {
-	now := e.opts.Now()
-	// tid is the tenant signed in to: the authority's when it is an id,
-	// else (a domain, common, organizations) the user's home tenant.
-	tid := u.TenantID
-	if isGUID(tenant) {
-		tid = strings.ToLower(tenant)
+	g.user, g.nonce = &c.user, c.nonce
+	if len(g.scopes) == 0 {
+		g.scopes = strings.Fields(c.scope)
 	}
-	claims := map[string]any{
-		"aud": clientID, "iss": "https://" + issuerHost(hostOnly(r.Host)) + "/" + tid + "/v2.0", "tid": tid,
-		"oid": u.ObjectID, "sub": u.Subject, "preferred_username": u.Username, "name": u.Name,
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "ver": "2.0",
-	}
-	if nonce != "" {
-		claims["nonce"] = nonce
-	}
-	return jws.Sign(e.signer, "RS256", map[string]any{"typ": "JWT", "kid": e.keyID}, claims)
-}
-
-// clientInfo is client_info for a user: base64url {"uid","utid"}.
-func clientInfo(u User) string {
-	b, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
-	return base64.RawURLEncoding.EncodeToString(b)
+	return nil
 }
 
 // allowsRedirect matches registered redirect URIs exactly, except that a
