@@ -15,14 +15,14 @@ type Code string
 
 // Client-side error codes. They are part of the API and never change meaning.
 const (
-	// CodeInvalidRequest: the call's own arguments are unusable (no scopes, empty assertion, ...).
-	CodeInvalidRequest Code = "invalid_request"
+	// CodeInvalidArgument: the call's own arguments or configuration are
+	// unusable (no scopes, an empty assertion, ...). Found before any
+	// request: the token service's own "invalid_request" is another code.
+	CodeInvalidArgument Code = "invalid_argument"
 	// CodeInvalidCredentialMaterial: a secret, certificate, key or assertion cannot be used.
 	CodeInvalidCredentialMaterial Code = "invalid_credential_material"
 	// CodeInvalidAuthority: the authority URL is malformed, insecure or unknown.
 	CodeInvalidAuthority Code = "invalid_authority"
-	// CodeInvalidRegion: a configured Azure region is not a valid region name.
-	CodeInvalidRegion Code = "invalid_region"
 	// CodeTokenTypeMismatch: the server issued another token type than the one requested.
 	CodeTokenTypeMismatch Code = "token_type_mismatch"
 	// CodeTokenTypeMissing: the server's token response named no token type.
@@ -50,8 +50,9 @@ const (
 	CodeInvalidJSONClaims Code = "invalid_json_claims_format"
 	// CodeExperimentalFeature: the caller used a preview feature without opting in.
 	CodeExperimentalFeature Code = "experimental_feature"
-	// CodeServer: a server failed without an OAuth error body.
-	CodeServer Code = "server_error"
+	// CodeServerFailure: a server failed without an OAuth error body (the
+	// token service's own "server_error" is another code).
+	CodeServerFailure Code = "server_failure"
 	// CodeMTLSNotSupportedForEnvironment: the authority's host has no mTLS endpoint.
 	CodeMTLSNotSupportedForEnvironment Code = "mtls_pop_not_supported_for_environment"
 	// CodeMTLSCertificateNotProvided: mTLS was requested without a certificate to present.
@@ -144,24 +145,6 @@ func (e *Error) LogValue() slog.Value { return slog.StringValue(e.Error()) }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
-
-// Is reports whether target is an *Error with the same Code, so that
-// errors.Is(err, &entra.Error{Code: entra.CodeInvalidAuthority}) works.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && t.Message == "" && t.StatusCode == 0
-}
-
-// Errorf returns a client-side *Error. The message must not contain secrets.
-func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// WrapError returns a client-side *Error with a cause. The cause's text becomes
-// part of Error(), so it must not contain secrets either.
-func WrapError(code Code, err error, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
-}
 
 // ErrorCode returns the Code of the first *Error in err's chain, or "" if none.
 func ErrorCode(err error) Code {

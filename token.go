@@ -1,31 +1,11 @@
 package entra
 
 import (
-	"context"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 )
-
-// Source says where a token came from.
-type Source uint8
-
-const (
-	// SourceIdentityProvider means the token was fetched from the token service by this call.
-	SourceIdentityProvider Source = iota
-	// SourceCache means the token was served from the cache.
-	SourceCache
-)
-
-// String returns "identity_provider" or "cache".
-func (s Source) String() string {
-	if s == SourceCache {
-		return "cache"
-	}
-	return "identity_provider"
-}
 
 // Token types as the token service names them.
 const (
@@ -33,9 +13,8 @@ const (
 	TokenTypeMTLSPoP = "mtls_pop"
 )
 
-// Token is an access token and what is known about it.
-//
-// Its String method never prints the token itself.
+// Token is an access token and what is known about it. No fmt verb and no
+// log/slog handler prints the token itself.
 type Token struct {
 	// AccessToken is the token to send to the resource.
 	AccessToken string
@@ -46,10 +25,12 @@ type Token struct {
 	// RefreshOn is when the library starts refreshing the token proactively.
 	// It is zero when the token service gave no hint.
 	RefreshOn time.Time
-	// Scopes are the scopes the token was granted for.
+	// Scopes are the scopes the token was granted for. A cache hit shares
+	// them with every other hit: read them, never change them.
 	Scopes []string
-	// Source says whether the token was served from the cache.
-	Source Source
+	// FromCache reports that the token was served from the cache, not
+	// fetched by this call.
+	FromCache bool
 	// TokenEndpoint is the URL the token was requested from; empty for cache hits.
 	TokenEndpoint string
 	// Region is the Azure region whose endpoint issued the token, if any.
@@ -78,32 +59,18 @@ func (t Token) AuthorizationHeader() string {
 	return scheme + " " + t.AccessToken
 }
 
-// String describes the token without revealing it.
-func (t Token) String() string {
-	return fmt.Sprintf("entra.Token{type=%s expires=%s source=%s}",
-		t.TokenType, t.ExpiresOn.UTC().Format(time.RFC3339), t.Source)
-}
-
-// GoString is like String, so %#v does not reveal the token either.
-func (t Token) GoString() string { return t.String() }
-
-// Format makes every fmt verb print String, never the token.
-func (t Token) Format(f fmt.State, _ rune) { io.WriteString(f, t.String()) }
+// Format prints the token's type, expiry and origin, never the token, for
+// every verb.
+func (t Token) Format(f fmt.State, _ rune) { fmt.Fprint(f, t.describe()) }
 
 // LogValue keeps log/slog handlers (JSON ones marshal fields) from
 // printing the token.
-func (t Token) LogValue() slog.Value { return slog.StringValue(t.String()) }
+func (t Token) LogValue() slog.Value { return slog.StringValue(t.describe()) }
 
-// TokenSource supplies tokens. Implementations are safe for concurrent use.
-type TokenSource interface {
-	Token(ctx context.Context) (Token, error)
+func (t Token) describe() string {
+	source := "identity_provider"
+	if t.FromCache {
+		source = "cache"
+	}
+	return fmt.Sprintf("entra.Token{type=%s expires=%s source=%s}", t.TokenType, t.ExpiresOn.UTC().Format(time.RFC3339), source)
 }
-
-// TokenSourceFunc adapts a function to TokenSource.
-type TokenSourceFunc func(ctx context.Context) (Token, error)
-
-// Token calls f.
-func (f TokenSourceFunc) Token(ctx context.Context) (Token, error) { return f(ctx) }
-
-// Version is this module's version, sent to the token service as x-client-Ver.
-const Version = "0.1.0"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/confidential"
+	"github.com/entra-go/entra/internal/errs"
 	"github.com/entra-go/entra/managedidentity"
 )
 
@@ -47,7 +48,7 @@ func Confidential(c *confidential.Client) *Credential {
 func ManagedIdentity(c *managedidentity.Client) *Credential {
 	return &Credential{get: func(ctx context.Context, opts policy.TokenRequestOptions) (entra.Token, error) {
 		if len(opts.Scopes) != 1 {
-			return entra.Token{}, entra.Errorf(entra.CodeInvalidRequest,
+			return entra.Token{}, errs.New(entra.CodeInvalidArgument,
 				"a managed identity token is for one resource; got %d scopes", len(opts.Scopes))
 		}
 		return c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: opts.Scopes[0], Claims: opts.Claims})
@@ -63,7 +64,7 @@ func (c *Credential) GetToken(ctx context.Context, opts policy.TokenRequestOptio
 	if !strings.EqualFold(tok.TokenType, entra.TokenTypeBearer) {
 		// The SDK's policy writes "Authorization: Bearer"; a PoP token sent
 		// so would be refused.
-		return azcore.AccessToken{}, entra.Errorf(entra.CodeTokenTypeMismatch,
+		return azcore.AccessToken{}, errs.New(entra.CodeTokenTypeMismatch,
 			"the Azure SDK sends bearer tokens, and the client returned a %s token", tok.TokenType)
 	}
 	return azcore.AccessToken{Token: tok.AccessToken, ExpiresOn: tok.ExpiresOn, RefreshOn: tok.RefreshOn}, nil

@@ -129,7 +129,7 @@ func TestManagedIdentityThroughTheSDKPipeline(t *testing.T) {
 	}
 
 	_, err = azentra.ManagedIdentity(client).GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"a/.default", "b/.default"}})
-	if entra.ErrorCode(err) != entra.CodeInvalidRequest {
+	if entra.ErrorCode(err) != entra.CodeInvalidArgument {
 		t.Fatalf("two scopes: %v", err)
 	}
 }

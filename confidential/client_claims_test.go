@@ -28,7 +28,7 @@ func TestClientClaims(t *testing.T) {
 	}
 
 	first := get(TokenRequest{ClientClaims: perimeter})
-	if first.Source != entra.SourceIdentityProvider {
+	if first.FromCache {
 		t.Fatal("first client-claims call was not sent")
 	}
 	if got, want := f.tokenRequests()[0].Form.Get("claims"), `{"access_token":{"xms_cc":{"values":["cp1"]}},"xms_az_nwperimid":{"essential":true}}`; got != want {
@@ -36,17 +36,17 @@ func TestClientClaims(t *testing.T) {
 	}
 	// The same claims in other formatting: a hit.
 	reformatted := get(TokenRequest{ClientClaims: "{ \"xms_az_nwperimid\" :\n { \"essential\" : true } }"})
-	if reformatted.Source != entra.SourceCache || reformatted.AccessToken != first.AccessToken {
+	if !reformatted.FromCache || reformatted.AccessToken != first.AccessToken {
 		t.Fatal("reformatted claims missed the cache")
 	}
 	// No claims: never the token fetched with them.
 	plain := get(TokenRequest{})
-	if plain.Source != entra.SourceIdentityProvider || plain.AccessToken == first.AccessToken {
+	if plain.FromCache || plain.AccessToken == first.AccessToken {
 		t.Fatal("a request without client claims got the client-claims token")
 	}
 	// Other claims: another entry.
 	other := get(TokenRequest{ClientClaims: `{"xms_az_nwperimid":{"essential":false}}`})
-	if other.Source != entra.SourceIdentityProvider {
+	if other.FromCache {
 		t.Fatal("different claims were served another claims value's token")
 	}
 	// And the client-claims entry did not take the plain token.
@@ -63,14 +63,14 @@ func TestClientClaims(t *testing.T) {
 	f.em.ResetRequests()
 	challenge := `{"access_token":{"nbf":{"essential":true,"value":"1"}},"xms_az_nwperimid":{"essential":false}}`
 	challenged := get(TokenRequest{ClientClaims: perimeter, Claims: challenge})
-	if challenged.Source != entra.SourceIdentityProvider {
+	if challenged.FromCache {
 		t.Fatal("a claims challenge was answered from the cache")
 	}
 	if got, want := f.tokenRequests()[0].Form.Get("claims"),
 		`{"access_token":{"nbf":{"essential":true,"value":"1"},"xms_cc":{"values":["cp1"]}},"xms_az_nwperimid":{"essential":true}}`; got != want {
 		t.Fatalf("merged claims %s, want %s", got, want)
 	}
-	if after := get(TokenRequest{ClientClaims: perimeter}); after.AccessToken != challenged.AccessToken || after.Source != entra.SourceCache {
+	if after := get(TokenRequest{ClientClaims: perimeter}); after.AccessToken != challenged.AccessToken || !after.FromCache {
 		t.Fatal("the challenged token was not cached under the client-claims key")
 	}
 	if p := get(TokenRequest{}); p.AccessToken != plain.AccessToken {
@@ -92,7 +92,7 @@ func TestClientClaimsOnBehalfOf(t *testing.T) {
 	}
 	req.ClientClaims = `{"xms_az_nwperimid" : {"essential" : true}}`
 	b, err := c.AcquireTokenOnBehalfOf(context.Background(), user, req)
-	if err != nil || b.Source != entra.SourceCache || b.AccessToken != a.AccessToken {
+	if err != nil || !b.FromCache || b.AccessToken != a.AccessToken {
 		t.Fatalf("reformatted OBO claims: %v %v", b, err)
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"strings"
@@ -17,9 +19,9 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/authority"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/internal/clientauth"
 )
 
 const (
@@ -33,9 +35,9 @@ var graphScopes = []string{graph}
 type fixture struct {
 	em       *entratest.Emulator
 	clientID string
-	secret   *credential.Secret
-	rsaCert  *credential.Certificate
-	ecCert   *credential.Certificate
+	secret   credential.Credential
+	rsaCert  *clientauth.Certificate
+	ecCert   *clientauth.Certificate
 }
 
 func newFixture(t testing.TB, opts entratest.Options) *fixture {
@@ -50,7 +52,7 @@ func newFixture(t testing.TB, opts entratest.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rsaCert, err := credential.ParseCertificate(dc.CertPEM, dc.KeyPEM, credential.CertificateOptions{})
+	rsaCert, err := clientauth.ParseCertificate(dc.CertPEM, dc.KeyPEM, clientauth.CertificateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func newFixture(t testing.TB, opts entratest.Options) *fixture {
 	return &fixture{em: em, clientID: dc.ID, secret: secret, rsaCert: rsaCert, ecCert: ecCert}
 }
 
-func newECCertificate(t testing.TB) *credential.Certificate {
+func newECCertificate(t testing.TB) *clientauth.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -70,7 +72,7 @@ func newECCertificate(t testing.TB) *credential.Certificate {
 }
 
 // certificateFor issues a self-signed certificate over key.
-func certificateFor(t testing.TB, key *ecdsa.PrivateKey, serial int64) *credential.Certificate {
+func certificateFor(t testing.TB, key *ecdsa.PrivateKey, serial int64) *clientauth.Certificate {
 	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "entra-test-ec"},
@@ -81,25 +83,23 @@ func certificateFor(t testing.TB, key *ecdsa.PrivateKey, serial int64) *credenti
 		t.Fatal(err)
 	}
 	leaf, _ := x509.ParseCertificate(der)
-	c, err := credential.NewCertificate([]*x509.Certificate{leaf}, key, credential.CertificateOptions{})
+	c, err := clientauth.NewCertificate([]*x509.Certificate{leaf}, key, clientauth.CertificateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-// bindingCallback is an assertion callback that returns the EC
-// certificate as its binding certificate ("case 2"), or none.
-func (f *fixture) bindingCallback(withCertificate bool) credential.AssertionFunc {
+// bindingCallback is an assertion callback bound to the EC certificate
+// ("case 2"), or, without a certificate, bound to none.
+func (f *fixture) bindingCallback(withCertificate bool) credential.Credential {
 	tlsCert := f.ecCert.TLSCertificate()
-	return func(ctx context.Context, req credential.AssertionRequest) (credential.Assertion, error) {
-		m, err := f.ecCert.Material(ctx, credential.Request{ClientID: req.ClientID, TokenEndpoint: req.TokenEndpoint})
-		a := credential.Assertion{JWT: m.Assertion}
+	return credential.NewBoundAssertion(func(context.Context) (*tls.Certificate, error) {
 		if withCertificate {
-			a.BindingCertificate = &tlsCert
+			return &tlsCert, nil
 		}
-		return a, err
-	}
+		return nil, nil
+	}, f.sign)
 }
 
 func (f *fixture) client(t testing.TB, cred credential.Credential, mutate ...func(*Config)) *Client {
@@ -124,11 +124,11 @@ func (f *fixture) tokenRequests() []entratest.Request { return f.em.Requests("to
 
 // callback is an assertion callback signing with the EC certificate, as a
 // key-vault signer would.
-func (f *fixture) callback() credential.AssertionFunc {
-	return func(ctx context.Context, req credential.AssertionRequest) (credential.Assertion, error) {
-		m, err := f.ecCert.Material(ctx, credential.Request{ClientID: req.ClientID, TokenEndpoint: req.TokenEndpoint})
-		return credential.Assertion{JWT: m.Assertion}, err
-	}
+func (f *fixture) callback() credential.Credential { return credential.NewAssertion(f.sign) }
+
+func (f *fixture) sign(ctx context.Context, req credential.AssertionRequest) (string, error) {
+	m, err := f.ecCert.Material(ctx, clientauth.Request{ClientID: req.ClientID, TokenEndpoint: req.TokenEndpoint})
+	return m.Assertion, err
 }
 
 func TestClientCredentialsWithEachCredential(t *testing.T) {
@@ -152,7 +152,7 @@ func TestClientCredentialsWithEachCredential(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tok.Source != entra.SourceIdentityProvider || tok.TokenType != entra.TokenTypeBearer || tok.AccessToken == "" {
+			if tok.FromCache || tok.TokenType != entra.TokenTypeBearer || tok.AccessToken == "" {
 				t.Fatalf("first call: %v", tok)
 			}
 			if want := "https://login.microsoftonline.com/" + tenant + "/oauth2/v2.0/token"; tok.TokenEndpoint != want {
@@ -162,7 +162,7 @@ func TestClientCredentialsWithEachCredential(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if again.Source != entra.SourceCache || again.AccessToken != tok.AccessToken {
+			if !again.FromCache || again.AccessToken != tok.AccessToken {
 				t.Fatalf("second call not served from the cache: %v", again)
 			}
 			reqs := f.tokenRequests()
@@ -174,7 +174,7 @@ func TestClientCredentialsWithEachCredential(t *testing.T) {
 				form.Get("scope") != graph || form.Get("client_info") != "1" || form.Get("client_id") != f.clientID {
 				t.Errorf("unexpected form fields: %v", keys(form))
 			}
-			if tt.wantAuth == "client_assertion" && form.Get("client_assertion_type") != credential.AssertionTypeJWTBearer {
+			if tt.wantAuth == "client_assertion" && form.Get("client_assertion_type") != clientauth.AssertionTypeJWTBearer {
 				t.Errorf("client_assertion_type %q", form.Get("client_assertion_type"))
 			}
 			if form.Get("claims") != "" {
@@ -214,14 +214,14 @@ func TestOnBehalfOf(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a2.Source != entra.SourceCache || a2.AccessToken != a1.AccessToken {
+			if !a2.FromCache || a2.AccessToken != a1.AccessToken {
 				t.Fatalf("second OBO call for the same user not from cache: %v", a2)
 			}
 			b1, err := c.AcquireTokenOnBehalfOf(ctx, bob, req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if b1.Source != entra.SourceIdentityProvider || b1.AccessToken == a1.AccessToken {
+			if b1.FromCache || b1.AccessToken == a1.AccessToken {
 				t.Fatalf("another user's call was served alice's token")
 			}
 			reqs := f.tokenRequests()
@@ -251,7 +251,7 @@ func TestOnBehalfOfRedeemsCachedRefreshToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.Source != entra.SourceIdentityProvider {
+	if tok.FromCache {
 		t.Fatalf("expired token served")
 	}
 	reqs := f.tokenRequests()
@@ -332,7 +332,7 @@ func TestRegionalEndpoint(t *testing.T) {
 	}
 	// A regional token is cached under the authority's environment.
 	again, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
-	if err != nil || again.Source != entra.SourceCache {
+	if err != nil || !again.FromCache {
 		t.Fatalf("second regional call: %v %v", again, err)
 	}
 	// OBO never goes regional.
@@ -371,7 +371,7 @@ func TestTenantOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Source != entra.SourceIdentityProvider || a.AccessToken == b.AccessToken {
+	if b.FromCache || a.AccessToken == b.AccessToken {
 		t.Fatal("another tenant was served the first tenant's token")
 	}
 	if !strings.Contains(b.TokenEndpoint, "/fabrikam.onmicrosoft.com/") {
@@ -392,14 +392,14 @@ func TestClaimsChallengeAndCapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.Source != entra.SourceIdentityProvider || second.AccessToken == first.AccessToken {
+	if second.FromCache || second.AccessToken == first.AccessToken {
 		t.Fatal("a claims challenge was answered from the cache")
 	}
 	third, err := c.AcquireTokenForClient(ctx, TokenRequest{Scopes: graphScopes})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if third.Source != entra.SourceCache || third.AccessToken != second.AccessToken {
+	if !third.FromCache || third.AccessToken != second.AccessToken {
 		t.Fatal("the token fetched for the challenge was not cached")
 	}
 	reqs := f.tokenRequests()
@@ -420,7 +420,7 @@ func TestForceRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Source != entra.SourceIdentityProvider || b.AccessToken == a.AccessToken || len(f.tokenRequests()) != 2 {
+	if b.FromCache || b.AccessToken == a.AccessToken || len(f.tokenRequests()) != 2 {
 		t.Fatal("force refresh served the cached token")
 	}
 }
@@ -442,7 +442,7 @@ func TestProactiveRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if served.Source != entra.SourceCache || served.AccessToken != first.AccessToken {
+	if !served.FromCache || served.AccessToken != first.AccessToken {
 		t.Fatal("a token due for refresh was not served while it refreshes")
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -532,9 +532,9 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"authority over plain http", Config{Authority: "http://login.microsoftonline.com/t", ClientID: "c", Credential: secret}, entra.CodeInvalidAuthority},
 		{"authority with no tenant", Config{Authority: "https://login.microsoftonline.com/", ClientID: "c", Credential: secret}, entra.CodeInvalidAuthority},
-		{"no client id", Config{Authority: "https://login.microsoftonline.com/t", Credential: secret}, entra.CodeInvalidRequest},
+		{"no client id", Config{Authority: "https://login.microsoftonline.com/t", Credential: secret}, entra.CodeInvalidArgument},
 		{"no credential", Config{Authority: "https://login.microsoftonline.com/t", ClientID: "c"}, entra.CodeInvalidCredentialMaterial},
-		{"invalid region", Config{Authority: "https://login.microsoftonline.com/t", ClientID: "c", Credential: secret, Region: "east us!"}, entra.CodeInvalidRegion},
+		{"invalid region", Config{Authority: "https://login.microsoftonline.com/t", ClientID: "c", Credential: secret, Region: "east us!"}, entra.CodeInvalidArgument},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -549,11 +549,11 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, req := range []TokenRequest{{}, {Scopes: []string{""}}, {Scopes: []string{"a b"}}} {
-		if _, err := c.AcquireTokenForClient(context.Background(), req); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+		if _, err := c.AcquireTokenForClient(context.Background(), req); entra.ErrorCode(err) != entra.CodeInvalidArgument {
 			t.Errorf("request %+v: got %v", req, err)
 		}
 	}
-	if _, err := c.AcquireTokenOnBehalfOf(context.Background(), " ", TokenRequest{Scopes: graphScopes}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+	if _, err := c.AcquireTokenOnBehalfOf(context.Background(), " ", TokenRequest{Scopes: graphScopes}); entra.ErrorCode(err) != entra.CodeInvalidArgument {
 		t.Errorf("empty user assertion: got %v", err)
 	}
 }
@@ -574,10 +574,10 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 		for _, claims := range []string{"", claimsText, "{not json"} {
 			tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, Claims: claims})
 			tokens = append(tokens, tok.AccessToken)
-			texts = append(texts, tok.String(), errText(err))
+			texts = append(texts, fmt.Sprint(tok), errText(err))
 			tok, err = c.AcquireTokenOnBehalfOf(context.Background(), user, TokenRequest{Scopes: []string{"https://api.contoso.test/read"}, Claims: claims})
 			tokens = append(tokens, tok.AccessToken)
-			texts = append(texts, tok.String(), errText(err))
+			texts = append(texts, fmt.Sprint(tok), errText(err))
 		}
 		texts = append(texts, fmtAll(cred)...)
 	}
@@ -644,15 +644,15 @@ func TestAuthorityKinds(t *testing.T) {
 	f := newFixture(t, entratest.Options{ExtraHosts: []string{"adfs.contoso.test", "idp.contoso.test"}})
 	tests := []struct {
 		name, authority string
-		kind            authority.Kind
+		kind            AuthorityKind
 		wantEndpoint    string
 	}{
-		{"B2C", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", authority.KindAuto,
+		{"B2C", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", AuthorityAuto,
 			"https://contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_signin/oauth2/v2.0/token"},
-		{"AD FS (RS256 with x5t)", "https://adfs.contoso.test/adfs", authority.KindAuto, "https://adfs.contoso.test/adfs/oauth2/token"},
-		{"generic OIDC", "https://idp.contoso.test/oidc", authority.KindOIDC, "https://idp.contoso.test/oidc/token"},
-		{"sovereign cloud", "https://login.microsoftonline.us/" + tenant, authority.KindAuto, "https://login.microsoftonline.us/" + tenant + "/oauth2/v2.0/token"},
-		{"unknown host through instance discovery", "https://localhost/" + tenant, authority.KindAuto, "https://localhost/" + tenant + "/oauth2/v2.0/token"},
+		{"AD FS (RS256 with x5t)", "https://adfs.contoso.test/adfs", AuthorityAuto, "https://adfs.contoso.test/adfs/oauth2/token"},
+		{"generic OIDC", "https://idp.contoso.test/oidc", AuthorityOIDC, "https://idp.contoso.test/oidc/token"},
+		{"sovereign cloud", "https://login.microsoftonline.us/" + tenant, AuthorityAuto, "https://login.microsoftonline.us/" + tenant + "/oauth2/v2.0/token"},
+		{"unknown host through instance discovery", "https://localhost/" + tenant, AuthorityAuto, "https://localhost/" + tenant + "/oauth2/v2.0/token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -665,22 +665,9 @@ func TestAuthorityKinds(t *testing.T) {
 				t.Fatalf("token endpoint %s, want %s", tok.TokenEndpoint, tt.wantEndpoint)
 			}
 			again, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
-			if err != nil || again.Source != entra.SourceCache {
+			if err != nil || !again.FromCache {
 				t.Fatalf("second call: %v %v", again, err)
 			}
 		})
-	}
-}
-
-func TestTokenSource(t *testing.T) {
-	f := newFixture(t, entratest.Options{})
-	var ts entra.TokenSource = f.client(t, f.secret).TokenSource(TokenRequest{Scopes: graphScopes})
-	a, err := ts.Token(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := ts.Token(context.Background())
-	if err != nil || b.Source != entra.SourceCache || b.AccessToken != a.AccessToken {
-		t.Fatalf("second token: %v %v", b, err)
 	}
 }

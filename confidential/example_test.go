@@ -44,11 +44,11 @@ func ExampleClient_AcquireTokenForClient() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(tok.TokenType, tok.Source)
+		fmt.Println(tok.TokenType, "from the cache:", tok.FromCache)
 	}
 	// Output:
-	// Bearer identity_provider
-	// Bearer cache
+	// Bearer from the cache: false
+	// Bearer from the cache: true
 }
 
 func ExampleClient_AcquireTokenOnBehalfOf() {
@@ -77,8 +77,8 @@ func ExampleClient_AcquireTokenOnBehalfOf() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(tok.Source)
-	// Output: identity_provider
+	fmt.Println(tok.TokenType, "from the cache:", tok.FromCache)
+	// Output: Bearer from the cache: false
 }
 
 func Example_errors() {

@@ -50,17 +50,17 @@ func ExampleClient_AcquireTokenByAuthCode() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(tok.Account.Username, tok.Source)
+	fmt.Println(tok.Account.Username, "from the cache:", tok.FromCache)
 
 	// 4. Later requests: silent, from the cache or the refresh token.
 	again, err := client.AcquireTokenSilent(ctx, tok.Account, confidential.TokenRequest{Scopes: scopes})
 	if err != nil {
 		log.Fatal(err) // interaction_required: sign the user in again
 	}
-	fmt.Println(again.Source)
+	fmt.Println("from the cache:", again.FromCache)
 	// Output:
-	// ada@contoso.example identity_provider
-	// cache
+	// ada@contoso.example from the cache: false
+	// from the cache: true
 }
 
 // An mTLS proof-of-possession token is bound to the client certificate,

@@ -145,7 +145,7 @@ func secretCredential(t *testing.T) credential.Credential {
 }
 
 // ecCertificate is a self-signed certificate credential.
-func ecCertificate(t *testing.T) *credential.Certificate {
+func ecCertificate(t *testing.T) credential.Credential {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -380,8 +380,8 @@ func TestEchoedSecretsAreRedacted(t *testing.T) {
 	creds := map[string]credential.Credential{
 		"secret":      secretCredential(t),
 		"certificate": ecCertificate(t),
-		"callback": credential.AssertionFunc(func(context.Context, credential.AssertionRequest) (credential.Assertion, error) {
-			return credential.Assertion{JWT: callbackJWT}, nil
+		"callback": credential.NewAssertion(func(context.Context, credential.AssertionRequest) (string, error) {
+			return callbackJWT, nil
 		}),
 	}
 	const clientClaims = `{"xms_az_nwperimid":{"essential":true,"values":["perimeter-secret-1"]}}`

@@ -14,6 +14,8 @@ import (
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/internal/clientauth"
+	"github.com/entra-go/entra/internal/errs"
 	"github.com/entra-go/entra/internal/jws"
 )
 
@@ -78,14 +80,14 @@ func TestBearerOverMTLS(t *testing.T) {
 			if last.ClientCertificate == nil || !bytes.Equal(last.ClientCertificate.Raw, f.rsaCert.Leaf().Raw) {
 				t.Error("the certificate was not presented in the TLS handshake")
 			}
-			if last.Form.Get("client_assertion_type") != credential.AssertionTypeJWTBearer {
+			if last.Form.Get("client_assertion_type") != clientauth.AssertionTypeJWTBearer {
 				t.Errorf("client_assertion_type %q", last.Form.Get("client_assertion_type"))
 			}
 			if _, ok := assertionHeader(t, last.Form.Get("client_assertion"))["x5c"]; !ok {
 				t.Error("the assertion has no x5c")
 			}
 			again, err := get()
-			if err != nil || again.Source != entra.SourceCache {
+			if err != nil || !again.FromCache {
 				t.Fatalf("second identical call: %v, %v (the mTLS host must not leak into the cache key)", again, err)
 			}
 			if n := len(f.tokenRequests()); n != len(reqs) {
@@ -169,7 +171,7 @@ func TestAssertionCallbackWithBindingCertificate(t *testing.T) {
 	}
 	last := f.tokenRequests()[0]
 	if tok.TokenType != entra.TokenTypeBearer || last.Host != "mtlsauth.microsoft.com" || last.ClientCertificate == nil ||
-		last.Form.Get("client_assertion_type") != credential.AssertionTypeJWTPoP {
+		last.Form.Get("client_assertion_type") != clientauth.AssertionTypeJWTPoP {
 		t.Fatalf("token %v; request to %s, type %q, cert %v", tok, last.Host, last.Form.Get("client_assertion_type"), last.ClientCertificate != nil)
 	}
 }
@@ -244,7 +246,7 @@ func TestMTLSHTTPClientFactory(t *testing.T) {
 		cfg.MTLSHTTPClient = func(cert *tls.Certificate) (*http.Client, error) {
 			mu.Lock()
 			defer mu.Unlock()
-			calls = append(calls, credential.ThumbprintOf(cert.Leaf))
+			calls = append(calls, clientauth.ThumbprintOf(cert.Leaf))
 			return &http.Client{Transport: f.em.TransportWithCertificate(cert)}, nil
 		}
 	})
@@ -267,10 +269,10 @@ func TestMTLSHTTPClientFactory(t *testing.T) {
 	}
 	failing := f.client(t, f.rsaCert, func(cfg *Config) {
 		cfg.MTLSHTTPClient = func(*tls.Certificate) (*http.Client, error) {
-			return nil, entra.Errorf(entra.CodeInvalidRequest, "no client for this certificate")
+			return nil, errs.New(entra.CodeInvalidArgument, "no client for this certificate")
 		}
 	})
-	if _, err := failing.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+	if _, err := failing.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true}); entra.ErrorCode(err) != entra.CodeInvalidArgument {
 		t.Fatalf("failing factory: %v", err)
 	}
 }

@@ -10,14 +10,14 @@ import (
 	"testing"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/authority"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/internal/clientauth"
 )
 
 // sameKeyCertificates returns two certificates (a certificate and its
 // renewal) over one key.
-func sameKeyCertificates(t *testing.T) (*credential.Certificate, *credential.Certificate) {
+func sameKeyCertificates(t *testing.T) (*clientauth.Certificate, *clientauth.Certificate) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -37,7 +37,7 @@ func TestMTLSPoP(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tok.TokenType != entra.TokenTypeMTLSPoP || tok.AuthorizationHeader() != "mtls_pop "+tok.AccessToken ||
-		tok.BindingCertificate == nil || credential.ThumbprintOf(tok.BindingCertificate) != f.rsaCert.Thumbprint() {
+		tok.BindingCertificate == nil || clientauth.ThumbprintOf(tok.BindingCertificate) != f.rsaCert.Thumbprint() {
 		t.Fatalf("token %v, binding %v", tok, tok.BindingCertificate != nil)
 	}
 	req := f.tokenRequests()[0]
@@ -54,11 +54,11 @@ func TestMTLSPoP(t *testing.T) {
 	}
 
 	again, err := c.AcquireTokenForClient(ctx, pop)
-	if err != nil || again.Source != entra.SourceCache || again.TokenType != entra.TokenTypeMTLSPoP || again.BindingCertificate == nil {
+	if err != nil || !again.FromCache || again.TokenType != entra.TokenTypeMTLSPoP || again.BindingCertificate == nil {
 		t.Fatalf("second PoP call: %v %v", again, err)
 	}
 	bearer, err := c.AcquireTokenForClient(ctx, TokenRequest{Scopes: graphScopes})
-	if err != nil || bearer.Source != entra.SourceIdentityProvider || bearer.TokenType != entra.TokenTypeBearer || bearer.AccessToken == tok.AccessToken {
+	if err != nil || bearer.FromCache || bearer.TokenType != entra.TokenTypeBearer || bearer.AccessToken == tok.AccessToken {
 		t.Fatalf("a bearer request was served the PoP token: %v %v", bearer, err)
 	}
 	popAgain, err := c.AcquireTokenForClient(ctx, pop)
@@ -71,7 +71,7 @@ func TestMTLSPoPRenewedCertificateIsAMiss(t *testing.T) {
 	f := newFixture(t, entratest.Options{})
 	old, renewed := sameKeyCertificates(t)
 	f.em.RegisterClient(entratest.Client{ID: f.clientID, Certificates: []*x509.Certificate{old.Leaf(), renewed.Leaf()}})
-	shared := f.client(t, old).cache
+	shared := &entratest.Storage{}
 	ctx := context.Background()
 	pop := TokenRequest{Scopes: graphScopes, MTLSPoP: true}
 	if _, err := f.client(t, old, func(cfg *Config) { cfg.Cache = shared }).AcquireTokenForClient(ctx, pop); err != nil {
@@ -81,7 +81,7 @@ func TestMTLSPoPRenewedCertificateIsAMiss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.Source != entra.SourceIdentityProvider || credential.ThumbprintOf(tok.BindingCertificate) != renewed.Thumbprint() {
+	if tok.FromCache || clientauth.ThumbprintOf(tok.BindingCertificate) != renewed.Thumbprint() {
 		t.Fatalf("the renewed certificate was served a token bound to the old one: %v", tok)
 	}
 }
@@ -123,7 +123,7 @@ func TestMTLSPoPErrors(t *testing.T) {
 	// Other flows do not take PoP yet.
 	c := f.client(t, f.rsaCert)
 	user := f.em.IssueUserToken(entratest.User{Audience: f.clientID, Subject: "alice", TenantID: tenant})
-	if _, err := c.AcquireTokenOnBehalfOf(context.Background(), user, TokenRequest{Scopes: graphScopes, MTLSPoP: true}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+	if _, err := c.AcquireTokenOnBehalfOf(context.Background(), user, TokenRequest{Scopes: graphScopes, MTLSPoP: true}); entra.ErrorCode(err) != entra.CodeInvalidArgument {
 		t.Errorf("OBO with PoP: %v", err)
 	}
 }
@@ -157,11 +157,11 @@ func TestMTLSPoPWithCallbackCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.TokenType != entra.TokenTypeMTLSPoP || credential.ThumbprintOf(tok.BindingCertificate) != f.ecCert.Thumbprint() {
+	if tok.TokenType != entra.TokenTypeMTLSPoP || clientauth.ThumbprintOf(tok.BindingCertificate) != f.ecCert.Thumbprint() {
 		t.Fatalf("token %v", tok)
 	}
 	again, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
-	if err != nil || again.Source != entra.SourceCache {
+	if err != nil || !again.FromCache {
 		t.Fatalf("second call %v %v", again, err)
 	}
 }
@@ -172,7 +172,7 @@ func TestMTLSPoPWithCallbackCertificate(t *testing.T) {
 func TestRFC8705OIDC(t *testing.T) {
 	f := newFixture(t, entratest.Options{ExtraHosts: []string{"idp.contoso.test"}})
 	c := f.client(t, f.rsaCert, func(cfg *Config) {
-		cfg.Authority, cfg.AuthorityKind = "https://idp.contoso.test/oidc", authority.KindOIDC
+		cfg.Authority, cfg.AuthorityKind = "https://idp.contoso.test/oidc", AuthorityOIDC
 	})
 	tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
 	if err != nil {
@@ -193,7 +193,7 @@ func TestRFC8705OIDC(t *testing.T) {
 		t.Errorf("cnf %v", claims["cnf"])
 	}
 	again, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
-	if err != nil || again.Source != entra.SourceCache || again.TokenType != entra.TokenTypeBearer {
+	if err != nil || !again.FromCache || again.TokenType != entra.TokenTypeBearer {
 		t.Fatalf("second call %v %v", again, err)
 	}
 }

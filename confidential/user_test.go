@@ -14,10 +14,9 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/authority"
-	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/internal/tokencache"
 )
 
 const redirectURI = "http://localhost/callback"
@@ -53,13 +52,13 @@ func TestAuthCodeURL(t *testing.T) {
 	f := newFixture(t, entratest.Options{ExtraHosts: []string{"idp.contoso.test"}})
 	tests := []struct {
 		name, authority string
-		kind            authority.Kind
+		kind            AuthorityKind
 		wantPrefix      string
 	}{
-		{"entra", "", authority.KindAuto, "https://login.microsoftonline.com/" + tenant + "/oauth2/v2.0/authorize?"},
-		{"b2c", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", authority.KindAuto,
+		{"entra", "", AuthorityAuto, "https://login.microsoftonline.com/" + tenant + "/oauth2/v2.0/authorize?"},
+		{"b2c", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", AuthorityAuto,
 			"https://contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_signin/oauth2/v2.0/authorize?"},
-		{"generic oidc", "https://idp.contoso.test/oidc", authority.KindOIDC, "https://idp.contoso.test/oidc/authorize?"},
+		{"generic oidc", "https://idp.contoso.test/oidc", AuthorityOIDC, "https://idp.contoso.test/oidc/authorize?"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,7 +107,7 @@ func TestAuthCodeURLRefusesClientClaims(t *testing.T) {
 	c := f.client(t, f.secret, func(cfg *Config) { cfg.EnableClientClaims = true })
 	_, err := c.AuthCodeURL(context.Background(), AuthorizationRequest{RedirectURI: redirectURI, Scopes: userRead,
 		ClientClaims: `{"xms_az_nwperimid":{"essential":true,"value":"perimeter-secret"}}`})
-	if entra.ErrorCode(err) != entra.CodeInvalidRequest || strings.Contains(err.Error(), "perimeter-secret") {
+	if entra.ErrorCode(err) != entra.CodeInvalidArgument || strings.Contains(err.Error(), "perimeter-secret") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -139,11 +138,11 @@ func TestAuthCodeSilentAndAccounts(t *testing.T) {
 		t.Fatalf("accounts %+v %v", accounts, err)
 	}
 	hit, err := c.AcquireTokenSilent(ctx, &accounts[0], TokenRequest{Scopes: userRead})
-	if err != nil || hit.Source != entra.SourceCache || hit.AccessToken != tok.AccessToken || hit.Account.Username != user.Username {
+	if err != nil || !hit.FromCache || hit.AccessToken != tok.AccessToken || hit.Account.Username != user.Username {
 		t.Fatalf("silent hit: %v %+v %v", hit, hit.Account, err)
 	}
 	refreshed, err := c.AcquireTokenSilent(ctx, &accounts[0], TokenRequest{Scopes: userRead, ForceRefresh: true})
-	if err != nil || refreshed.Source != entra.SourceIdentityProvider {
+	if err != nil || refreshed.FromCache {
 		t.Fatalf("silent refresh: %v %v", refreshed, err)
 	}
 	reqs := f.tokenRequests()
@@ -152,7 +151,7 @@ func TestAuthCodeSilentAndAccounts(t *testing.T) {
 	}
 	// Another scope: no access token for it, so the refresh token serves it.
 	other, err := c.AcquireTokenSilent(ctx, &accounts[0], TokenRequest{Scopes: []string{"https://api.contoso.test/read"}})
-	if err != nil || other.Source != entra.SourceIdentityProvider {
+	if err != nil || other.FromCache {
 		t.Fatalf("silent for another scope: %v %v", other, err)
 	}
 	// Silent also serves app tokens.
@@ -217,10 +216,10 @@ func TestAuthCodeErrors(t *testing.T) {
 		}
 	})
 	t.Run("missing input", func(t *testing.T) {
-		if _, err := c.AcquireTokenByAuthCode(ctx, AuthCode{Code: "c"}, TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+		if _, err := c.AcquireTokenByAuthCode(ctx, AuthCode{Code: "c"}, TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != entra.CodeInvalidArgument {
 			t.Errorf("no redirect URI: %v", err)
 		}
-		if _, err := c.AcquireTokenByRefreshToken(ctx, " ", TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+		if _, err := c.AcquireTokenByRefreshToken(ctx, " ", TokenRequest{Scopes: userRead}); entra.ErrorCode(err) != entra.CodeInvalidArgument {
 			t.Errorf("blank refresh token: %v", err)
 		}
 	})
@@ -244,7 +243,7 @@ func TestSilentWhenTheServiceRefusesTheRefreshToken(t *testing.T) {
 	if entra.ErrorCode(errors.Unwrap(err)) != "invalid_grant" {
 		t.Errorf("the server's answer is not kept: %v", errors.Unwrap(err))
 	}
-	if _, ok := c.cache.LookupRefreshToken(cache.RefreshKey{Environment: c.env, ClientID: c.clientID, Partition: tok.Account.HomeAccountID}); ok {
+	if _, ok := c.pipe.Cache().LookupRefreshToken(tokencache.RefreshKey{Environment: c.env, ClientID: c.clientID, Partition: tok.Account.HomeAccountID}); ok {
 		t.Error("the refused refresh token is still cached")
 	}
 	before := len(f.tokenRequests())
@@ -288,7 +287,7 @@ func TestFamilyRefreshToken(t *testing.T) {
 		Certificates: nil})
 	f.em.RegisterClient(entratest.Client{ID: sibling, Secret: "sibling-secret", FamilyID: "1"})
 	ctx := context.Background()
-	shared := cache.New()
+	shared := &entratest.Storage{}
 	a := f.client(t, f.secret, func(cfg *Config) { cfg.Cache = shared })
 	code, _ := signIn(t, f, a, AuthorizationRequest{})
 	tok, err := a.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead})
@@ -298,7 +297,7 @@ func TestFamilyRefreshToken(t *testing.T) {
 	siblingSecret, _ := credential.NewSecret("sibling-secret")
 	b := f.client(t, siblingSecret, func(cfg *Config) { cfg.ClientID, cfg.Cache = sibling, shared })
 	got, err := b.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead})
-	if err != nil || got.Source != entra.SourceIdentityProvider {
+	if err != nil || got.FromCache {
 		t.Fatalf("the family member could not use the family refresh token: %v %v", got, err)
 	}
 }
@@ -342,11 +341,11 @@ func TestClientClaimsOnUserFlows(t *testing.T) {
 		t.Errorf("claims sent %q", got)
 	}
 	hit, err := c.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead, ClientClaims: " { \"xms_az_nwperimid\" : {\"essential\":true} } "})
-	if err != nil || hit.Source != entra.SourceCache {
+	if err != nil || !hit.FromCache {
 		t.Fatalf("reformatted claims: %v %v", hit, err)
 	}
 	plain, err := c.AcquireTokenSilent(ctx, tok.Account, TokenRequest{Scopes: userRead})
-	if err != nil || plain.Source != entra.SourceIdentityProvider || plain.AccessToken == tok.AccessToken {
+	if err != nil || plain.FromCache || plain.AccessToken == tok.AccessToken {
 		t.Fatalf("a request without claims got the claims token: %v %v", plain, err)
 	}
 	reqs := f.tokenRequests()
@@ -361,17 +360,17 @@ func BenchmarkSilentHit(b *testing.B) {
 	for _, users := range []int{1, 10_000} {
 		b.Run(fmt.Sprintf("users=%d", users), func(b *testing.B) {
 			f := newFixture(b, entratest.Options{})
-			shared := cache.New()
-			c := f.client(b, f.secret, func(cfg *Config) { cfg.Cache = shared })
+			c := f.client(b, f.secret)
+			shared := c.pipe.Cache()
 			now := time.Now()
 			var last *entra.Account
 			for i := range users {
 				home := fmt.Sprintf("%08d-0000-4000-8000-000000000000.%s", i, tenant)
-				at := cache.AccessToken{Key: cache.Key{Environment: c.env, ClientID: c.clientID, Tenant: tenant, Partition: home},
+				at := tokencache.AccessToken{Key: tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: tenant, Partition: home},
 					HomeAccountID: home, Scopes: userRead, Secret: "at", CachedAt: now, ExpiresOn: now.Add(time.Hour)}
-				acct := cache.Account{AccountKey: cache.AccountKey{HomeAccountID: home, Environment: c.env, Realm: tenant},
+				acct := tokencache.Account{AccountKey: tokencache.AccountKey{HomeAccountID: home, Environment: c.env, Realm: tenant},
 					Username: fmt.Sprintf("user%d@contoso.example", i), AuthorityType: "MSSTS"}
-				if err := shared.Save(context.Background(), cache.Entries{AccessToken: &at, Account: &acct}, now); err != nil {
+				if err := shared.Save(context.Background(), tokencache.Entries{AccessToken: &at, Account: &acct}, now); err != nil {
 					b.Fatal(err)
 				}
 				last = &entra.Account{HomeAccountID: home}
@@ -379,7 +378,7 @@ func BenchmarkSilentHit(b *testing.B) {
 			req := TokenRequest{Scopes: userRead}
 			for b.Loop() {
 				tok, err := c.AcquireTokenSilent(context.Background(), last, req)
-				if err != nil || tok.Source != entra.SourceCache {
+				if err != nil || !tok.FromCache {
 					b.Fatal(tok, err)
 				}
 			}
@@ -402,7 +401,7 @@ func TestUserFlowSecretsNeverShow(t *testing.T) {
 	}
 	texts := append(fmtAll(code), fmtAll(a)...)
 	texts = append(texts, fmtAll(tok)...)
-	texts = append(texts, fmtAll(cache.IDToken{Secret: tok.IDToken})...)
+	texts = append(texts, fmtAll(tokencache.IDToken{Secret: tok.IDToken})...)
 	_, err = c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead}) // replayed
 	texts = append(texts, errText(err))
 	_, err = c.AcquireTokenByRefreshToken(ctx, "rt-that-the-service-refuses-9f8e", TokenRequest{Scopes: userRead})

@@ -1,184 +1,130 @@
 // Package credential provides the ways a confidential client proves its
-// identity to the token service: a client secret, a certificate (which signs
-// a client assertion and can be presented over mutual TLS), or a callback
-// that supplies an assertion.
+// identity to the token service: a client secret, a certificate (which
+// signs client assertions and can be presented over mutual TLS), or a
+// callback that supplies assertions, optionally bound to a certificate.
 //
-// No value of this package prints its secret, private key or assertion.
+// No credential prints its secret, private key or assertion.
 package credential
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
-	"io"
 	"log/slog"
 
-	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/clientauth"
 )
 
-// Assertion types for the client_assertion_type form field.
-const (
-	AssertionTypeJWTBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-	AssertionTypeJWTPoP    = "urn:ietf:params:oauth:client-assertion-type:jwt-pop"
-)
+// Credential authenticates a confidential client. Make one with the
+// functions of this package; it is safe for concurrent use.
+type Credential = clientauth.Credential
 
-// Dialect is the assertion format an authority accepts.
-type Dialect uint8
-
-const (
-	// DialectAAD: Microsoft Entra ID. RSA keys sign PS256, EC keys ES256;
-	// the header carries x5t#S256.
-	DialectAAD Dialect = iota
-	// DialectADFS: AD FS. RSA keys sign RS256; the header carries x5t (SHA-1).
-	DialectADFS
-	// DialectOIDC: a generic OpenID Connect provider. RSA keys sign RS256,
-	// EC keys ES256; the header carries x5t#S256.
-	DialectOIDC
-)
-
-// Request describes the token request a credential is asked to authenticate.
-type Request struct {
-	// ClientID is the application (client) id: the assertion's iss and sub.
-	ClientID string
-	// TokenEndpoint is the URL the request goes to: the assertion's aud.
-	TokenEndpoint string
-	// Dialect selects the assertion format.
-	Dialect Dialect
-	// IncludeX5C puts the certificate chain in the assertion header even if
-	// the credential was not configured to (mTLS transport needs it).
-	IncludeX5C bool
-	// MTLS: the request goes over mutual TLS. A credential holding a
-	// certificate returns it as BindingCertificate.
-	MTLS bool
-	// TLSClientAuth: the certificate presented over mutual TLS alone
-	// authenticates the client (mTLS proof-of-possession, RFC 8705
-	// tls_client_auth), so a certificate credential signs no assertion.
-	TLSClientAuth bool
-}
-
-// Material is what a credential contributes to one token request. At most
-// one of ClientSecret and Assertion is set.
-type Material struct {
-	// ClientSecret goes in the client_secret form field.
-	ClientSecret string
-	// Assertion is a signed JWT for the client_assertion form field.
-	Assertion string
-	// BindingCertificate is a certificate the request may present in the TLS
-	// handshake (mTLS). Nil when the credential has none to offer.
-	BindingCertificate *tls.Certificate
-}
-
-// String describes the material without revealing it.
-func (m Material) String() string {
-	switch {
-	case m.ClientSecret != "":
-		return "credential.Material{client_secret}"
-	case m.Assertion != "":
-		return "credential.Material{client_assertion}"
-	}
-	return "credential.Material{}"
-}
-
-// GoString is like String.
-func (m Material) GoString() string { return m.String() }
-
-// Format prints String for every verb, so that no verb (%d, %x, ...) can
-// reach the secret or the assertion.
-func (m Material) Format(f fmt.State, _ rune) { io.WriteString(f, m.String()) }
-
-// LogValue is String, so that log/slog handlers (JSON ones included) do not
-// reach the secret or the assertion.
-func (m Material) LogValue() slog.Value { return slog.StringValue(m.String()) }
-
-// Credential authenticates a confidential client. Implementations are safe
-// for concurrent use and return *entra.Error on failure.
-type Credential interface {
-	Material(ctx context.Context, req Request) (Material, error)
-}
-
-// Secret is a client secret.
-type Secret struct{ value string }
-
-// NewSecret returns a client-secret credential. An empty or all-blank secret
+// NewSecret returns a client-secret credential. An empty or blank secret
 // is refused with entra.CodeInvalidCredentialMaterial.
-func NewSecret(secret string) (*Secret, error) {
-	if isBlank(secret) {
-		return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "the client secret is empty")
+func NewSecret(secret string) (Credential, error) { return clientauth.NewSecret(secret) }
+
+// CertificateOptions configures a certificate credential. No fmt verb and
+// no log/slog handler prints its password.
+type CertificateOptions struct {
+	// Password decrypts a PKCS#12 (PFX) file. It is used only while parsing
+	// and is not kept by the credential.
+	Password string
+	// SendX5C puts the certificate chain in the x5c header of every assertion
+	// (needed for apps registered by subject name and issuer).
+	SendX5C bool
+}
+
+// Format prints the options without the password, for every verb.
+func (o CertificateOptions) Format(f fmt.State, _ rune) {
+	pw := "unset"
+	if o.Password != "" {
+		pw = "redacted"
 	}
-	return &Secret{value: secret}, nil
+	fmt.Fprintf(f, "credential.CertificateOptions{Password:%s SendX5C:%t}", pw, o.SendX5C)
 }
 
-// Material returns the secret for the client_secret field.
-func (s *Secret) Material(context.Context, Request) (Material, error) {
-	return Material{ClientSecret: s.value}, nil
+// LogValue keeps log/slog handlers from printing the password.
+func (o CertificateOptions) LogValue() slog.Value { return slog.StringValue(fmt.Sprint(o)) }
+
+func (o CertificateOptions) internal() clientauth.CertificateOptions {
+	return clientauth.CertificateOptions{Password: o.Password, SendX5C: o.SendX5C}
 }
 
-// String never reveals the secret.
-func (s Secret) String() string { return "credential.Secret{redacted}" }
+// LoadCertificate reads a certificate credential from files: certPath holds
+// PEM (a chain, and the key unless keyPath names a PEM key file) or PKCS#12
+// (PFX, decrypted with opts.Password). See ParseCertificate.
+func LoadCertificate(certPath, keyPath string, opts CertificateOptions) (Credential, error) {
+	return clientauth.LoadCertificate(certPath, keyPath, opts.internal())
+}
 
-// GoString never reveals the secret.
-func (s Secret) GoString() string { return s.String() }
+// ParseCertificate returns a certificate credential from encoded data.
+//
+// certData is either PEM or PKCS#12 (PFX): data containing "-----BEGIN" is
+// read as PEM, anything else as PKCS#12 decrypted with opts.Password
+// (OpenSSL 3's default files and legacy ones alike). If keyData is empty,
+// the private key is taken from certData; otherwise keyData is PEM holding
+// it. PEM keys may be PKCS#1, PKCS#8 or SEC 1, not encrypted. A PEM chain
+// may list its certificates in any order: the leaf is the one matching the
+// key.
+//
+// The result is checked as by NewCertificate. Every failure is an
+// *entra.Error with code entra.CodeInvalidCredentialMaterial; its message
+// never contains the data, the key or the password.
+func ParseCertificate(certData, keyData []byte, opts CertificateOptions) (Credential, error) {
+	return clientauth.ParseCertificate(certData, keyData, opts.internal())
+}
 
-// Format prints String for every verb, so that no verb (%d, %x, ...) can
-// reach the secret.
-func (s Secret) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
+// NewCertificate returns a certificate credential. chain[0] is the leaf,
+// whose public key must be key's; further certificates follow it and are
+// sent in the x5c header when asked for.
+//
+// key may be any crypto.Signer, so keys kept in an HSM or a key vault work.
+// Supported keys are RSA of 2048 bits or more and ECDSA on P-256, P-384 or
+// P-521. A leaf that has expired or is not valid yet is refused, naming its
+// validity window. Every failure is an *entra.Error with code
+// entra.CodeInvalidCredentialMaterial.
+func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts CertificateOptions) (Credential, error) {
+	return clientauth.NewCertificate(chain, key, opts.internal())
+}
 
-// LogValue is String, so that log/slog handlers do not reach the secret.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// AssertionRequest is what an AssertionFunc is asked to sign for.
+// AssertionRequest is what an assertion callback signs for.
 type AssertionRequest struct {
-	ClientID      string
+	// ClientID is the application: the assertion's iss and sub.
+	ClientID string
+	// TokenEndpoint is where the request goes: the assertion's aud.
 	TokenEndpoint string
+	// Tenant, CorrelationID, Claims and Capabilities describe the token
+	// request, for a callback that gets its assertion from another token
+	// service (a federated credential) and passes them on.
+	Tenant        string
+	CorrelationID string
+	Claims        string
+	Capabilities  []string
 }
 
-// Assertion is what an AssertionFunc returns.
-type Assertion struct {
-	// JWT is the signed client assertion.
-	JWT string
-	// BindingCertificate, if set, is the certificate the assertion is bound
-	// to; the request is then sent over mutual TLS with it.
-	BindingCertificate *tls.Certificate
+// AssertionFunc returns a signed client assertion (a JWT) for req, for
+// example a federated token or an assertion signed by a key vault. Errors
+// that are not *entra.Error become entra.CodeInvalidCredentialMaterial.
+type AssertionFunc func(ctx context.Context, req AssertionRequest) (string, error)
+
+func (fn AssertionFunc) internal() clientauth.AssertionFunc {
+	return func(ctx context.Context, r clientauth.AssertionRequest) (string, error) {
+		return fn(ctx, AssertionRequest(r))
+	}
 }
 
-// String never reveals the assertion.
-func (a Assertion) String() string { return "credential.Assertion{redacted}" }
+// NewAssertion returns a credential whose assertions fn supplies.
+func NewAssertion(fn AssertionFunc) Credential { return clientauth.NewAssertion(fn.internal()) }
 
-// GoString never reveals the assertion.
-func (a Assertion) GoString() string { return a.String() }
-
-// Format prints String for every verb, so that no verb (%d, %x, ...) can
-// reach the assertion.
-func (a Assertion) Format(f fmt.State, _ rune) { io.WriteString(f, a.String()) }
-
-// LogValue is String, so that log/slog handlers (JSON ones included) do not
-// reach the assertion.
-func (a Assertion) LogValue() slog.Value { return slog.StringValue(a.String()) }
-
-// AssertionFunc is a credential whose assertion comes from the caller, for
-// example a federated token or an assertion signed by a key vault.
-type AssertionFunc func(ctx context.Context, req AssertionRequest) (Assertion, error)
-
-// Material calls the function and checks it returned an assertion.
-func (f AssertionFunc) Material(ctx context.Context, req Request) (Material, error) {
-	a, err := f(ctx, AssertionRequest{ClientID: req.ClientID, TokenEndpoint: req.TokenEndpoint})
-	if err != nil {
-		if entra.ErrorCode(err) != "" {
-			return Material{}, err
-		}
-		return Material{}, entra.WrapError(entra.CodeInvalidCredentialMaterial, err, "the assertion callback failed")
-	}
-	if isBlank(a.JWT) {
-		return Material{}, entra.Errorf(entra.CodeInvalidCredentialMaterial, "the assertion callback returned an empty assertion")
-	}
-	return Material{Assertion: a.JWT, BindingCertificate: a.BindingCertificate}, nil
-}
-
-func isBlank(s string) bool {
-	for _, r := range s {
-		if r != ' ' && r != '\t' && r != '\n' && r != '\r' {
-			return false
-		}
-	}
-	return true
+// NewBoundAssertion returns a credential whose assertions fn supplies,
+// bound to the certificate that certificate returns: every request
+// presents it over mutual TLS and sends the assertion as jwt-pop, and the
+// tokens are cached per certificate (x5t#S256), so that a rotated
+// certificate never gets a token bound to the old one. certificate is
+// called on every acquisition: return a kept *tls.Certificate, and a new
+// one only when it changes.
+func NewBoundAssertion(certificate func(ctx context.Context) (*tls.Certificate, error), fn AssertionFunc) Credential {
+	return clientauth.NewBoundAssertion(certificate, fn.internal())
 }

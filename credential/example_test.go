@@ -5,118 +5,90 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"log"
 	"math/big"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/credential"
 )
 
-func ExampleLoadCertificate() {
-	// A PEM certificate chain (any order) and its PEM key. With keyPath ""
-	// the key is read from the certificate file: a PEM bundle or a PFX.
-	cert, err := credential.LoadCertificate("testdata/chain.pem", "testdata/chain-leaf.key",
-		credential.CertificateOptions{SendX5C: true}) // SendX5C: the app is registered by subject name and issuer
-	if err != nil {
-		log.Fatal(err) // an *entra.Error with code invalid_credential_material
-	}
-	for _, c := range cert.Chain() {
-		fmt.Println(c.Subject.CommonName)
-	}
-	// Output:
-	// entra-test-leaf
-	// entra-test-intermediate
-	// entra-test-root
+func ExampleNewSecret() {
+	_, err := credential.NewSecret(os.Getenv("UNSET_SECRET_VARIABLE"))
+	fmt.Println(entra.ErrorCode(err))
+	// Output: invalid_credential_material
 }
 
-func ExampleLoadCertificate_pfx() {
-	// In production the password comes from a secret store, not the source.
-	cert, err := credential.LoadCertificate("testdata/chain.pfx", "",
-		credential.CertificateOptions{Password: "test-password"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(cert.Leaf().Subject.CommonName, len(cert.Chain()))
-	// Output: entra-test-leaf 3
-}
-
-func ExampleNewCertificate() {
-	// Any crypto.Signer works: here an in-memory key, but equally a key
-	// held by an HSM or a key vault.
+// selfSigned returns a PEM certificate and key, as a file pair would hold.
+func selfSigned(cn string) (certPEM, keyPEM []byte) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		log.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "my-app"},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(365 * 24 * time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		log.Fatal(err)
 	}
-	leaf, err := x509.ParseCertificate(der)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		log.Fatal(err)
 	}
-	cert, err := credential.NewCertificate([]*x509.Certificate{leaf}, key, credential.CertificateOptions{})
-	if err != nil {
-		log.Fatal(err)
-	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+}
 
-	m, err := cert.Material(context.Background(), credential.Request{
-		ClientID:      "00000000-0000-0000-0000-000000000001",
-		TokenEndpoint: "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
-		Dialect:       credential.DialectAAD,
+func ExampleParseCertificate() {
+	certPEM, keyPEM := selfSigned("my-app")
+	// SendX5C: the app is registered by subject name and issuer.
+	cred, err := credential.ParseCertificate(certPEM, keyPEM, credential.CertificateOptions{SendX5C: true})
+	if err != nil {
+		log.Fatal(err) // an *entra.Error with code invalid_credential_material
+	}
+	// Printing a credential shows the subject and thumbprint, never the key.
+	fmt.Println(strings.HasPrefix(fmt.Sprint(cred), `credential.Certificate{subject="CN=my-app" x5t#S256=`))
+	// Output: true
+}
+
+func ExampleCertificateOptions() {
+	// No fmt verb and no log/slog handler shows the password.
+	fmt.Println(credential.CertificateOptions{Password: os.Getenv("HOME"), SendX5C: true})
+	// Output: credential.CertificateOptions{Password:redacted SendX5C:true}
+}
+
+func ExampleNewAssertion() {
+	// A federated credential: the assertion is a token another issuer
+	// signed, read anew for each request (it rotates).
+	cred := credential.NewAssertion(func(ctx context.Context, req credential.AssertionRequest) (string, error) {
+		token, err := os.ReadFile("/var/run/secrets/tokens/federated-token")
+		return strings.TrimSpace(string(token)), err
 	})
+	_ = cred // confidential.Config{Credential: cred, ...}
+}
+
+func ExampleNewBoundAssertion() {
+	// An assertion bound to a certificate that rotates: requests present
+	// the current one over mutual TLS, and tokens are cached per
+	// certificate, so a new certificate never gets the old one's tokens.
+	certPEM, keyPEM := selfSigned("bound")
+	current, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		log.Fatal(err)
 	}
-	var header struct{ Alg, Typ string }
-	h, _ := base64.RawURLEncoding.DecodeString(strings.Split(m.Assertion, ".")[0])
-	if err := json.Unmarshal(h, &header); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(m, header.Alg, header.Typ)
-	// Output: credential.Material{client_assertion} ES256 JWT
+	cred := credential.NewBoundAssertion(
+		func(context.Context) (*tls.Certificate, error) { return &current, nil },
+		func(ctx context.Context, req credential.AssertionRequest) (string, error) {
+			return signedElsewhere(ctx, req.TokenEndpoint) // e.g. a key vault signs it
+		})
+	_ = cred
 }
 
-func ExampleNewSecret() {
-	secret, err := credential.NewSecret("my-client-secret")
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(secret) // never prints the secret
-	// Output: credential.Secret{redacted}
-}
-
-func ExampleAssertionFunc() {
-	// The assertion comes from elsewhere, for example a workload identity
-	// token file that the platform renews.
-	cred := credential.AssertionFunc(func(ctx context.Context, req credential.AssertionRequest) (credential.Assertion, error) {
-		jwt, err := readFederatedToken(ctx)
-		if err != nil {
-			return credential.Assertion{}, err
-		}
-		return credential.Assertion{JWT: jwt}, nil
-	})
-
-	m, err := cred.Material(context.Background(), credential.Request{
-		ClientID:      "00000000-0000-0000-0000-000000000001",
-		TokenEndpoint: "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(m) // never prints the assertion
-	// Output: credential.Material{client_assertion}
-}
-
-// readFederatedToken stands for reading e.g. $AZURE_FEDERATED_TOKEN_FILE.
-func readFederatedToken(context.Context) (string, error) {
-	return "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJl", nil
-}
+func signedElsewhere(context.Context, string) (string, error) { return "eyJ...", nil }

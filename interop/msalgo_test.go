@@ -8,7 +8,6 @@ import (
 	msalcache "github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	msal "github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
-	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
@@ -76,7 +75,7 @@ func (s setup) msalClient(t *testing.T, accessor *bytesCache) msal.Client {
 	return c
 }
 
-func (s setup) entraClient(t *testing.T, c *cache.Cache) *confidential.Client {
+func (s setup) entraClient(t *testing.T, c cache.Storage) *confidential.Client {
 	t.Helper()
 	secret, err := credential.NewSecret(s.client.Secret)
 	if err != nil {
@@ -125,14 +124,12 @@ func TestMSALGoWritesEntraReads(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c := cache.New()
-	if err := c.Import(accessor.data); err != nil {
-		t.Fatalf("MSAL Go's cache did not import: %v", err)
-	}
+	c := &entratest.Storage{}
+	c.Update(ctx, "", func([]byte) ([]byte, error) { return accessor.data, nil }) // the file MSAL Go wrote
 	client := s.entraClient(t, c)
 	before := len(s.em.Requests("token"))
 	app, err := client.AcquireTokenForClient(ctx, confidential.TokenRequest{Scopes: []string{graph}})
-	if err != nil || app.Source != entra.SourceCache {
+	if err != nil || !app.FromCache {
 		t.Fatalf("MSAL Go's app token was not served from the cache: %v %v", app, err)
 	}
 	accounts, err := client.Accounts(ctx)
@@ -143,14 +140,14 @@ func TestMSALGoWritesEntraReads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("silent with MSAL Go's account: %v", err)
 	}
-	if silent.Source != entra.SourceCache || silent.AccessToken != userTok.AccessToken {
-		t.Errorf("MSAL Go's user access token was not served from the cache (%v)", silent.Source)
+	if !silent.FromCache || silent.AccessToken != userTok.AccessToken {
+		t.Errorf("MSAL Go's user access token was not served from the cache (%v)", silent.FromCache)
 	}
 	if n := len(s.em.Requests("token")) - before; n != 0 {
 		t.Errorf("%d requests for cached tokens", n)
 	}
 	forced, err := client.AcquireTokenSilent(ctx, &accounts[0], confidential.TokenRequest{Scopes: userRead, ForceRefresh: true})
-	if err != nil || forced.Source != entra.SourceIdentityProvider {
+	if err != nil || forced.FromCache {
 		t.Fatalf("MSAL Go's refresh token did not redeem: %v %v", forced, err)
 	}
 }
@@ -160,7 +157,7 @@ func TestMSALGoWritesEntraReads(t *testing.T) {
 func TestEntraWritesMSALGoReads(t *testing.T) {
 	s := newSetup(t)
 	ctx := context.Background()
-	c := cache.New()
+	c := &entratest.Storage{}
 	client := s.entraClient(t, c)
 	if _, err := client.AcquireTokenForClient(ctx, confidential.TokenRequest{Scopes: []string{graph}}); err != nil {
 		t.Fatal(err)
@@ -169,7 +166,7 @@ func TestEntraWritesMSALGoReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := c.Export()
+	data, err := c.Load(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,14 +198,12 @@ func TestEntraWritesMSALGoReads(t *testing.T) {
 
 	// MSAL Go rotated the refresh token; back in this module, the file
 	// holds only the new one (its entry replaced ours), which redeems.
-	if err := c.Import(accessor.data); err != nil {
-		t.Fatal(err)
-	}
+	c.Update(ctx, "", func([]byte) ([]byte, error) { return accessor.data, nil })
 	again, err := client.AcquireTokenSilent(ctx, userTok.Account, confidential.TokenRequest{Scopes: userRead, ForceRefresh: true})
 	if err != nil {
 		t.Fatalf("after MSAL Go's rotation: %v", err)
 	}
-	if again.Source != entra.SourceIdentityProvider {
-		t.Fatalf("forced refresh served %v", again.Source)
+	if again.FromCache {
+		t.Fatalf("forced refresh served %v", again.FromCache)
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
@@ -22,7 +24,6 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/authority"
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
 )
@@ -126,7 +127,7 @@ func TestRFC8705WithOIDCProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := confidential.New(confidential.Config{Authority: p.Issuer, AuthorityKind: authority.KindOIDC, ClientID: "go-client",
+	client, err := confidential.New(confidential.Config{Authority: p.Issuer, AuthorityKind: confidential.AuthorityOIDC, ClientID: "go-client",
 		Credential: cert, HTTPClient: p.httpClient()})
 	if err != nil {
 		t.Fatal(err)
@@ -140,18 +141,20 @@ func TestRFC8705WithOIDCProvider(t *testing.T) {
 	if tok.TokenEndpoint != p.MTLS+"/token" || tok.TokenType != entra.TokenTypeBearer || tok.BindingCertificate == nil {
 		t.Fatalf("token %v from %s (want the mTLS alias %s/token)", tok, tok.TokenEndpoint, p.MTLS)
 	}
-	if got := p.boundTo(t, tok.AccessToken); got != cert.Thumbprint() {
-		t.Fatalf("bound to %s, want the client certificate's %s", got, cert.Thumbprint())
+	block, _ := pem.Decode(certPEM)
+	sum := sha256.Sum256(block.Bytes)
+	if got, want := p.boundTo(t, tok.AccessToken), base64.RawURLEncoding.EncodeToString(sum[:]); got != want {
+		t.Fatalf("bound to %s, want the client certificate's %s", got, want)
 	}
 	again, err := client.AcquireTokenForClient(ctx, req)
-	if err != nil || again.Source != entra.SourceCache || again.AccessToken != tok.AccessToken {
+	if err != nil || !again.FromCache || again.AccessToken != tok.AccessToken {
 		t.Fatalf("second call: %v %v", again, err)
 	}
 
 	// The server refuses a certificate it does not know, and says so.
 	otherPEM, otherKey := selfSigned(t)
 	other, _ := credential.ParseCertificate(otherPEM, otherKey, credential.CertificateOptions{})
-	stranger, err := confidential.New(confidential.Config{Authority: p.Issuer, AuthorityKind: authority.KindOIDC, ClientID: "go-client",
+	stranger, err := confidential.New(confidential.Config{Authority: p.Issuer, AuthorityKind: confidential.AuthorityOIDC, ClientID: "go-client",
 		Credential: other, HTTPClient: p.httpClient()})
 	if err != nil {
 		t.Fatal(err)

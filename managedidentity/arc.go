@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/errs"
 )
 
 // maxArcSecret is the largest challenge file the Azure Arc agent writes.
@@ -46,7 +47,7 @@ func arcChallenge(h http.Header) (string, error) {
 			return path, nil
 		}
 	}
-	return "", entra.Errorf(entra.CodeInvalidResponse,
+	return "", errs.New(entra.CodeInvalidResponse,
 		"the Azure Arc agent answered 401 without a Basic realm challenge naming a file")
 }
 
@@ -57,7 +58,7 @@ func arcChallenge(h http.Header) (string, error) {
 // Errors name the path, never the contents.
 func readArcSecret(path, dir string) (string, error) {
 	refuse := func(format string, args ...any) (string, error) {
-		return "", entra.Errorf(entra.CodeInvalidCredentialMaterial, "Azure Arc challenge file "+format, args...)
+		return "", errs.New(entra.CodeInvalidCredentialMaterial, "Azure Arc challenge file "+format, args...)
 	}
 	if !filepath.IsAbs(path) {
 		return refuse("%q is not an absolute path", path)

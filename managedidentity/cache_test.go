@@ -93,7 +93,7 @@ func TestWaiterCancelDoesNotCancelOthers(t *testing.T) {
 		t.Fatalf("the other caller: %v", b.err)
 	}
 	tok, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
-	if err != nil || tok.Source != entra.SourceCache || tok.AccessToken != b.tok.AccessToken {
+	if err != nil || !tok.FromCache || tok.AccessToken != b.tok.AccessToken {
 		t.Errorf("after the flight: %v, %v", tok, err)
 	}
 	if n := len(emu.Requests()); n != 1 || len(rec.Attempts()) != 0 {
@@ -114,7 +114,7 @@ func TestCache(t *testing.T) {
 			}
 			for _, r := range []string{resource, resource + "/.default", "HTTPS://management.azure.com"} {
 				tok, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: r})
-				if err != nil || tok.Source != entra.SourceCache || tok.AccessToken != first.AccessToken ||
+				if err != nil || !tok.FromCache || tok.AccessToken != first.AccessToken ||
 					!tok.ExpiresOn.Equal(first.ExpiresOn) || tok.TokenType != entra.TokenTypeBearer {
 					t.Errorf("%s: %v, %v; want the cached token", r, tok, err)
 				}
@@ -133,14 +133,14 @@ func TestCache(t *testing.T) {
 			// the new token is cached.
 			challenged, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource,
 				Claims: `{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}`})
-			if err != nil || challenged.Source != entra.SourceIdentityProvider || challenged.AccessToken == first.AccessToken || requests() != 3 {
+			if err != nil || challenged.FromCache || challenged.AccessToken == first.AccessToken || requests() != 3 {
 				t.Fatalf("challenge: %v, %v, %d requests", challenged, err, requests())
 			}
 			last := emu.Requests(src)[2]
 			if last.Query.Has("claims") || last.Header.Get("claims") != "" {
 				t.Errorf("the claims challenge was sent: %v", last.Query)
 			}
-			if tok, _ := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource}); tok.AccessToken != challenged.AccessToken || tok.Source != entra.SourceCache {
+			if tok, _ := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource}); tok.AccessToken != challenged.AccessToken || !tok.FromCache {
 				t.Errorf("the token fetched for the challenge was not cached")
 			}
 
@@ -155,7 +155,7 @@ func TestCache(t *testing.T) {
 
 			// The cache is the Client's own.
 			c2, _ := newClient(t, emu, src)
-			if tok, _ := c2.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource}); tok.Source != entra.SourceIdentityProvider {
+			if tok, _ := c2.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource}); tok.FromCache {
 				t.Errorf("a new client was served from another client's cache")
 			}
 		})
@@ -186,9 +186,9 @@ func TestProactiveRefresh(t *testing.T) {
 	// must get a token the host issued a day later, not one it thinks
 	// expired (those are refused).
 	emu := startEmulator(t, entratest.Options{Now: clock.Now}) // 24 h tokens
-	rec := newRecorder()
+	rec := newRecorder(managedidentity.SourceIMDS)
 	cfg := emulatorConfig(t, emu, "imds")
-	cfg.Retry = rec
+	cfg.RetryPolicy = rec.Retry
 	c, err := managedidentity.New(managedidentity.WithClock(cfg, clock.Now))
 	if err != nil {
 		t.Fatal(err)
@@ -204,12 +204,12 @@ func TestProactiveRefresh(t *testing.T) {
 	}
 
 	clock.Advance(half - time.Minute)
-	if tok, _ := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource}); tok.Source != entra.SourceCache {
+	if tok, _ := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource}); !tok.FromCache {
 		t.Fatal("not served from the cache before the refresh time")
 	}
 	clock.Advance(2 * time.Minute)
 	tok, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource})
-	if err != nil || tok.Source != entra.SourceCache || tok.AccessToken != first.AccessToken {
+	if err != nil || !tok.FromCache || tok.AccessToken != first.AccessToken {
 		t.Fatalf("past the refresh time, the cached token is still served at once: %v, %v", tok, err)
 	}
 	c.WaitBackground()
@@ -217,13 +217,13 @@ func TestProactiveRefresh(t *testing.T) {
 		t.Fatalf("%d requests, want the background refresh", n)
 	}
 	tok, err = c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource})
-	if err != nil || tok.Source != entra.SourceCache || tok.AccessToken == first.AccessToken {
+	if err != nil || !tok.FromCache || tok.AccessToken == first.AccessToken {
 		t.Errorf("after the refresh: %v, %v; want the new token from the cache", tok, err)
 	}
 
 	// Past its expiry (less the 5 min buffer), a token is fetched again.
 	clock.Advance(24 * time.Hour)
-	if tok, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource}); err != nil || tok.Source != entra.SourceIdentityProvider {
+	if tok, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource}); err != nil || tok.FromCache {
 		t.Errorf("an expired token was served: %v, %v", tok, err)
 	}
 }
@@ -279,7 +279,7 @@ func BenchmarkAcquireTokenCacheHit(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if tok, err := c.AcquireToken(ctx, req); err != nil || tok.Source != entra.SourceCache {
+			if tok, err := c.AcquireToken(ctx, req); err != nil || !tok.FromCache {
 				b.Fatal(tok, err)
 			}
 		}

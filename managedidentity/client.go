@@ -9,24 +9,23 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
-	"github.com/entra-go/entra/claims"
-	"github.com/entra-go/entra/internal/budget"
-	"github.com/entra-go/entra/internal/flight"
+	"github.com/entra-go/entra/internal/claims"
+	"github.com/entra-go/entra/internal/errs"
+	"github.com/entra-go/entra/internal/pipeline"
 	"github.com/entra-go/entra/internal/redact"
+	"github.com/entra-go/entra/internal/tokencache"
 	"github.com/entra-go/entra/internal/transport"
 )
 
-// acquireTimeout bounds one acquisition shared by concurrent callers,
-// retries included, whatever their own deadlines. It covers IMDS' longest
+// DefaultRequestTimeout is the time budget of one acquisition, retries
+// included, when Config.RequestTimeout is zero. It covers IMDS' longest
 // schedule: eight attempts with seven 10 s pauses.
-const acquireTimeout = 3 * time.Minute
+const DefaultRequestTimeout = 3 * time.Minute
 
 // Config configures a Client. The zero value uses the system-assigned
 // identity of the detected source.
@@ -46,9 +45,19 @@ type Config struct {
 	// its own client that pins the endpoint's certificate; it keeps only
 	// this client's Timeout and cloned *http.Transport settings.
 	HTTPClient *http.Client
-	// Retry decides which failures are retried; nil means
-	// DefaultRetryPolicy(). NoRetry() turns retries off.
-	Retry RetryPolicy
+	// RetryPolicy decides which failed requests are retried; nil is the
+	// source's reference policy (see entra.RetryPolicy):
+	//   - IMDS retries 404, 408, 410, 429, 5xx and timeouts three times,
+	//     after 1 s, 2 s and 4 s; when the first answer was 410 (IMDS is
+	//     being updated) up to seven times, 10 s apart.
+	//   - Every other source retries 404, 408, 429, 500, 503, 504 and
+	//     timeouts three times, after the Retry-After but at least 1 s.
+	RetryPolicy entra.RetryPolicy
+	// RequestTimeout is the time budget of one acquisition, retries
+	// included; zero means DefaultRequestTimeout. A caller's own deadline
+	// ends its wait earlier (entra.CodeCanceled); the budget running out is
+	// entra.CodeTimeout.
+	RequestTimeout time.Duration
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
 	// ArcTokenDir is the only folder Azure Arc challenge files may be read
@@ -63,9 +72,9 @@ type Config struct {
 	EnableClientClaims bool
 	// Logger receives debug records without secrets; nil disables logging.
 	Logger *slog.Logger
-	// Cache holds the tokens; nil gives the client a private in-memory
-	// cache. A cache opened on storage (cache.Open) persists them.
-	Cache *cache.Cache
+	// Cache persists the tokens (see cache.Storage and package filestore);
+	// nil keeps them in this client's memory only.
+	Cache cache.Storage
 
 	// now is the clock; tests set it through export_test.go.
 	now func() time.Time
@@ -87,6 +96,11 @@ type TokenRequest struct {
 	ClientClaims string
 	// ForceRefresh skips the cache read.
 	ForceRefresh bool
+	// CorrelationID is sent as client-request-id; empty means none.
+	CorrelationID string
+	// CachePartitionKey keeps the token apart from those of every other
+	// partition key, in memory and in storage.
+	CachePartitionKey string
 }
 
 // String describes the request without its claims.
@@ -106,7 +120,7 @@ func presence(s string) string {
 }
 
 // Client gets managed identity tokens. It is safe for concurrent use;
-// create one per identity and reuse it: its cache is its own.
+// create one per identity, reuse it, and Close it when done.
 type Client struct {
 	ep    endpoint
 	proto protocol
@@ -115,21 +129,25 @@ type Client struct {
 	idParam, idValue   string
 	arcDir             string
 	enableClientClaims bool
-	retry              RetryPolicy
+	retry              entra.RetryPolicy
 	transport          *transport.Client
-	cache              *cache.Cache
-	flights            flight.Group[entra.Token]
 	// cacheEnv and cacheID are the cache key's source and identity parts.
 	cacheEnv, cacheID string
 	logger            *slog.Logger
-	now               func() time.Time
-	// background counts proactive refreshes in progress.
-	background sync.WaitGroup
+	pipe              *pipeline.Pipeline[request]
+}
+
+// request is one acquisition, as the pipeline carries it to the fetch.
+type request struct {
+	key           tokencache.Key
+	resource      string
+	clientClaims  string // canonical; "" for none
+	correlationID string
 }
 
 // New finds the source, checks that it can select cfg.ID, and returns a
 // Client. It makes no request. Errors are *entra.Error with code
-// entra.CodeInvalidRequest.
+// entra.CodeInvalidArgument.
 func New(cfg Config) (*Client, error) {
 	getenv := cfg.Getenv
 	if getenv == nil {
@@ -156,14 +174,9 @@ func New(cfg Config) (*Client, error) {
 		id:                 cfg.ID,
 		arcDir:             arcDir,
 		enableClientClaims: cfg.EnableClientClaims,
-		retry:              cfg.Retry,
-		cache:              cfg.Cache,
+		retry:              cfg.RetryPolicy,
 		cacheEnv:           "managed_identity/" + string(ep.source),
 		logger:             cfg.Logger,
-		now:                cfg.now,
-	}
-	if c.cache == nil {
-		c.cache = cache.New()
 	}
 	if c.idParam, c.idValue, err = c.identityParam(); err != nil {
 		return nil, err
@@ -174,13 +187,15 @@ func New(cfg Config) (*Client, error) {
 	if c.idValue != "" {
 		c.cacheID = c.idParam + "=" + c.idValue
 	}
-	c.transport = &transport.Client{HTTP: httpClient(cfg.HTTPClient, ep)}
+	c.transport = &transport.Client{HTTP: httpClient(cfg.HTTPClient, ep), Logger: cfg.Logger}
 	if c.retry == nil {
-		c.retry = DefaultRetryPolicy()
+		c.retry = sourcePolicy(ep.source)
 	}
-	if c.now == nil {
-		c.now = time.Now
+	timeout := cfg.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
 	}
+	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger}, c)
 	if c.logger != nil {
 		c.logger.Debug("entra: managed identity", "source", string(ep.source), "identity", identityKind(cfg.ID))
 	}
@@ -192,19 +207,19 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) identityParam() (name, value string, err error) {
 	id := c.id
 	if id.kind != kindSystem && strings.TrimSpace(id.value) == "" {
-		return "", "", entra.Errorf(entra.CodeInvalidRequest, "the user-assigned %s is empty", id.kind)
+		return "", "", errs.New(entra.CodeInvalidArgument, "the user-assigned %s is empty", id.kind)
 	}
 	switch {
 	case c.ep.source == SourceMachineLearning && id.kind == kindSystem:
 		if c.ep.mlClientID == "" {
-			return "", "", entra.Errorf(entra.CodeInvalidRequest,
+			return "", "", errs.New(entra.CodeInvalidArgument,
 				"the Machine Learning source needs %s for the system-assigned identity", envDefaultMLIdentityID)
 		}
 		return "clientid", c.ep.mlClientID, nil
 	case id.kind == kindSystem:
 		return "", "", nil
 	case c.proto.params[id.kind] == "":
-		return "", "", entra.Errorf(entra.CodeInvalidRequest,
+		return "", "", errs.New(entra.CodeInvalidArgument,
 			"the %s source cannot select a user-assigned identity by %s; it supports %s",
 			c.ep.source, id.kind, c.supported())
 	}
@@ -246,15 +261,16 @@ func (c *Client) Source() Source { return c.ep.source }
 // AcquireToken returns a token for req.Resource: from the cache when it
 // holds one valid for at least five more minutes, else from the source.
 //
-// Errors are *entra.Error: entra.CodeInvalidRequest for unusable
+// Errors are *entra.Error: entra.CodeInvalidArgument for unusable
 // arguments; entra.CodeExperimentalFeature and entra.CodeInvalidJSONClaims
 // for client claims; entra.CodeCanceled (errors.Is matches the context's
-// error) when ctx ends first; entra.CodeTransport when no answer came;
-// entra.CodeInvalidResponse (or CodeTokenTypeMismatch,
-// CodeResponseTooLarge) for an answer that cannot be used;
+// error) when ctx ends first and entra.CodeTimeout when the time budget
+// does; entra.CodeTransport when no answer came; entra.CodeInvalidResponse
+// (or CodeTokenTypeMismatch, CodeResponseTooLarge) for an answer that
+// cannot be used; entra.CodeRedirectRefused for a redirect;
 // entra.CodeInvalidCredentialMaterial for an Azure Arc challenge file that
-// must not be read; and the server's own code (entra.CodeServer if it
-// gave none), with StatusCode, for a failure the server reported.
+// must not be read; and the server's own code (entra.CodeServerFailure if
+// it gave none), with StatusCode, for a failure the server reported.
 func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Token, error) {
 	resource, err := normalizeResource(req.Resource)
 	if err != nil {
@@ -264,24 +280,28 @@ func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Toke
 	if err != nil {
 		return entra.Token{}, err
 	}
-	key := cache.Key{Environment: c.cacheEnv, ClientID: c.cacheID, Ext: claims.KeyHash(cc)}
-	bypass := req.ForceRefresh || strings.Trim(req.Claims, " \t\r\n") != ""
-	if !bypass {
-		tok, status := c.fromCache(key, resource)
-		switch status {
-		case cache.Hit:
-			return tok, nil
-		case cache.HitRefresh:
-			c.refreshInBackground(key, resource, cc)
-			return tok, nil
-		}
+	q := pipeline.Query{Key: tokencache.Key{Environment: c.cacheEnv, ClientID: c.cacheID, Ext: claims.KeyHash(cc)}}
+	if req.CachePartitionKey != "" {
+		q.Key.Partition = tokencache.CallerPartition(req.CachePartitionKey)
 	}
-	return c.shared(ctx, key, resource, cc, bypass)
+	switch {
+	case strings.Trim(req.Claims, " \t\r\n") != "":
+		// Managed identity endpoints take no claims challenge: it only
+		// makes the request skip the cache.
+		q.Bypass = req.Claims
+	case req.ForceRefresh:
+		q.Bypass = pipeline.Force
+	}
+	scopes := [1]string{resource} // read only: a hit allocates nothing
+	return c.pipe.Acquire(ctx, q, scopes[:], request{key: q.Key, resource: resource, clientClaims: cc, correlationID: req.CorrelationID})
 }
 
-// TokenSource returns a source of tokens for req.
-func (c *Client) TokenSource(req TokenRequest) entra.TokenSource {
-	return entra.TokenSourceFunc(func(ctx context.Context) (entra.Token, error) { return c.AcquireToken(ctx, req) })
+// Close stops the client's background refreshes and waits for them to end.
+// The client keeps serving callers afterwards, without refreshing tokens
+// before they are due.
+func (c *Client) Close() error {
+	c.pipe.Close()
+	return nil
 }
 
 // normalizeResource strips a "/.default" scope suffix and refuses empty
@@ -293,124 +313,52 @@ func normalizeResource(r string) (string, error) {
 		r = r[:len(r)-len(suffix)]
 	}
 	if r == "" {
-		return "", entra.Errorf(entra.CodeInvalidRequest, "a resource is required")
+		return "", errs.New(entra.CodeInvalidArgument, "a resource is required")
 	}
 	for i := 0; i < len(r); i++ {
 		if r[i] <= ' ' || r[i] == 0x7f {
-			return "", entra.Errorf(entra.CodeInvalidRequest, "the resource contains white space or control characters")
+			return "", errs.New(entra.CodeInvalidArgument, "the resource contains white space or control characters")
 		}
 	}
 	return r, nil
 }
 
-// fromCache looks the token up. HitRefresh goes to one caller at a time:
-// it starts the refresh.
-func (c *Client) fromCache(key cache.Key, resource string) (entra.Token, cache.Status) {
-	at, status := c.cache.Lookup(key, []string{resource}, c.now())
-	if status == cache.Miss {
-		return entra.Token{}, cache.Miss
-	}
-	return entra.Token{
-		AccessToken: at.Secret,
-		TokenType:   entra.TokenTypeBearer,
-		ExpiresOn:   at.ExpiresOn,
-		RefreshOn:   at.RefreshOn,
-		Scopes:      []string{resource},
-		Source:      entra.SourceCache,
-	}, status
-}
-
-// refreshInBackground renews a token due for refresh while callers keep
-// being served the cached one.
-func (c *Client) refreshInBackground(key cache.Key, resource, cc string) {
-	c.background.Add(1)
-	go func() {
-		defer c.background.Done()
-		if _, err := c.shared(context.Background(), key, resource, cc, true); err != nil && c.logger != nil {
-			c.logger.Debug("entra: managed identity refresh failed; the cached token is still served",
-				"source", string(c.ep.source), "error", string(entra.ErrorCode(err)))
-		}
-	}()
-}
-
-// shared makes concurrent callers for the same token share one
-// acquisition. Callers that bypass the cache read share their own, so
-// that they never receive a token read from the cache.
-func (c *Client) shared(ctx context.Context, key cache.Key, resource, cc string, bypass bool) (entra.Token, error) {
-	// The source and identity are the Client's own; the cache ignores the
-	// case of the resource, and so does the flight.
-	fk := key.Ext + "\x00" + strings.ToLower(resource) + "\x00" + strconv.FormatBool(bypass)
-	return c.flights.Do(ctx, fk, acquireTimeout, func(ctx context.Context) (entra.Token, error) {
-		if !bypass {
-			// A flight that finished just before this one started, or
-			// another process sharing the cache's storage, may have
-			// filled the cache already.
-			if err := c.cache.Reload(ctx, ""); err != nil && c.logger != nil {
-				c.logger.Warn("entra: the cache storage could not be read; tokens are kept in memory", "error", err)
-			}
-			switch tok, status := c.fromCache(key, resource); status {
-			case cache.Hit:
-				return tok, nil
-			case cache.HitRefresh:
-				c.refreshInBackground(key, resource, cc)
-				return tok, nil
-			}
-		}
-		return c.fetch(ctx, key, resource, cc)
+// Fetch asks the source for a token under the retry policy (a
+// pipeline.Fetcher).
+func (c *Client) Fetch(ctx context.Context, r request, requested time.Time) (pipeline.Answer, error) {
+	resp, err := c.transport.Retry(ctx, c.retry, func(ctx context.Context) (*transport.Response, error) {
+		return c.attempt(ctx, r)
 	})
-}
-
-// fetch requests a token under the retry policy and caches it.
-func (c *Client) fetch(ctx context.Context, key cache.Key, resource, cc string) (entra.Token, error) {
-	first := 0
-	for n := 1; ; n++ {
-		requested := c.now()
-		resp, err := c.attempt(ctx, resource, cc)
-		if err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-			c.logAttempt(ctx, n, resp.StatusCode, nil, 0, false)
-			tr, err := parseToken(resp.Body, resp.StatusCode, requested)
-			if err != nil {
-				return entra.Token{}, err
-			}
-			return c.store(ctx, key, resource, tr, requested), nil
-		}
-		a := Attempt{Source: c.ep.source, Number: n}
-		var failure error
-		if err != nil {
-			if entra.ErrorCode(err) != entra.CodeTransport {
-				// Cancellations, oversized answers and unusable Arc
-				// challenges are final.
-				c.logAttempt(ctx, n, 0, err, 0, false)
-				return entra.Token{}, err
-			}
-			a.Err, failure = err, err
-		} else {
-			a.StatusCode = resp.StatusCode
-			a.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-			failure = serverError(c.ep.source, resp)
-		}
-		if n == 1 {
-			first = a.StatusCode
-		}
-		a.FirstStatusCode = first
-		delay, retry := c.retry.Retry(a)
-		if retry && !budget.Fits(ctx, delay) {
-			retry = false // the pause would outlast the acquisition: answer now
-		}
-		c.logAttempt(ctx, n, a.StatusCode, err, delay, retry)
-		if !retry {
-			return entra.Token{}, failure
-		}
-		if err := transport.Sleep(ctx, delay); err != nil {
-			return entra.Token{}, budget.Err(ctx)
-		}
+	if err != nil {
+		return pipeline.Answer{}, err
 	}
+	if !resp.OK() {
+		return pipeline.Answer{}, serverError(c.ep.source, resp)
+	}
+	tr, err := parseToken(resp.Body, resp.StatusCode, requested)
+	if err != nil {
+		return pipeline.Answer{}, err
+	}
+	scopes := []string{r.resource}
+	at := &tokencache.AccessToken{
+		Key:       r.key,
+		Target:    r.resource,
+		Scopes:    scopes,
+		Secret:    tr.accessToken,
+		ExpiresOn: tr.expiresOn, ExtendedExpiresOn: tr.expiresOn,
+	}
+	return pipeline.Answer{
+		Token: entra.Token{AccessToken: tr.accessToken, TokenType: tr.tokenType, ExpiresOn: tr.expiresOn,
+			Scopes: scopes, TokenEndpoint: c.ep.url.String()},
+		RefreshIn: tr.refreshIn,
+		Entries:   tokencache.Entries{AccessToken: at},
+	}, nil
 }
 
 // attempt makes one request; for Azure Arc, that is the challenge round
 // trip and the authorized request.
-func (c *Client) attempt(ctx context.Context, resource, cc string) (*transport.Response, error) {
-	resp, err := c.send(ctx, resource, cc, "")
+func (c *Client) attempt(ctx context.Context, r request) (*transport.Response, error) {
+	resp, err := c.send(ctx, r, "")
 	if err != nil || c.ep.source != SourceAzureArc || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -422,11 +370,12 @@ func (c *Client) attempt(ctx context.Context, resource, cc string) (*transport.R
 	if err != nil {
 		return nil, err
 	}
-	return c.send(ctx, resource, cc, "Basic "+secret)
+	return c.send(ctx, r, "Basic "+secret)
 }
 
 // send builds the source's request and sends it once.
-func (c *Client) send(ctx context.Context, resource, cc, authorization string) (*transport.Response, error) {
+func (c *Client) send(ctx context.Context, r request, authorization string) (*transport.Response, error) {
+	resource, cc := r.resource, r.clientClaims
 	u := *c.ep.url
 	q := u.Query()
 	if c.proto.apiVersion != "" {
@@ -450,9 +399,9 @@ func (c *Client) send(ctx context.Context, resource, cc, authorization string) (
 	}
 	req, err := http.NewRequestWithContext(ctx, c.proto.method, u.String(), body)
 	if err != nil {
-		return nil, entra.Errorf(entra.CodeInvalidRequest, "cannot build the %s request", c.ep.source)
+		return nil, errs.New(entra.CodeInvalidArgument, "cannot build the %s request", c.ep.source)
 	}
-	c.transport.Identify(req, "")
+	c.transport.Identify(req, r.correlationID)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -465,63 +414,5 @@ func (c *Client) send(ctx context.Context, resource, cc, authorization string) (
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
-	return c.transport.Send(req)
-}
-
-// store caches a new token and returns it. A refresh_in from the server
-// sets the refresh time; otherwise tokens living over two hours are
-// refreshed at half-life.
-func (c *Client) store(ctx context.Context, key cache.Key, resource string, tr tokenResponse, requested time.Time) entra.Token {
-	lifetime := tr.expiresOn.Sub(requested)
-	var refreshOn time.Time
-	switch {
-	case tr.refreshIn > 0 && tr.refreshIn < lifetime:
-		refreshOn = requested.Add(tr.refreshIn)
-	case lifetime > 2*time.Hour:
-		refreshOn = requested.Add(lifetime / 2)
-	}
-	at := cache.AccessToken{
-		Key:               key,
-		Target:            resource,
-		Scopes:            []string{resource},
-		Secret:            tr.accessToken,
-		CachedAt:          requested,
-		ExpiresOn:         tr.expiresOn,
-		ExtendedExpiresOn: tr.expiresOn,
-		RefreshOn:         refreshOn,
-	}
-	if err := c.cache.Save(ctx, cache.Entries{AccessToken: &at}, requested); err != nil && c.logger != nil {
-		// The token is good and cached in memory; only persisting it failed.
-		c.logger.Warn("entra: the token could not be written to the cache storage", "error", err)
-	}
-	return entra.Token{
-		AccessToken:   tr.accessToken,
-		TokenType:     tr.tokenType,
-		ExpiresOn:     tr.expiresOn,
-		RefreshOn:     refreshOn,
-		Scopes:        []string{resource},
-		Source:        entra.SourceIdentityProvider,
-		TokenEndpoint: c.ep.url.String(),
-	}
-}
-
-func (c *Client) logAttempt(ctx context.Context, n, status int, err error, delay time.Duration, retry bool) {
-	if c.logger == nil {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("source", string(c.ep.source)),
-		slog.String("host", c.ep.url.Host),
-		slog.String("path", c.ep.url.Path),
-		slog.Int("attempt", n),
-	}
-	if err != nil {
-		attrs = append(attrs, slog.String("error", string(entra.ErrorCode(err))))
-	} else {
-		attrs = append(attrs, slog.Int("status", status))
-	}
-	if retry {
-		attrs = append(attrs, slog.Duration("retry_in", delay))
-	}
-	c.logger.LogAttrs(ctx, slog.LevelDebug, "entra: managed identity request", attrs...)
+	return c.transport.Send(req, nil)
 }

@@ -55,7 +55,7 @@ func TestRequestShape(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tok.TokenType != entra.TokenTypeBearer || tok.Source != entra.SourceIdentityProvider ||
+			if tok.TokenType != entra.TokenTypeBearer || tok.FromCache ||
 				tok.TokenEndpoint != emu.ManagedIdentityURL(tt.src) || !slices.Equal(tok.Scopes, []string{resource}) {
 				t.Errorf("token %v: endpoint %q scopes %q", tok, tok.TokenEndpoint, tok.Scopes)
 			}
@@ -217,7 +217,7 @@ func wantCodeOf(t *testing.T, err error, src string) *entra.Error {
 	switch src {
 	case "app_service", "machine_learning":
 		// {"statusCode","message"}: no code of its own.
-		e := wantCode(t, err, entra.CodeServer)
+		e := wantCode(t, err, entra.CodeServerFailure)
 		if e.Message != "The service is unavailable (injected fault)." || e.CorrelationID == "" {
 			t.Errorf("message %q, correlation id %q", e.Message, e.CorrelationID)
 		}
@@ -278,7 +278,7 @@ func TestRetrySchedules(t *testing.T) {
 				t.Errorf("delays %v, want %v", rec.Delays(), tt.delays)
 			}
 			for i, a := range rec.Attempts() {
-				if a.Number != i+1 || string(a.Source) != string(tt.src) || a.FirstStatusCode != tt.faults[0].status {
+				if a.Number != i+1 || a.FirstStatusCode != tt.faults[0].status {
 					t.Errorf("attempt %d: %+v", i, a)
 				}
 			}
@@ -312,7 +312,7 @@ func TestTimeoutsAreRetried(t *testing.T) {
 				t.Fatal(err)
 			}
 			a := rec.Attempts()
-			if len(a) != 1 || !a[0].Timeout() || a[0].StatusCode != 0 || entra.ErrorCode(a[0].Err) != entra.CodeTransport {
+			if len(a) != 1 || !a[0].Timeout || a[0].StatusCode != 0 || entra.ErrorCode(a[0].Err) != entra.CodeTransport {
 				t.Errorf("attempts %+v, want one timeout", a)
 			}
 			if !slices.Equal(rec.Delays(), durations(1)) || len(emu.Requests(src)) != 2 {
@@ -329,7 +329,7 @@ func TestConnectionRefusedIsNotRetried(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	rec := newRecorder()
+	rec := newRecorder(managedidentity.SourceIMDS)
 	c, err := managedidentity.New(managedidentity.Config{
 		Getenv: func(k string) string {
 			if k == "AZURE_POD_IDENTITY_AUTHORITY_HOST" {
@@ -337,14 +337,14 @@ func TestConnectionRefusedIsNotRetried(t *testing.T) {
 			}
 			return ""
 		},
-		Retry: rec,
+		RetryPolicy: rec.Retry,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
 	wantCode(t, err, entra.CodeTransport)
-	if a := rec.Attempts(); len(a) != 1 || a[0].Timeout() || len(rec.Delays()) != 0 {
+	if a := rec.Attempts(); len(a) != 1 || a[0].Timeout || len(rec.Delays()) != 0 {
 		t.Errorf("attempts %+v delays %v, want one refused attempt, no retry", a, rec.Delays())
 	}
 }
@@ -352,18 +352,18 @@ func TestConnectionRefusedIsNotRetried(t *testing.T) {
 func TestRetryPolicyOverride(t *testing.T) {
 	emu := startEmulator(t, entratest.Options{})
 	emu.InjectFault(entratest.Fault{Endpoint: "imds", Status: 503, Times: 2})
-	c, _ := newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.Retry = managedidentity.NoRetry() })
+	c, _ := newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.RetryPolicy = noRetry })
 	_, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource})
 	if e := wantCode(t, err, "injected_fault"); e.StatusCode != 503 || len(emu.Requests()) != 1 {
 		t.Errorf("NoRetry: %v after %d requests", err, len(emu.Requests()))
 	}
 
 	var seen []int
-	custom := managedidentity.RetryFunc(func(a managedidentity.Attempt) (time.Duration, bool) {
+	custom := entra.RetryPolicy(func(a entra.Attempt) (time.Duration, bool) {
 		seen = append(seen, a.StatusCode)
 		return 0, a.StatusCode == 503
 	})
-	c, _ = newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.Retry = custom })
+	c, _ = newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.RetryPolicy = custom })
 	if _, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource}); err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +451,7 @@ func TestResourceValidation(t *testing.T) {
 	c, _ := newClient(t, emu, "imds")
 	for _, r := range []string{"", "  ", "/.default", "https://a b", "https://a\tb", "https://a\x00"} {
 		_, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: r})
-		wantCode(t, err, entra.CodeInvalidRequest)
+		wantCode(t, err, entra.CodeInvalidArgument)
 	}
 	if len(emu.Requests()) != 0 {
 		t.Errorf("invalid resources reached the endpoint")

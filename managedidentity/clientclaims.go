@@ -7,7 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/claims"
+	"github.com/entra-go/entra/internal/claims"
+	"github.com/entra-go/entra/internal/errs"
 )
 
 // nspClaim is the one claim IMDS accepts from clients: the network
@@ -22,7 +23,7 @@ func (c *Client) clientClaims(raw string) (string, error) {
 		return "", nil // blank is a no-op, even without the opt-in
 	}
 	if !c.enableClientClaims {
-		return "", entra.Errorf(entra.CodeExperimentalFeature,
+		return "", errs.New(entra.CodeExperimentalFeature,
 			"client claims are experimental: set Config.EnableClientClaims to use them")
 	}
 	canonical, err := claims.Canonicalize(raw)
@@ -30,11 +31,11 @@ func (c *Client) clientClaims(raw string) (string, error) {
 		return "", err
 	}
 	if c.ep.source != SourceIMDS {
-		return "", entra.Errorf(entra.CodeInvalidRequest,
+		return "", errs.New(entra.CodeInvalidArgument,
 			"client claims need the IMDS source, but this client uses the %s source", c.ep.source)
 	}
 	if key, ok := foreignKey(canonical); ok {
-		return "", entra.Errorf(entra.CodeInvalidRequest,
+		return "", errs.New(entra.CodeInvalidArgument,
 			"IMDS accepts only the %s client claim, not %s", nspClaim, quoteKey(key))
 	}
 	return canonical, nil

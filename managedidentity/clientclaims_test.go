@@ -42,13 +42,13 @@ func TestClientClaimsOnTheWire(t *testing.T) {
 
 	// The canonical form is the key: cosmetic differences share the entry.
 	tok, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource, ClientClaims: nspSpaced})
-	if err != nil || tok.Source != entra.SourceCache || tok.AccessToken != withClaims.AccessToken || len(emu.Requests()) != 1 {
+	if err != nil || !tok.FromCache || tok.AccessToken != withClaims.AccessToken || len(emu.Requests()) != 1 {
 		t.Fatalf("equivalent claims: %v, %v, %d requests", tok, err, len(emu.Requests()))
 	}
 
 	// A request without claims never gets the token fetched with them.
 	plain, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource})
-	if err != nil || plain.Source != entra.SourceIdentityProvider || plain.AccessToken == withClaims.AccessToken {
+	if err != nil || plain.FromCache || plain.AccessToken == withClaims.AccessToken {
 		t.Fatalf("no claims: %v, %v", plain, err)
 	}
 	if r := emu.Requests()[1]; r.Query.Has("claims") {
@@ -64,7 +64,7 @@ func TestClientClaimsOnTheWire(t *testing.T) {
 
 	// Other claims are another entry; keys are sorted and a space is %20.
 	valued, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource, ClientClaims: nspWithValue})
-	if err != nil || valued.Source != entra.SourceIdentityProvider {
+	if err != nil || valued.FromCache {
 		t.Fatalf("other claims: %v, %v", valued, err)
 	}
 	want := "claims=" + `%7B%22xms_az_nwperimid%22%3A%7B%22essential%22%3Atrue%2C%22value%22%3A%22a%20b%22%7D%7D`
@@ -76,7 +76,7 @@ func TestClientClaimsOnTheWire(t *testing.T) {
 	// the cache read is bypassed; the new token is cached under them.
 	challenged, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource, ClientClaims: nsp,
 		Claims: `{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}`})
-	if err != nil || challenged.Source != entra.SourceIdentityProvider || challenged.AccessToken == withClaims.AccessToken {
+	if err != nil || challenged.FromCache || challenged.AccessToken == withClaims.AccessToken {
 		t.Fatalf("challenge: %v, %v", challenged, err)
 	}
 	if reqs := emu.Requests(); reqs[len(reqs)-1].Query.Get("claims") != nsp {
@@ -135,10 +135,10 @@ func TestClientClaimsErrors(t *testing.T) {
 		{"duplicate key", "imds", true, `{"xms_az_nwperimid":1,"xms_az_nwperimid":"` + secret + `"}`, entra.CodeInvalidJSONClaims, nil},
 		{"trailing data", "imds", true, nsp + `{"` + secret + `":1}`, entra.CodeInvalidJSONClaims, nil},
 		{"another key", "imds", true, `{"xms_az_nwperimid":{"value":"` + secret + `"},"xms_cc":{"values":["` + secret + `"]}}`,
-			entra.CodeInvalidRequest, []string{`"xms_cc"`, "xms_az_nwperimid"}},
+			entra.CodeInvalidArgument, []string{`"xms_cc"`, "xms_az_nwperimid"}},
 		{"only another key", "imds", true, `{"access_token":{"nbf":{"value":"` + secret + `"}}}`,
-			entra.CodeInvalidRequest, []string{`"access_token"`}},
-		{"long key", "imds", true, `{"` + strings.Repeat("k", 200) + secret + `":1}`, entra.CodeInvalidRequest, []string{"…"}},
+			entra.CodeInvalidArgument, []string{`"access_token"`}},
+		{"long key", "imds", true, `{"` + strings.Repeat("k", 200) + secret + `":1}`, entra.CodeInvalidArgument, []string{"…"}},
 	}
 	names := map[string]string{
 		"app_service": "App Service", "azure_arc": "Azure Arc",
@@ -153,7 +153,7 @@ func TestClientClaimsErrors(t *testing.T) {
 			claims   string
 			code     entra.Code
 			contains []string
-		}{"source " + name, src, true, `{"xms_az_nwperimid":{"value":"` + secret + `"}}`, entra.CodeInvalidRequest, []string{name, "IMDS"}})
+		}{"source " + name, src, true, `{"xms_az_nwperimid":{"value":"` + secret + `"}}`, entra.CodeInvalidArgument, []string{name, "IMDS"}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

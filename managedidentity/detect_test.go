@@ -55,9 +55,6 @@ func TestDetect(t *testing.T) {
 			if c.Source() != tt.want {
 				t.Errorf("Source() = %s, want %s", c.Source(), tt.want)
 			}
-			if got := c.TokenSource(TokenRequest{Resource: "https://management.azure.com"}); got == nil {
-				t.Error("no TokenSource")
-			}
 			if got := c.ep.url.String(); got != tt.url {
 				t.Errorf("endpoint %q, want %q", got, tt.url)
 			}

@@ -36,7 +36,7 @@ func ExampleNew() {
 	fmt.Println(err)
 	// Output:
 	// App Service
-	// invalid_request: the Azure Arc source cannot select a user-assigned identity by client id; it supports only the system-assigned identity
+	// invalid_argument: the Azure Arc source cannot select a user-assigned identity by client id; it supports only the system-assigned identity
 }
 
 func ExampleClient_AcquireToken() {
@@ -60,16 +60,16 @@ func ExampleClient_AcquireToken() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(c.Source(), tok.TokenType, tok.Source, tok.Scopes)
+	fmt.Println(c.Source(), tok.TokenType, tok.Scopes, "from the cache:", tok.FromCache)
 	fmt.Println(strings.HasPrefix(tok.AuthorizationHeader(), "Bearer "))
 
 	// The second call is served from the client's cache.
 	tok, _ = c.AcquireToken(ctx, req)
-	fmt.Println(tok.Source)
+	fmt.Println("from the cache:", tok.FromCache)
 	// Output:
-	// IMDS Bearer identity_provider [https://management.azure.com]
+	// IMDS Bearer [https://management.azure.com] from the cache: false
 	// true
-	// cache
+	// from the cache: true
 }
 
 func ExampleTokenRequest_clientClaims() {

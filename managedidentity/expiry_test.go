@@ -48,7 +48,7 @@ func TestExpiredTokenIsRefused(t *testing.T) {
 			c, err := managedidentity.New(managedidentity.Config{
 				Getenv:       func(k string) string { return env[k] },
 				ArcAgentPath: filepath.Join(t.TempDir(), "no-himds"),
-				Retry:        managedidentity.NoRetry(),
+				RetryPolicy:  noRetry,
 			})
 			if err != nil || c.Source() != managedidentity.SourceIMDS {
 				t.Fatalf("New: %v (source %s)", err, c.Source())

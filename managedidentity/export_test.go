@@ -9,4 +9,7 @@ func WithClock(cfg Config, now func() time.Time) Config {
 }
 
 // WaitBackground waits for the proactive refreshes in progress.
-func (c *Client) WaitBackground() { c.background.Wait() }
+func (c *Client) WaitBackground() { c.pipe.Wait() }
+
+// SourcePolicy is a source's reference retry policy.
+var SourcePolicy = sourcePolicy

@@ -8,34 +8,35 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/internal/pipeline"
+	"github.com/entra-go/entra/internal/tokencache"
 )
 
-func fetchClient(t *testing.T, policy RetryPolicy) (*Client, *entratest.Emulator) {
+func fetchClient(t *testing.T, policy entra.RetryPolicy) (*Client, *entratest.Emulator) {
 	t.Helper()
 	emu, err := entratest.New(entratest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { emu.Close() })
-	c, err := New(Config{Getenv: emu.Getenv("imds"), Retry: policy})
+	c, err := New(Config{Getenv: emu.Getenv("imds"), RetryPolicy: policy})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c, emu
 }
 
-func (c *Client) fetchForTest(ctx context.Context) (entra.Token, error) {
-	key := cache.Key{Environment: c.cacheEnv, ClientID: c.cacheID}
-	return c.fetch(ctx, key, "https://management.azure.com", "")
+func (c *Client) fetchForTest(ctx context.Context) (pipeline.Answer, error) {
+	key := tokencache.Key{Environment: c.cacheEnv, ClientID: c.cacheID}
+	return c.Fetch(ctx, request{key: key, resource: "https://management.azure.com"}, time.Now())
 }
 
 // Cancellation is never offered to the retry policy, even one that would
 // retry anything.
 func TestCancellationIsNeverRetried(t *testing.T) {
 	var calls atomic.Int32
-	always := RetryFunc(func(Attempt) (time.Duration, bool) { calls.Add(1); return 0, true })
+	always := entra.RetryPolicy(func(entra.Attempt) (time.Duration, bool) { calls.Add(1); return 0, true })
 	c, emu := fetchClient(t, always)
 	release := make(chan struct{})
 	defer close(release)
@@ -55,7 +56,7 @@ func TestCancellationIsNeverRetried(t *testing.T) {
 func TestPauseEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	policy := RetryFunc(func(Attempt) (time.Duration, bool) { cancel(); return time.Hour, true })
+	policy := entra.RetryPolicy(func(entra.Attempt) (time.Duration, bool) { cancel(); return time.Hour, true })
 	c, emu := fetchClient(t, policy)
 	emu.InjectFault(entratest.Fault{Status: 503})
 	_, err := c.fetchForTest(ctx)
@@ -67,7 +68,7 @@ func TestPauseEndsWithContext(t *testing.T) {
 // A pause that would outlast the deadline is not started: the failure is
 // returned at once.
 func TestPausePastDeadlineIsSkipped(t *testing.T) {
-	policy := RetryFunc(func(Attempt) (time.Duration, bool) { return time.Hour, true })
+	policy := entra.RetryPolicy(func(entra.Attempt) (time.Duration, bool) { return time.Hour, true })
 	c, emu := fetchClient(t, policy)
 	emu.InjectFault(entratest.Fault{Status: 503})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

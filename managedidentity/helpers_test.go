@@ -27,18 +27,18 @@ func startEmulator(t testing.TB, opts entratest.Options) *entratest.Emulator {
 // retryRecorder asks the reference policy and records its answers, but
 // never waits: the schedule is checked without sleeping.
 type retryRecorder struct {
-	inner    managedidentity.RetryPolicy
+	inner    entra.RetryPolicy
 	mu       sync.Mutex
-	attempts []managedidentity.Attempt
+	attempts []entra.Attempt
 	delays   []time.Duration
 }
 
-func newRecorder() *retryRecorder {
-	return &retryRecorder{inner: managedidentity.DefaultRetryPolicy()}
+func newRecorder(src managedidentity.Source) *retryRecorder {
+	return &retryRecorder{inner: managedidentity.SourcePolicy(src)}
 }
 
-func (r *retryRecorder) Retry(a managedidentity.Attempt) (time.Duration, bool) {
-	d, ok := r.inner.Retry(a)
+func (r *retryRecorder) Retry(a entra.Attempt) (time.Duration, bool) {
+	d, ok := r.inner(a)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts = append(r.attempts, a)
@@ -54,10 +54,10 @@ func (r *retryRecorder) Delays() []time.Duration {
 	return append([]time.Duration(nil), r.delays...)
 }
 
-func (r *retryRecorder) Attempts() []managedidentity.Attempt {
+func (r *retryRecorder) Attempts() []entra.Attempt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]managedidentity.Attempt(nil), r.attempts...)
+	return append([]entra.Attempt(nil), r.attempts...)
 }
 
 // miSources are the managed identity sources, by the emulator's names.
@@ -78,9 +78,9 @@ func emulatorConfig(t testing.TB, emu *entratest.Emulator, src string) managedid
 func newClient(t *testing.T, emu *entratest.Emulator, src string,
 	configure ...func(*managedidentity.Config)) (*managedidentity.Client, *retryRecorder) {
 	t.Helper()
-	rec := newRecorder()
+	rec := newRecorder(managedidentity.Source(src))
 	cfg := emulatorConfig(t, emu, src)
-	cfg.Retry = rec
+	cfg.RetryPolicy = rec.Retry
 	for _, f := range configure {
 		f(&cfg)
 	}

@@ -244,7 +244,7 @@ type wireErrorObject struct {
 // the server echoes it.
 func serverError(src Source, resp *transport.Response) *entra.Error {
 	scrub := resp.Secrets.String
-	e := &entra.Error{Code: entra.CodeServer, StatusCode: resp.StatusCode, RetryAfter: resp.RetryAfter()}
+	e := &entra.Error{Code: entra.CodeServerFailure, StatusCode: resp.StatusCode, RetryAfter: resp.RetryAfter()}
 	var w wireError
 	if json.Unmarshal(resp.Body, &w) == nil {
 		var code string

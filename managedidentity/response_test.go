@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/internal/tokencache"
 	"github.com/entra-go/entra/internal/transport"
 )
 
@@ -153,7 +153,7 @@ func TestParseTokenExpiryBoundary(t *testing.T) {
 		{"at the request, RFC 3339", `"expires_on":"2026-11-23T11:00:00Z"`, false},
 		{"at the request, date form", `"expires_on":"11/23/2026 11:00:00"`, false},
 		{"a second after the request", `"expires_on":` + unix(time.Second), true},
-		{"inside the cache's expiry buffer", `"expires_on":` + unix(cache.ExpiryBuffer-time.Second), true},
+		{"inside the cache's expiry buffer", `"expires_on":` + unix(tokencache.ExpiryBuffer-time.Second), true},
 		{"expires_in of one second", `"expires_in":1`, true},
 		{"expires_in under a second", `"expires_in":"0.5"`, false},
 	}
@@ -190,13 +190,13 @@ func TestServerError(t *testing.T) {
 		{"OAuth shape", 400, `{"error":"invalid_request","error_description":"Identity not found\r\nTrace: x"}`,
 			"invalid_request", "Identity not found", ""},
 		{"App Service shape", 500, `{"statusCode":500,"message":"Unable to load the proper Managed Identity.","correlationId":"c-1"}`,
-			entra.CodeServer, "Unable to load the proper Managed Identity.", "c-1"},
+			entra.CodeServerFailure, "Unable to load the proper Managed Identity.", "c-1"},
 		{"Service Fabric shape", 401, `{"error":{"correlationId":"c-2","code":"SecretHeaderNotFound","message":"Secret is not found in the request headers."}}`,
 			"SecretHeaderNotFound", "Secret is not found in the request headers.", "c-2"},
 		{"correlation_id", 400, `{"error":"invalid_request","correlation_id":"c-3"}`,
 			"invalid_request", "the IMDS endpoint answered 400 Bad Request", "c-3"},
-		{"no JSON", 502, `Bad Gateway`, entra.CodeServer, "the IMDS endpoint answered 502 Bad Gateway", ""},
-		{"empty", 404, ``, entra.CodeServer, "the IMDS endpoint answered 404 Not Found", ""},
+		{"no JSON", 502, `Bad Gateway`, entra.CodeServerFailure, "the IMDS endpoint answered 502 Bad Gateway", ""},
+		{"empty", 404, ``, entra.CodeServerFailure, "the IMDS endpoint answered 404 Not Found", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

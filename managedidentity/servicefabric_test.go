@@ -90,7 +90,7 @@ func TestServiceFabricSelectsTheUserAssignedIdentity(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(srv.queries())
 			c, err := managedidentity.New(managedidentity.Config{ID: tt.id,
-				Getenv: func(k string) string { return env[k] }, Retry: managedidentity.NoRetry()})
+				Getenv: func(k string) string { return env[k] }, RetryPolicy: noRetry})
 			if err != nil || c.Source() != managedidentity.SourceServiceFabric {
 				t.Fatalf("New: %v", err)
 			}
@@ -130,7 +130,7 @@ func TestServiceFabricSelectsTheUserAssignedIdentity(t *testing.T) {
 	for _, id := range []managedidentity.ID{managedidentity.UserAssignedClientID("c"),
 		managedidentity.UserAssignedResourceID("/subscriptions/s/x")} {
 		_, err := managedidentity.New(managedidentity.Config{ID: id, Getenv: func(k string) string { return env[k] }})
-		wantCode(t, err, entra.CodeInvalidRequest)
+		wantCode(t, err, entra.CodeInvalidArgument)
 	}
 	if n := len(srv.queries()) - before; n != 0 {
 		t.Errorf("%d requests for identities the source cannot select", n)

@@ -6,17 +6,19 @@ import (
 	"testing"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/cache/filestore"
 	"github.com/entra-go/entra/entratest"
 	"github.com/entra-go/entra/managedidentity"
 )
 
 // TestSharedCacheKeepsIdentitiesApart: clients of different identities
-// sharing one cache (or cache file) never get each other's tokens.
+// sharing one cache file never get each other's tokens.
 func TestSharedCacheKeepsIdentitiesApart(t *testing.T) {
 	emu := startEmulator(t, entratest.Options{})
-	shared := cache.New()
+	shared, err := filestore.Open(filepath.Join(t.TempDir(), "cache.json"), filestore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	var tokens []entra.Token
 	for _, id := range []managedidentity.ID{
@@ -32,7 +34,7 @@ func TestSharedCacheKeepsIdentitiesApart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tok.Source != entra.SourceIdentityProvider {
+		if tok.FromCache {
 			t.Fatalf("identity %d was served another identity's token", len(tokens))
 		}
 		tokens = append(tokens, tok)
@@ -53,11 +55,7 @@ func TestCacheFileSharedByRunningClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := cache.Open(ctx, store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mi, err := managedidentity.New(managedidentity.Config{Getenv: emu.Getenv("imds"), Cache: c})
+		mi, err := managedidentity.New(managedidentity.Config{Getenv: emu.Getenv("imds"), Cache: store})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +67,7 @@ func TestCacheFileSharedByRunningClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, err := second.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource})
-	if err != nil || b.Source != entra.SourceCache || b.AccessToken != a.AccessToken {
+	if err != nil || !b.FromCache || b.AccessToken != a.AccessToken {
 		t.Fatalf("the second client did not find the stored token: %v %v", b, err)
 	}
 	if n := len(emu.Requests("imds")); n != 1 {

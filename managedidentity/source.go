@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/errs"
 )
 
 // Source is a kind of managed identity endpoint.
@@ -176,7 +177,7 @@ func resolve(forced Source, getenv func(string) string, arcAgent func() bool) (e
 		case arcAgent():
 			ep.url, err = parseEndpoint(defaultArcEndpoint, "the Azure Arc agent address", false)
 		default:
-			err = entra.Errorf(entra.CodeInvalidRequest,
+			err = errs.New(entra.CodeInvalidArgument,
 				"the Azure Arc source needs %s or the Azure Arc agent installed", envIdentityEndpoint)
 		}
 	case SourceServiceFabric:
@@ -188,7 +189,7 @@ func resolve(forced Source, getenv func(string) string, arcAgent func() bool) (e
 			}
 		}
 	default:
-		err = entra.Errorf(entra.CodeInvalidRequest, "unknown managed identity source %q", string(s))
+		err = errs.New(entra.CodeInvalidArgument, "unknown managed identity source %q", string(s))
 	}
 	if err != nil {
 		return endpoint{}, err
@@ -207,7 +208,7 @@ func require(s Source, env func(string) string, names ...string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	return entra.Errorf(entra.CodeInvalidRequest, "the %s source needs the environment variable(s) %s, which are not set",
+	return errs.New(entra.CodeInvalidArgument, "the %s source needs the environment variable(s) %s, which are not set",
 		s, strings.Join(missing, ", "))
 }
 
@@ -221,7 +222,7 @@ func parseEndpoint(raw, name string, httpsOnly bool) (*url.URL, error) {
 		if httpsOnly {
 			want = "an https URL"
 		}
-		return nil, entra.Errorf(entra.CodeInvalidRequest, "%s is not %s with a host", name, want)
+		return nil, errs.New(entra.CodeInvalidArgument, "%s is not %s with a host", name, want)
 	}
 	return u, nil
 }
@@ -232,7 +233,7 @@ func parseThumbprint(s string) ([]byte, error) {
 	clean := strings.NewReplacer(":", "", " ", "").Replace(s)
 	b, err := hex.DecodeString(clean)
 	if err != nil || len(b) != 20 {
-		return nil, entra.Errorf(entra.CodeInvalidRequest, "%s is not a hex SHA-1 certificate thumbprint", envIdentityThumbprint)
+		return nil, errs.New(entra.CodeInvalidArgument, "%s is not a hex SHA-1 certificate thumbprint", envIdentityThumbprint)
 	}
 	return b, nil
 }

@@ -49,7 +49,7 @@ func TestNewEnvironmentErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := managedidentity.New(managedidentity.Config{Source: tt.source, Getenv: envOf(tt.env),
 				ArcAgentPath: filepath.Join(t.TempDir(), "missing")})
-			e := wantCode(t, err, entra.CodeInvalidRequest)
+			e := wantCode(t, err, entra.CodeInvalidArgument)
 			for _, w := range tt.want {
 				if !strings.Contains(e.Error(), w) {
 					t.Errorf("%q does not name %q", e.Error(), w)
@@ -109,7 +109,7 @@ func TestIdentityKinds(t *testing.T) {
 				}
 				continue
 			}
-			e := wantCode(t, err, entra.CodeInvalidRequest)
+			e := wantCode(t, err, entra.CodeInvalidArgument)
 			if !strings.Contains(e.Message, names[src]) || !strings.Contains(e.Message, kind) {
 				t.Errorf("%s with %s: message %q names neither", src, kind, e.Message)
 			}
@@ -119,7 +119,7 @@ func TestIdentityKinds(t *testing.T) {
 		cfg := emulatorConfig(t, emu, "imds")
 		cfg.ID = id
 		_, err := managedidentity.New(cfg)
-		wantCode(t, err, entra.CodeInvalidRequest)
+		wantCode(t, err, entra.CodeInvalidArgument)
 	}
 	if n := len(emu.Requests()); n != 0 {
 		t.Errorf("New made %d requests", n)
@@ -170,8 +170,8 @@ func TestServiceFabricThumbprint(t *testing.T) {
 			emu.ResetRequests()
 			env := emu.ManagedIdentityEnv("service_fabric")
 			env["IDENTITY_SERVER_THUMBPRINT"] = tt.thumbprint
-			rec := newRecorder()
-			c, err := managedidentity.New(managedidentity.Config{Getenv: envOf(env), Retry: rec})
+			rec := newRecorder(managedidentity.SourceServiceFabric)
+			c, err := managedidentity.New(managedidentity.Config{Getenv: envOf(env), RetryPolicy: rec.Retry})
 			if err != nil {
 				t.Fatal(err)
 			}

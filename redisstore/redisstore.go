@@ -18,6 +18,7 @@ import (
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/internal/errs"
 )
 
 // DefaultPrefix starts every key the store writes.
@@ -108,12 +109,12 @@ func (s *Store) Update(ctx context.Context, partition string, fn func(stored []b
 		}
 		return fnErr
 	}
-	return entra.Errorf(entra.CodeCacheStorage, "the cache partition %s changed under %d attempts to write it", key, maxAttempts)
+	return errs.New(entra.CodeCacheStorage, "the cache partition %s changed under %d attempts to write it", key, maxAttempts)
 }
 
 func (s *Store) fail(ctx context.Context, err error, doing string) error {
 	if ctx.Err() != nil {
-		return entra.WrapError(entra.CodeCanceled, ctx.Err(), "%s the Redis cache was canceled", doing)
+		return errs.Wrap(entra.CodeCanceled, ctx.Err(), "%s the Redis cache was canceled", doing)
 	}
-	return entra.WrapError(entra.CodeCacheStorage, err, "%s the Redis cache failed", doing)
+	return errs.Wrap(entra.CodeCacheStorage, err, "%s the Redis cache failed", doing)
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/entratest"
@@ -158,12 +157,8 @@ func TestInstancesShareTokens(t *testing.T) {
 	shared := prefix(t)
 	instance := func() *confidential.Client {
 		s, _ := newStore(t, shared)
-		c, err := cache.Open(ctx, s)
-		if err != nil {
-			t.Fatal(err)
-		}
 		client, err := confidential.New(confidential.Config{Authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
-			ClientID: dc.ID, Credential: secret, HTTPClient: em.HTTPClient(), Cache: c})
+			ClientID: dc.ID, Credential: secret, HTTPClient: em.HTTPClient(), Cache: s})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,11 +183,11 @@ func TestInstancesShareTokens(t *testing.T) {
 	}
 	before := len(em.Requests("token"))
 	app, err := two.AcquireTokenForClient(ctx, req)
-	if err != nil || app.Source != entra.SourceCache || app.AccessToken != first.AccessToken {
+	if err != nil || !app.FromCache || app.AccessToken != first.AccessToken {
 		t.Fatalf("the second instance did not share the app token: %v %v", app, err)
 	}
 	silent, err := two.AcquireTokenSilent(ctx, user.Account, confidential.TokenRequest{Scopes: []string{"User.Read"}})
-	if err != nil || silent.Source != entra.SourceCache || silent.AccessToken != user.AccessToken {
+	if err != nil || !silent.FromCache || silent.AccessToken != user.AccessToken {
 		t.Fatalf("the second instance did not share the user's token: %v %v", silent, err)
 	}
 	if n := len(em.Requests("token")) - before; n != 0 {
@@ -204,7 +199,7 @@ func TestRedisDown(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer rdb.Close()
 	s := redisstore.New(rdb, redisstore.Options{})
-	if _, err := cache.Open(context.Background(), s); entra.ErrorCode(err) != entra.CodeCacheStorage {
+	if _, err := s.Load(context.Background(), ""); entra.ErrorCode(err) != entra.CodeCacheStorage {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/internal/tokencache"
 )
 
 // TestProcessesSharingACacheFileLoseNoTokens: 8 processes each store 50
-// distinct tokens through cache.Open on one file, at the same time; every
+// distinct tokens through tokencache.Open on one file, at the same time; every
 // one of the 400 is in the file afterwards.
 func TestProcessesSharingACacheFileLoseNoTokens(t *testing.T) {
 	if os.Getenv("CACHE_WRITER") != "" {
@@ -36,7 +36,7 @@ func TestProcessesSharingACacheFileLoseNoTokens(t *testing.T) {
 	missing := 0
 	for p := range processes {
 		for i := range each {
-			if _, st := c.Lookup(writerKey(strconv.Itoa(p), i), []string{"s/.default"}, now); st != cache.Hit {
+			if _, st := c.Lookup(writerKey(strconv.Itoa(p), i), []string{"s/.default"}, now); st != tokencache.Hit {
 				missing++
 			}
 		}
@@ -46,8 +46,8 @@ func TestProcessesSharingACacheFileLoseNoTokens(t *testing.T) {
 	}
 }
 
-func writerKey(process string, i int) cache.Key {
-	return cache.Key{Environment: "login.windows.net", ClientID: "c", Tenant: fmt.Sprintf("tenant-%s-%d", process, i)}
+func writerKey(process string, i int) tokencache.Key {
+	return tokencache.Key{Environment: "login.windows.net", ClientID: "c", Tenant: fmt.Sprintf("tenant-%s-%d", process, i)}
 }
 
 // TestCacheWriterProcess is a writer process's body; it does nothing in a
@@ -64,9 +64,9 @@ func TestCacheWriterProcess(t *testing.T) {
 	}
 	now := time.Now()
 	for i := range each {
-		at := cache.AccessToken{Key: writerKey(id, i), Scopes: []string{"s/.default"}, Secret: "token",
+		at := tokencache.AccessToken{Key: writerKey(id, i), Scopes: []string{"s/.default"}, Secret: "token",
 			CachedAt: now, ExpiresOn: now.Add(time.Hour)}
-		if err := c.Save(context.Background(), cache.Entries{AccessToken: &at}, now); err != nil {
+		if err := c.Save(context.Background(), tokencache.Entries{AccessToken: &at}, now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -92,10 +92,10 @@ func TestCorruptCacheFile(t *testing.T) {
 }
 
 // openCache opens a cache on the file at path, as a program does.
-func openCache(path string) (*cache.Cache, error) {
+func openCache(path string) (*tokencache.Cache, error) {
 	store, err := Open(path, Options{})
 	if err != nil {
 		return nil, err
 	}
-	return cache.Open(context.Background(), store)
+	return tokencache.Open(context.Background(), store)
 }

@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/cache/filestore"
+	"github.com/entra-go/entra/internal/tokencache"
 )
 
 // A token cache that lasts across runs and is shared by processes: give it
@@ -22,7 +22,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	c, err := cache.Open(context.Background(), store)
+	c, err := tokencache.Open(context.Background(), store)
 	if err != nil {
 		fmt.Println(err) // e.g. invalid_cache_data for a corrupt file, which is left as it is
 		return

@@ -37,6 +37,7 @@ import (
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/internal/errs"
 )
 
 // Options configure a Store.
@@ -63,15 +64,15 @@ var _ cache.Storage = (*Store)(nil)
 // first write.
 func Open(path string, opts Options) (*Store, error) {
 	if path == "" {
-		return nil, entra.Errorf(entra.CodeInvalidRequest, "the cache file path is empty")
+		return nil, errs.New(entra.CodeInvalidArgument, "the cache file path is empty")
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, entra.WrapError(entra.CodeInvalidRequest, err, "the cache file path %q cannot be made absolute", path)
+		return nil, errs.Wrap(entra.CodeInvalidArgument, err, "the cache file path %q cannot be made absolute", path)
 	}
 	// Lstat: a link is refused as it is, whatever it points to.
 	if fi, err := os.Lstat(abs); err == nil && !fi.Mode().IsRegular() {
-		return nil, entra.Errorf(entra.CodeInvalidRequest, "the cache file %s is %s", abs, notRegularKind(fi.Mode()))
+		return nil, errs.New(entra.CodeInvalidArgument, "the cache file %s is %s", abs, notRegularKind(fi.Mode()))
 	}
 	return &Store{path: abs, logger: opts.Logger, writers: semaphore.NewWeighted(1)}, nil
 }
@@ -212,7 +213,7 @@ func (s *Store) checkMode(f *os.File) error {
 		return nil
 	}
 	if err := f.Chmod(0o600); err != nil {
-		return entra.WrapError(entra.CodeCacheStorage, err,
+		return errs.Wrap(entra.CodeCacheStorage, err,
 			"the cache file %s has mode %v, readable by other users, and its mode cannot be changed; run chmod 600 on it", s.path, mode)
 	}
 	if s.logger != nil {
@@ -245,7 +246,7 @@ func (s *Store) lock(ctx context.Context, kind lockKind) (unlock func(), err err
 		select {
 		case <-ctx.Done():
 			lf.Close()
-			return nil, entra.WrapError(entra.CodeCanceled, ctx.Err(), "gave up waiting for the lock of the cache file %s", s.path)
+			return nil, errs.Wrap(entra.CodeCanceled, ctx.Err(), "gave up waiting for the lock of the cache file %s", s.path)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 50*time.Millisecond)
@@ -271,7 +272,7 @@ func openRegular(name, what string, flag int) (*os.File, error) {
 		if fi, lerr := os.Lstat(name); lerr == nil && !fi.Mode().IsRegular() {
 			return nil, notRegular(name, what, fi.Mode())
 		}
-		return nil, entra.WrapError(entra.CodeCacheStorage, err, "cannot open the %s %s", what, name)
+		return nil, errs.Wrap(entra.CodeCacheStorage, err, "cannot open the %s %s", what, name)
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
@@ -280,7 +281,7 @@ func openRegular(name, what string, flag int) (*os.File, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, entra.WrapError(entra.CodeCacheStorage, err, "cannot read the mode of the %s %s", what, name)
+		return nil, errs.Wrap(entra.CodeCacheStorage, err, "cannot read the mode of the %s %s", what, name)
 	}
 	return f, nil
 }
@@ -288,7 +289,7 @@ func openRegular(name, what string, flag int) (*os.File, error) {
 // notRegular refuses name; the message names the path and what is there,
 // never where a link points.
 func notRegular(name, what string, mode fs.FileMode) error {
-	return entra.Errorf(entra.CodeCacheStorage, "the %s %s is %s; it is left as it is", what, name, notRegularKind(mode))
+	return errs.New(entra.CodeCacheStorage, "the %s %s is %s; it is left as it is", what, name, notRegularKind(mode))
 }
 
 func notRegularKind(mode fs.FileMode) string {
@@ -302,9 +303,9 @@ func notRegularKind(mode fs.FileMode) string {
 }
 
 func (s *Store) ioError(err error, msg string) error {
-	return entra.WrapError(entra.CodeCacheStorage, err, "%s %s", msg, s.path)
+	return errs.Wrap(entra.CodeCacheStorage, err, "%s %s", msg, s.path)
 }
 
 func canceled(err error) error {
-	return entra.WrapError(entra.CodeCanceled, err, "the cache file operation was canceled")
+	return errs.Wrap(entra.CodeCanceled, err, "the cache file operation was canceled")
 }

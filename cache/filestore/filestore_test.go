@@ -143,10 +143,10 @@ func TestLockWaitHonoursTheContext(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
-	if _, err := Open("", Options{}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+	if _, err := Open("", Options{}); entra.ErrorCode(err) != entra.CodeInvalidArgument {
 		t.Errorf("empty path: %v", err)
 	}
-	if _, err := Open(t.TempDir(), Options{}); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+	if _, err := Open(t.TempDir(), Options{}); entra.ErrorCode(err) != entra.CodeInvalidArgument {
 		t.Errorf("a folder: %v", err)
 	}
 }

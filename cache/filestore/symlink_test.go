@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
-	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/internal/tokencache"
 )
 
 // targetContent is in the file a planted link points to; no error may
@@ -195,8 +195,8 @@ func TestOpenRefusesASymlink(t *testing.T) {
 			path := filepath.Join(dir, "cache.json")
 			check := plants[pname](t, dir, path)
 			_, err := Open(path, Options{})
-			if entra.ErrorCode(err) != entra.CodeInvalidRequest || !strings.Contains(err.Error(), path) {
-				t.Fatalf("err = %v, want code %s naming the path", err, entra.CodeInvalidRequest)
+			if entra.ErrorCode(err) != entra.CodeInvalidArgument || !strings.Contains(err.Error(), path) {
+				t.Fatalf("err = %v, want code %s naming the path", err, entra.CodeInvalidArgument)
 			}
 			check(t)
 		})
@@ -211,20 +211,20 @@ func TestCacheOnASymlinkedFile(t *testing.T) {
 	path := filepath.Join(dir, "msal_cache.json")
 	store := open(t, path, nil)
 	ctx := context.Background()
-	c, err := cache.Open(ctx, store) // no file yet: an empty cache
+	c, err := tokencache.Open(ctx, store) // no file yet: an empty cache
 	if err != nil {
 		t.Fatal(err)
 	}
 	check := plants["symlink to a 0644 file"](t, dir, path)
 
 	start := time.Now()
-	_, err = cache.Open(ctx, store)
+	_, err = tokencache.Open(ctx, store)
 	wantRefused(t, err, path, start)
 	now := time.Now()
-	at := cache.AccessToken{Key: cache.Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"},
+	at := tokencache.AccessToken{Key: tokencache.Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"},
 		Scopes: []string{"s/.default"}, Secret: "new-token-value", CachedAt: now, ExpiresOn: now.Add(time.Hour)}
 	start = time.Now()
-	err = c.Save(ctx, cache.Entries{AccessToken: &at}, now)
+	err = c.Save(ctx, tokencache.Entries{AccessToken: &at}, now)
 	wantRefused(t, err, path, start)
 	if err != nil && strings.Contains(err.Error(), "new-token-value") {
 		t.Errorf("error %q shows the token", err)

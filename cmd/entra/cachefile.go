@@ -6,10 +6,14 @@ import (
 
 	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/cache/filestore"
+	"github.com/entra-go/entra/internal/tokencache"
 )
 
-// openCache opens the --cache file; "" means an in-memory cache.
-func openCache(ctx context.Context, path string, e env) (*cache.Cache, error) {
+// openCache opens the --cache file; "" means an in-memory cache. A file
+// that is not a cache (corrupt, truncated) is refused here, with
+// invalid_cache_data, rather than worked around in memory as a
+// long-running client does.
+func openCache(ctx context.Context, path string, e env) (cache.Storage, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -17,7 +21,10 @@ func openCache(ctx context.Context, path string, e env) (*cache.Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cache.Open(ctx, store)
+	if _, err := tokencache.Open(ctx, store); err != nil {
+		return nil, err
+	}
+	return store, nil
 }
 
 // logger prints warnings (a cache file that was readable by others, a

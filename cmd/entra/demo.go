@@ -54,7 +54,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	fmt.Fprintln(tw, "FLOW\tENDPOINT HOST\tCLIENT AUTH\tTOKEN TYPE\tCACHE\tLATENCY\tNOTE")
 	for _, r := range rows {
 		host, cache := "-", "hit"
-		if r.tok.Source == entra.SourceIdentityProvider {
+		if !r.tok.FromCache {
 			cache = "miss"
 			if u, err := url.Parse(r.tok.TokenEndpoint); err == nil {
 				host = u.Host
@@ -256,7 +256,7 @@ func (d *demo) concurrent(ctx context.Context, req confidential.TokenRequest) (d
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
-			if tok.Source == entra.SourceIdentityProvider {
+			if !tok.FromCache {
 				first = tok
 			}
 		}()

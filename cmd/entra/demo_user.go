@@ -177,7 +177,7 @@ func (d *demo) mtlsMatrix(ctx context.Context) ([]matrixRow, error) {
 			if u, err := url.Parse(tok.TokenEndpoint); err == nil {
 				row.host = u.Host
 			}
-			if again.Source == entra.SourceCache {
+			if again.FromCache {
 				row.repeat = "hit"
 			}
 			rows = append(rows, row)

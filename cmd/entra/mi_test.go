@@ -54,7 +54,7 @@ func TestManagedIdentityCommand(t *testing.T) {
 			wantQuery: map[string]string{"clientid": mi.DefaultIdentityClientID()}},
 		{name: "explicit source", source: "app_service", args: []string{"--resource", resource, "--source", "appservice"}, wantSource: "app_service"},
 		{name: "client claims refused off imds", source: "app_service", args: []string{"--resource", resource, "--client-claims", `{"xms_az_nwperimid":{"essential":true}}`},
-			wantStatus: 1, wantStderr: "entra: invalid_request: "},
+			wantStatus: 1, wantStderr: "entra: invalid_argument: "},
 		{name: "identity kind the source cannot take", source: "cloud_shell", args: []string{"--resource", resource, "--client-id", "c0ffee00-0000-4000-8000-000000000001"},
 			wantStatus: 1, wantStderr: "entra: "},
 		{name: "two identities", source: "imds", args: []string{"--resource", resource, "--client-id", "a", "--object-id", "b"},

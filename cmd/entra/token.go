@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
+	"github.com/entra-go/entra/internal/errs"
 )
 
 const defaultScope = "https://graph.microsoft.com/.default"
@@ -155,7 +158,7 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 		rt := f.refreshToken
 		if f.refreshTokenEnv != "" {
 			if rt = e.getenv(f.refreshTokenEnv); rt == "" {
-				return entra.Errorf(entra.CodeInvalidRequest, "environment variable %s is empty or not set", f.refreshTokenEnv)
+				return errs.New(entra.CodeInvalidArgument, "environment variable %s is empty or not set", f.refreshTokenEnv)
 			}
 		}
 		tok, err = client.AcquireTokenByRefreshToken(ctx, rt, req)
@@ -224,13 +227,13 @@ func (f *tokenFlags) credential(e env) (credential.Credential, error) {
 	case f.secretEnv != "":
 		secret := e.getenv(f.secretEnv)
 		if secret == "" {
-			return nil, entra.Errorf(entra.CodeInvalidCredentialMaterial, "environment variable %s is empty or not set", f.secretEnv)
+			return nil, errs.New(entra.CodeInvalidCredentialMaterial, "environment variable %s is empty or not set", f.secretEnv)
 		}
 		return credential.NewSecret(secret)
 	case f.secretFile != "":
 		b, err := os.ReadFile(f.secretFile)
 		if err != nil {
-			return nil, entra.WrapError(entra.CodeInvalidCredentialMaterial, err, "cannot read the secret file")
+			return nil, errs.Wrap(entra.CodeInvalidCredentialMaterial, err, "cannot read the secret file")
 		}
 		return credential.NewSecret(strings.TrimRight(string(b), "\r\n"))
 	}
@@ -278,7 +281,7 @@ func newTokenOutput(tok entra.Token) tokenOutput {
 		TokenType:     tok.TokenType,
 		AccessToken:   tok.AccessToken,
 		ExpiresOn:     tok.ExpiresOn.UTC().Format(time.RFC3339),
-		Source:        tok.Source.String(),
+		Source:        sourceName(tok.FromCache),
 		TokenEndpoint: tok.TokenEndpoint,
 		Region:        tok.Region,
 		Account:       newAccountOutput(tok.Account),
@@ -292,7 +295,8 @@ func thumbprint(c *x509.Certificate) string {
 	if c == nil {
 		return ""
 	}
-	return credential.ThumbprintOf(c)
+	sum := sha256.Sum256(c.Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func printToken(w io.Writer, format string, tok entra.Token) error {
@@ -307,4 +311,12 @@ func printOutput(w io.Writer, format string, out tokenOutput) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// sourceName is the JSON output's source: "cache" or "identity_provider".
+func sourceName(fromCache bool) string {
+	if fromCache {
+		return "cache"
+	}
+	return "identity_provider"
 }

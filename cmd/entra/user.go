@@ -11,12 +11,13 @@ import (
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
+	"github.com/entra-go/entra/internal/errs"
 )
 
 // noCredential stands in for commands that never call the token endpoint
 // (auth-url, accounts); it fails if anything tries.
-var noCredential = credential.AssertionFunc(func(context.Context, credential.AssertionRequest) (credential.Assertion, error) {
-	return credential.Assertion{}, entra.Errorf(entra.CodeInvalidCredentialMaterial, "this command has no client credential")
+var noCredential = credential.NewAssertion(func(context.Context, credential.AssertionRequest) (string, error) {
+	return "", errs.New(entra.CodeInvalidCredentialMaterial, "this command has no client credential")
 })
 
 type authURLFlags struct {

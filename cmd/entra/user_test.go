@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,7 +144,7 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 	// Bad input.
 	_, msg = run(1, "auth-url", "--authority", authority, "--client-id", dc.ID, "--redirect-uri", entratest.DefaultRedirectURI,
 		"--client-claims", `{"xms_az_nwperimid":{"essential":true}}`)
-	if !strings.Contains(msg, "entra: invalid_request: ") || strings.Contains(msg, "xms_az_nwperimid") {
+	if !strings.Contains(msg, "entra: invalid_argument: ") || strings.Contains(msg, "xms_az_nwperimid") {
 		t.Fatalf("auth-url with client claims: %s", msg)
 	}
 	_, msg = run(2, append([]string{"token", "silent"}, common...)...)
@@ -166,7 +168,8 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 func TestMTLSFlags(t *testing.T) {
 	em, _, certFile := startEmulator(t)
 	dc := em.DefaultClient()
-	cert, err := credential.LoadCertificate(certFile, "", credential.CertificateOptions{})
+	block, _ := pem.Decode(dc.CertPEM)
+	leaf, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +190,7 @@ func TestMTLSFlags(t *testing.T) {
 		{name: "PoP, regional", args: []string{"token", "client-credentials", "--cert", certFile, "--mtls-pop", "--region", "westus2"},
 			check: func(t *testing.T, out tokenOutput) {
 				if out.TokenType != "mtls_pop" || !strings.HasPrefix(out.TokenEndpoint, "https://westus2.mtlsauth.microsoft.com/") ||
-					out.BindingCertificateSHA256 != cert.Thumbprint() || out.Region != "westus2" {
+					out.BindingCertificateSHA256 != thumbprint(leaf) || out.Region != "westus2" {
 					t.Errorf("%+v", out)
 				}
 			}},

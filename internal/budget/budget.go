@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/errs"
 )
 
 // errExhausted is the cause of a context that ended because the library's
@@ -29,11 +30,11 @@ func Err(ctx context.Context) error {
 	cause := context.Cause(ctx)
 	switch {
 	case errors.Is(cause, errExhausted):
-		return entra.WrapError(entra.CodeTimeout, context.DeadlineExceeded, "no answer within the time budget")
+		return errs.Wrap(entra.CodeTimeout, context.DeadlineExceeded, "no answer within the time budget")
 	case cause == nil:
 		cause = context.Canceled
 	}
-	return entra.WrapError(entra.CodeCanceled, cause, "the request was abandoned")
+	return errs.Wrap(entra.CodeCanceled, cause, "the request was abandoned")
 }
 
 // Fits reports whether a pause of d leaves ctx time for another attempt.

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/internal/errs"
 )
 
 // DefaultMaxClients bounds the clients a Pool keeps. Certificates are few
@@ -53,7 +54,7 @@ func NewPool(base *http.Client, factory Factory, max int) *Pool {
 // is dropped (its idle connections closed) beyond the bound.
 func (p *Pool) Client(cert *tls.Certificate) (*http.Client, error) {
 	if cert == nil || len(cert.Certificate) == 0 || cert.PrivateKey == nil {
-		return nil, entra.Errorf(entra.CodeMTLSCertificateNotProvided, "mutual TLS needs a certificate with its private key")
+		return nil, errs.New(entra.CodeMTLSCertificateNotProvided, "mutual TLS needs a certificate with its private key")
 	}
 	key := sha256.Sum256(cert.Certificate[0])
 	p.mu.Lock()
@@ -105,7 +106,7 @@ func cloneFactory(base *http.Client) Factory {
 		case *http.Transport:
 			t = rt.Clone()
 		default:
-			return nil, entra.Errorf(entra.CodeInvalidRequest,
+			return nil, errs.New(entra.CodeInvalidArgument,
 				"the HTTP client's transport is a %T, not an *http.Transport, so it cannot present a client certificate; supply an mTLS HTTP client factory", base.Transport)
 		}
 		cfg := t.TLSClientConfig

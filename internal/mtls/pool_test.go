@@ -67,7 +67,7 @@ func TestCloneFactory(t *testing.T) {
 		t.Error("the base client was changed")
 	}
 	other := &http.Client{Transport: roundTripper{}}
-	if _, err := NewPool(other, nil, 0).Client(cert); entra.ErrorCode(err) != entra.CodeInvalidRequest {
+	if _, err := NewPool(other, nil, 0).Client(cert); entra.ErrorCode(err) != entra.CodeInvalidArgument {
 		t.Errorf("a transport that cannot present a certificate: %v", err)
 	}
 	if _, err := NewPool(base, nil, 0).Client(&tls.Certificate{}); entra.ErrorCode(err) != entra.CodeMTLSCertificateNotProvided {

@@ -137,7 +137,7 @@ func ParseToken(resp *transport.Response, wantType string) (TokenResponse, error
 // the server echoes it.
 func ServerError(resp *transport.Response) *entra.Error {
 	scrub := resp.Secrets.String
-	e := &entra.Error{Code: entra.CodeServer, StatusCode: resp.StatusCode, RetryAfter: resp.RetryAfter(),
+	e := &entra.Error{Code: entra.CodeServerFailure, StatusCode: resp.StatusCode, RetryAfter: resp.RetryAfter(),
 		CorrelationID: truncate(scrub(resp.Header.Get("client-request-id")), 128)}
 	var w wireError
 	if isJSON(resp.Header) && json.Unmarshal(resp.Body, &w) == nil && w.Error != "" {

@@ -65,7 +65,7 @@ func TestParseToken(t *testing.T) {
 			`{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x","error_codes":[7000215],"timestamp":"2026-11-23 12:00:00Z","trace_id":"tid","correlation_id":"cid"}`),
 			want: "Bearer", wantCode: "invalid_client"},
 		{name: "server error without OAuth body", resp: response(502, "text/html", `<html>bad gateway</html>`),
-			want: "Bearer", wantCode: entra.CodeServer},
+			want: "Bearer", wantCode: entra.CodeServerFailure},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,9 @@
-// Package transport sends requests to the token service: it adds the client
-// identification and correlation headers, caps response sizes, maps network
-// failures to *entra.Error, and applies the token service's retry policy.
+// Package transport is the library's one HTTP path: every request to the
+// token service, to discovery, to IMDS and to the managed identity
+// endpoints goes through Client. It adds the client identification and
+// correlation headers, never follows a redirect, caps response sizes, maps
+// network failures to *entra.Error, records which values a request carried
+// as secrets, and runs the retry loop under a policy and the time budget.
 //
 // It knows nothing about grants, credentials or caching.
 package transport
@@ -14,44 +17,37 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/internal/budget"
+	"github.com/entra-go/entra/internal/errs"
 	"github.com/entra-go/entra/internal/redact"
 	"github.com/entra-go/entra/internal/uuid"
 )
 
-// Defaults for Client's zero fields.
-const (
-	DefaultMaxBodyBytes  = 1 << 20
-	DefaultRetryDelay    = time.Second
-	DefaultMaxRetryAfter = time.Minute
-	defaultTimeout       = 30 * time.Second
-)
+// Version is this module's version, sent to the token service as x-client-Ver.
+const Version = "0.2.0"
 
-// Client sends token-service requests. The zero value is usable.
+// DefaultMaxBodyBytes caps answers when Client.MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 1 << 20
+
+// defaultTimeout bounds a request of a nil Client.HTTP.
+const defaultTimeout = 30 * time.Second
+
+// Client sends requests. The zero value is usable.
 type Client struct {
-	// HTTP sends the requests; nil means a client with a 30 s timeout.
+	// HTTP sends the requests; nil means a client with a 30 s timeout. Its
+	// CheckRedirect is ignored: no redirect is ever followed.
 	HTTP *http.Client
 	// MaxBodyBytes caps every response body; larger ones fail with
 	// entra.CodeResponseTooLarge. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// RetryDelay is the pause before the single retry of a 5xx answer that
-	// carries no Retry-After. Zero means DefaultRetryDelay.
-	RetryDelay time.Duration
-	// MaxRetryAfter bounds how long a Retry-After is honoured; a longer one
-	// is not waited for and the answer is returned as is.
-	MaxRetryAfter time.Duration
-	// SingleAttempt turns the retry policy off (region detection must not
-	// wait for a second try).
-	SingleAttempt bool
 	// Logger receives one debug line per attempt; nil disables logging.
 	Logger *slog.Logger
-	// Sleep waits between attempts; nil means a timer that stops when ctx ends.
-	// Tests replace it to check the policy without waiting.
+	// Sleep waits between attempts; nil means a timer that stops when ctx
+	// ends. Tests replace it to check a policy without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -63,7 +59,7 @@ type Response struct {
 	// URL is the URL the request was sent to.
 	URL string
 	// Secrets are the secret values the request carried; errors built from
-	// the answer pass every text through Secrets.String.
+	// the answer pass every text through them.
 	Secrets redact.Set
 }
 
@@ -73,144 +69,68 @@ func (r *Response) RetryAfter() time.Duration {
 	return d
 }
 
-// secretFields are the form fields and secretHeaders the headers whose
-// values are secrets; a query's claims parameter is one too.
-var (
-	secretFields  = [...]string{"client_secret", "client_assertion", "assertion", "refresh_token", "code", "code_verifier", "claims"}
-	secretHeaders = [...]string{"Authorization", "X-Identity-Header", "Secret"}
-)
-
-// secretsOf collects the secret values of a request and its form.
-func secretsOf(req *http.Request, form url.Values) redact.Set {
-	var s redact.Set
-	for _, f := range secretFields {
-		for _, v := range form[f] {
-			s.Add(v)
-		}
-	}
-	for _, h := range secretHeaders {
-		for _, v := range req.Header.Values(h) {
-			s.Add(v)
-			if _, cred, ok := strings.Cut(v, " "); ok {
-				s.Add(cred) // "Basic <secret>"
-			}
-		}
-	}
-	for _, v := range req.URL.Query()["claims"] {
-		s.Add(v)
-	}
-	return s
-}
+// OK reports a 2xx answer.
+func (r *Response) OK() bool { return r.StatusCode >= 200 && r.StatusCode <= 299 }
 
 // NewCorrelationID returns a random UUID for client-request-id.
 func NewCorrelationID() string { return uuid.New() }
 
-// PostForm posts form to endpoint under the token-service retry policy:
-// one retry after a 5xx without Retry-After; a 429 or 5xx with a
-// Retry-After is retried once after that delay if it is within
-// MaxRetryAfter; a network failure is retried once; a cancelled or expired
-// context is never retried. The last answer is returned whatever its status.
-func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values, correlationID string) (*Response, error) {
+// PostForm posts form to endpoint under policy (see Retry).
+func (c *Client) PostForm(ctx context.Context, endpoint string, form url.Values, correlationID string, policy entra.RetryPolicy) (*Response, error) {
 	body := form.Encode()
-	return c.do(ctx, form, func() (*http.Request, error) {
+	return c.Retry(ctx, policy, func(ctx context.Context) (*Response, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
 		if err != nil {
-			return nil, err
+			return nil, errs.Wrap(entra.CodeInvalidArgument, err, "cannot build the request to %s", hostOfURL(endpoint))
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		c.identify(req, correlationID)
-		return req, nil
+		c.Identify(req, correlationID)
+		return c.Send(req, form)
 	})
 }
 
-// Get sends a GET with the given extra headers under the same policy.
-func (c *Client) Get(ctx context.Context, endpoint string, header http.Header, correlationID string) (*Response, error) {
-	return c.do(ctx, nil, func() (*http.Request, error) {
+// Get sends a GET with the given extra headers under policy (see Retry).
+func (c *Client) Get(ctx context.Context, endpoint string, header http.Header, correlationID string, policy entra.RetryPolicy) (*Response, error) {
+	return c.Retry(ctx, policy, func(ctx context.Context) (*Response, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 		if err != nil {
-			return nil, err
+			return nil, errs.Wrap(entra.CodeInvalidArgument, err, "cannot build the request to %s", hostOfURL(endpoint))
 		}
 		for k, v := range header {
 			req.Header[k] = v
 		}
-		c.identify(req, correlationID)
-		return req, nil
+		c.Identify(req, correlationID)
+		return c.Send(req, nil)
 	})
 }
 
 // Identify sets the client identification headers (and the correlation
 // headers when correlationID is not empty).
-func (c *Client) Identify(req *http.Request, correlationID string) { c.identify(req, correlationID) }
-
-func (c *Client) identify(req *http.Request, correlationID string) {
+func (c *Client) Identify(req *http.Request, correlationID string) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("x-client-SKU", "entra.go")
-	req.Header.Set("x-client-Ver", entra.Version)
+	req.Header.Set("x-client-Ver", Version)
 	req.Header.Set("x-client-OS", runtime.GOOS)
-	req.Header.Set("User-Agent", "entra-go/"+entra.Version)
+	req.Header.Set("User-Agent", "entra-go/"+Version)
 	if correlationID != "" {
 		req.Header.Set("client-request-id", correlationID)
 		req.Header.Set("return-client-request-id", "true")
 	}
 }
 
-func (c *Client) do(ctx context.Context, form url.Values, newRequest func() (*http.Request, error)) (*Response, error) {
-	const maxAttempts = 2
-	for attempt := 1; ; attempt++ {
-		req, err := newRequest()
-		if err != nil {
-			return nil, entra.WrapError(entra.CodeInvalidRequest, err, "cannot build the request")
-		}
-		start := time.Now()
-		resp, err := c.send(req, form)
-		c.log(ctx, req, resp, err, attempt, time.Since(start))
-		if attempt == maxAttempts || c.SingleAttempt {
-			return resp, err
-		}
-		delay, retry := c.retryDelay(resp, err)
-		if !retry || ctx.Err() != nil || !budget.Fits(ctx, delay) {
-			// An answer the caller cannot wait for is returned now, with
-			// the Retry-After it asked for, rather than slept into the deadline.
-			return resp, err
-		}
-		if err := c.sleep(ctx, delay); err != nil {
-			return nil, budget.Err(ctx)
-		}
-	}
-}
-
-// retryDelay applies the token service's retry policy to one answer.
-func (c *Client) retryDelay(resp *Response, err error) (time.Duration, bool) {
-	if err != nil {
-		// Only network failures are retried: not cancellations, oversized bodies or bad URLs.
-		return c.retryDelayOrDefault(), entra.ErrorCode(err) == entra.CodeTransport
-	}
-	if resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
-		return 0, false
-	}
-	if after, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		return after, after <= c.maxRetryAfter()
-	}
-	return c.retryDelayOrDefault(), resp.StatusCode >= 500
-}
-
-// Send makes one attempt, without retries: for callers with their own
-// retry policy (managed identity). It caps the body and maps failures to
-// *entra.Error like PostForm.
-func (c *Client) Send(req *http.Request) (*Response, error) { return c.send(req, nil) }
-
-// send makes one attempt. It never follows a redirect, whatever the
+// Send makes one attempt; form is the request's form, if it has one, for
+// the record of its secrets. It never follows a redirect, whatever the
 // caller's *http.Client says: a request carries credentials, and they must
 // not reach another host (or the same one over plain http).
-func (c *Client) send(req *http.Request, form url.Values) (*Response, error) {
+func (c *Client) Send(req *http.Request, form url.Values) (*Response, error) {
 	hc := *c.httpClient()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := hc.Do(req)
 	if err != nil {
-		if ctxErr := req.Context().Err(); ctxErr != nil {
+		if req.Context().Err() != nil {
 			return nil, budget.Err(req.Context())
 		}
-		return nil, entra.WrapError(entra.CodeTransport, redactURLError(err), "request to %s failed", hostOf(req.URL))
+		return nil, errs.Wrap(entra.CodeTransport, redactURLError(err), "request to %s failed", req.URL.Host)
 	}
 	defer resp.Body.Close()
 	if isRedirect(resp.StatusCode) {
@@ -223,10 +143,10 @@ func (c *Client) send(req *http.Request, form url.Values) (*Response, error) {
 		return nil, budget.Err(req.Context())
 	}
 	if err != nil {
-		return nil, entra.WrapError(entra.CodeTransport, err, "reading the answer from %s failed", hostOf(req.URL))
+		return nil, errs.Wrap(entra.CodeTransport, err, "reading the answer from %s failed", req.URL.Host)
 	}
 	if int64(len(body)) > limit {
-		return nil, entra.Errorf(entra.CodeResponseTooLarge, "the answer from %s is larger than %d bytes", hostOf(req.URL), limit)
+		return nil, errs.New(entra.CodeResponseTooLarge, "the answer from %s is larger than %d bytes", req.URL.Host, limit)
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, URL: req.URL.String(),
 		Secrets: secretsOf(req, form)}, nil
@@ -245,54 +165,13 @@ func isRedirect(status int) bool {
 // the whole Location, whose query could carry anything).
 func redirectError(req *http.Request, resp *http.Response) *entra.Error {
 	target := "no location"
-	if loc, err := req.URL.Parse(resp.Header.Get("Location")); err == nil && resp.Header.Get("Location") != "" {
-		target = loc.Scheme + "://" + loc.Host
+	if raw := resp.Header.Get("Location"); raw != "" {
+		if loc, err := req.URL.Parse(raw); err == nil {
+			target = loc.Scheme + "://" + loc.Host
+		}
 	}
 	return &entra.Error{Code: entra.CodeRedirectRefused, StatusCode: resp.StatusCode,
-		Message: fmt.Sprintf("%s redirected to %s; requests carrying credentials never follow a redirect",
-			hostOf(req.URL), target)}
-}
-
-func (c *Client) log(ctx context.Context, req *http.Request, resp *Response, err error, attempt int, took time.Duration) {
-	if c.Logger == nil {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("method", req.Method),
-		slog.String("host", req.URL.Host),
-		slog.String("path", req.URL.Path),
-		slog.Int("attempt", attempt),
-		slog.Duration("took", took),
-		slog.String("correlation_id", req.Header.Get("client-request-id")),
-	}
-	if err != nil {
-		attrs = append(attrs, slog.String("error", string(entra.ErrorCode(err))))
-	} else {
-		attrs = append(attrs, slog.Int("status", resp.StatusCode))
-	}
-	c.Logger.LogAttrs(ctx, slog.LevelDebug, "entra: http", attrs...)
-}
-
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if c.Sleep != nil {
-		return c.Sleep(ctx, d)
-	}
-	return Sleep(ctx, d)
-}
-
-// Sleep waits d, or until ctx ends (then it returns ctx.Err()).
-func Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+		Message: fmt.Sprintf("%s redirected to %s; requests carrying credentials never follow a redirect", req.URL.Host, target)}
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -309,46 +188,6 @@ func (c *Client) maxBody() int64 {
 	return DefaultMaxBodyBytes
 }
 
-func (c *Client) retryDelayOrDefault() time.Duration {
-	if c.RetryDelay > 0 {
-		return c.RetryDelay
-	}
-	return DefaultRetryDelay
-}
-
-func (c *Client) maxRetryAfter() time.Duration {
-	if c.MaxRetryAfter > 0 {
-		return c.MaxRetryAfter
-	}
-	return DefaultMaxRetryAfter
-}
-
-// ParseRetryAfter reads a Retry-After value: delta-seconds (at most a day)
-// or an HTTP date. ok is false for anything else.
-func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(24*time.Hour/time.Second) {
-			secs = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
-}
-
 // redactURLError drops the URL from a *url.Error: a URL may carry query
 // parameters (claims, for managed identity) that must not reach error text.
 func redactURLError(err error) error {
@@ -359,9 +198,9 @@ func redactURLError(err error) error {
 	return err
 }
 
-func hostOf(u *url.URL) string {
-	if u == nil {
-		return ""
+func hostOfURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
 	}
-	return u.Host
+	return ""
 }

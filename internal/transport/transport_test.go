@@ -59,8 +59,8 @@ func TestRetryPolicy(t *testing.T) {
 		wantSleeps []time.Duration
 	}{
 		{name: "success", wantCalls: 1, wantStatus: 200},
-		{name: "500 retried once", statuses: []int{500}, wantCalls: 2, wantStatus: 200, wantSleeps: []time.Duration{DefaultRetryDelay}},
-		{name: "only one retry", statuses: []int{500, 502}, wantCalls: 2, wantStatus: 502, wantSleeps: []time.Duration{DefaultRetryDelay}},
+		{name: "500 retried once", statuses: []int{500}, wantCalls: 2, wantStatus: 200, wantSleeps: []time.Duration{time.Second}},
+		{name: "only one retry", statuses: []int{500, 502}, wantCalls: 2, wantStatus: 502, wantSleeps: []time.Duration{time.Second}},
 		{name: "429 with Retry-After", statuses: []int{429}, retryAfter: "3", wantCalls: 2, wantStatus: 200, wantSleeps: []time.Duration{3 * time.Second}},
 		{name: "503 with Retry-After", statuses: []int{503}, retryAfter: "7", wantCalls: 2, wantStatus: 200, wantSleeps: []time.Duration{7 * time.Second}},
 		{name: "Retry-After beyond the bound", statuses: []int{503}, retryAfter: "3600", wantCalls: 1, wantStatus: 503},
@@ -82,7 +82,7 @@ func TestRetryPolicy(t *testing.T) {
 			})
 			var sl sleeps
 			c := &Client{HTTP: srv.Client(), Sleep: sl.sleep}
-			resp, err := c.PostForm(context.Background(), srv.URL+"/t/oauth2/v2.0/token", url.Values{"a": {"b"}}, "cid")
+			resp, err := c.PostForm(context.Background(), srv.URL+"/t/oauth2/v2.0/token", url.Values{"a": {"b"}}, "cid", ServicePolicy)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestHeaders(t *testing.T) {
 		}
 	})
 	c := &Client{HTTP: srv.Client()}
-	resp, err := c.PostForm(context.Background(), srv.URL, url.Values{"grant_type": {"client_credentials"}}, "11111111-2222-3333-4444-555555555555")
+	resp, err := c.PostForm(context.Background(), srv.URL, url.Values{"grant_type": {"client_credentials"}}, "11111111-2222-3333-4444-555555555555", ServicePolicy)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("%v %v", resp, err)
 	}
@@ -121,7 +121,7 @@ func TestHeaders(t *testing.T) {
 		"client-request-id":        "11111111-2222-3333-4444-555555555555",
 		"return-client-request-id": "true",
 		"x-client-SKU":             "entra.go",
-		"x-client-Ver":             entra.Version,
+		"x-client-Ver":             Version,
 	} {
 		if got := h.Get(name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -134,7 +134,7 @@ func TestBodyCap(t *testing.T) {
 		w.Write([]byte(strings.Repeat("x", 2048)))
 	})
 	c := &Client{HTTP: srv.Client(), MaxBodyBytes: 1024}
-	_, err := c.PostForm(context.Background(), srv.URL, nil, "")
+	_, err := c.PostForm(context.Background(), srv.URL, nil, "", ServicePolicy)
 	if entra.ErrorCode(err) != entra.CodeResponseTooLarge {
 		t.Fatalf("got %v, want %s", err, entra.CodeResponseTooLarge)
 	}
@@ -155,7 +155,7 @@ func TestSlowServerPastDeadline(t *testing.T) {
 	c := &Client{HTTP: srv.Client()}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := c.PostForm(ctx, srv.URL, nil, "")
+	_, err := c.PostForm(ctx, srv.URL, nil, "", ServicePolicy)
 	if entra.ErrorCode(err) != entra.CodeCanceled || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v, want canceled wrapping DeadlineExceeded", err)
 	}
@@ -171,7 +171,7 @@ func TestNetworkFailureRetriedOnce(t *testing.T) {
 	srv.Close() // nothing listens any more
 	var sl sleeps
 	c := &Client{HTTP: client, Sleep: sl.sleep}
-	_, err := c.Get(context.Background(), addr+"/x?claims=secret-claims", nil, "")
+	_, err := c.Get(context.Background(), addr+"/x?claims=secret-claims", nil, "", ServicePolicy)
 	if entra.ErrorCode(err) != entra.CodeTransport {
 		t.Fatalf("got %v, want %s", err, entra.CodeTransport)
 	}
