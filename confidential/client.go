@@ -229,7 +229,7 @@ func New(cfg Config) (*Client, error) {
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger}, c)
+	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger}, (*fetcher)(c))
 	return c, nil
 }
 

@@ -45,8 +45,12 @@ type grant struct {
 // user reports a user flow, whose answer makes an account.
 func (g grant) user() bool { return g.kind >= grantAuthCode }
 
-// Fetch gets a token for g from the token service (a pipeline.Fetcher).
-func (c *Client) Fetch(ctx context.Context, g grant, requested time.Time) (pipeline.Answer, error) {
+// fetcher is the pipeline's view of a Client.
+type fetcher Client
+
+// Fetch gets a token for g from the token service.
+func (f *fetcher) Fetch(ctx context.Context, g grant, requested time.Time) (pipeline.Answer, error) {
+	c := (*Client)(f)
 	switch g.kind {
 	case grantOBO:
 		return c.fetchOnBehalfOf(ctx, g, requested)

@@ -103,20 +103,15 @@ type TokenRequest struct {
 	CachePartitionKey string
 }
 
-// String describes the request without its claims.
-func (r TokenRequest) String() string {
+// Format prints the request without its claims, for every verb.
+func (r TokenRequest) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.describe()) }
+
+// LogValue logs what Format prints.
+func (r TokenRequest) LogValue() slog.Value { return slog.StringValue(r.describe()) }
+
+func (r TokenRequest) describe() string {
 	return fmt.Sprintf("managedidentity.TokenRequest{Resource:%q Claims:%s ClientClaims:%s ForceRefresh:%t}",
 		r.Resource, presence(r.Claims), presence(r.ClientClaims), r.ForceRefresh)
-}
-
-// GoString is like String, so %#v does not print the claims either.
-func (r TokenRequest) GoString() string { return r.String() }
-
-func presence(s string) string {
-	if s == "" {
-		return "unset"
-	}
-	return "set"
 }
 
 // Client gets managed identity tokens. It is safe for concurrent use;
@@ -195,7 +190,7 @@ func New(cfg Config) (*Client, error) {
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger}, c)
+	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger}, (*fetcher)(c))
 	if c.logger != nil {
 		c.logger.Debug("entra: managed identity", "source", string(ep.source), "identity", identityKind(cfg.ID))
 	}
@@ -247,13 +242,10 @@ func identityKind(id ID) string {
 	return "user-assigned " + id.kind.String()
 }
 
-// String describes the client without its secrets or tokens.
-func (c *Client) String() string {
-	return fmt.Sprintf("managedidentity.Client{source=%s identity=%s}", string(c.ep.source), identityKind(c.id))
+// Format describes the client, for every verb, without its secrets.
+func (c *Client) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "managedidentity.Client{source=%s identity=%s}", string(c.ep.source), identityKind(c.id))
 }
-
-// GoString is like String, so %#v does not print the secrets either.
-func (c *Client) GoString() string { return c.String() }
 
 // Source is the source the Client uses (never SourceAuto).
 func (c *Client) Source() Source { return c.ep.source }
@@ -323,9 +315,12 @@ func normalizeResource(r string) (string, error) {
 	return r, nil
 }
 
-// Fetch asks the source for a token under the retry policy (a
-// pipeline.Fetcher).
-func (c *Client) Fetch(ctx context.Context, r request, requested time.Time) (pipeline.Answer, error) {
+// fetcher is the pipeline's view of a Client.
+type fetcher Client
+
+// Fetch asks the source for a token under the retry policy.
+func (f *fetcher) Fetch(ctx context.Context, r request, requested time.Time) (pipeline.Answer, error) {
+	c := (*Client)(f)
 	resp, err := c.transport.Retry(ctx, c.retry, func(ctx context.Context) (*transport.Response, error) {
 		return c.attempt(ctx, r)
 	})
@@ -415,4 +410,11 @@ func (c *Client) send(ctx context.Context, r request, authorization string) (*tr
 		req.Header.Set("Authorization", authorization)
 	}
 	return c.transport.Send(req, nil)
+}
+
+func presence(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return "set"
 }

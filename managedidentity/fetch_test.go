@@ -29,7 +29,7 @@ func fetchClient(t *testing.T, policy entra.RetryPolicy) (*Client, *entratest.Em
 
 func (c *Client) fetchForTest(ctx context.Context) (pipeline.Answer, error) {
 	key := tokencache.Key{Environment: c.cacheEnv, ClientID: c.cacheID}
-	return c.Fetch(ctx, request{key: key, resource: "https://management.azure.com"}, time.Now())
+	return (*fetcher)(c).Fetch(ctx, request{key: key, resource: "https://management.azure.com"}, time.Now())
 }
 
 // Cancellation is never offered to the retry policy, even one that would

@@ -12,7 +12,7 @@ import (
 )
 
 // FuzzParseExpiresOn checks that any input either parses to a UTC time in
-// range or fails with an *ExpiryError from the fixed set of reasons.
+// range or fails with an *expiryError from the fixed set of reasons.
 func FuzzParseExpiresOn(f *testing.F) {
 	for _, s := range []string{
 		"1795435200", "1795435200.5", "1.7954352e9", "2026-11-23T12:00:00Z", "2026-11-23T12:00:00+05:30",
@@ -28,9 +28,9 @@ func FuzzParseExpiresOn(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := parseExpiresOn(s)
 		if err != nil {
-			var ee *ExpiryError
+			var ee *expiryError
 			if !errors.As(err, &ee) || !reasons[ee.Reason] {
-				t.Fatalf("parseExpiresOn(%q) error %#v is not a known *ExpiryError", s, err)
+				t.Fatalf("parseExpiresOn(%q) error %#v is not a known *expiryError", s, err)
 			}
 			return
 		}

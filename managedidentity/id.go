@@ -30,12 +30,6 @@ func UserAssignedResourceID(id string) ID { return ID{kind: kindResourceID, valu
 // (principal) id.
 func UserAssignedObjectID(id string) ID { return ID{kind: kindObjectID, value: id} }
 
-// IsSystemAssigned reports whether id is the system-assigned identity.
-func (id ID) IsSystemAssigned() bool { return id.kind == kindSystem }
-
-// Value is the user-assigned identity's id; "" for the system-assigned identity.
-func (id ID) Value() string { return id.value }
-
 // String describes the identity, e.g. "system-assigned" or
 // "user-assigned client id 00000000-...". Identity ids are not secrets.
 func (id ID) String() string {

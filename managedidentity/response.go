@@ -119,33 +119,33 @@ func scalar(raw json.RawMessage) (text string, set bool, err error) {
 	return "", false, fmt.Errorf("not a number or string")
 }
 
-// ExpiryError reports an expires_on value that is not a time this package
+// expiryError reports an expires_on value that is not a time this package
 // reads. It is the cause (Unwrap) of the *entra.Error with code
 // entra.CodeInvalidResponse that AcquireToken returns.
-type ExpiryError struct {
+type expiryError struct {
 	// Reason says what is wrong; it never quotes the value.
 	Reason string
 }
 
 // Error returns "expires_on " and the reason.
-func (e *ExpiryError) Error() string { return "expires_on " + e.Reason }
+func (e *expiryError) Error() string { return "expires_on " + e.Reason }
 
 // The latest expiry accepted: the end of year 9999, as Unix seconds.
 const maxUnix = 253402300799
 
 // parseExpiresOn reads an expiry given as Unix seconds (integer or
 // decimal), an RFC 3339 time, or "MM/dd/yyyy HH:mm:ss" in one of the
-// month/day/year form. Errors are *ExpiryError.
+// month/day/year form. Errors are *expiryError.
 func parseExpiresOn(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return time.Time{}, &ExpiryError{Reason: "is empty"}
+		return time.Time{}, &expiryError{Reason: "is empty"}
 	}
 	var t time.Time
 	if numeric(s) {
 		secs, ok := parseUnix(s)
 		if !ok {
-			return time.Time{}, &ExpiryError{Reason: "is not a valid number of Unix seconds"}
+			return time.Time{}, &expiryError{Reason: "is not a valid number of Unix seconds"}
 		}
 		t = time.Unix(secs, 0)
 	} else if rt, err := time.Parse(time.RFC3339, s); err == nil {
@@ -167,11 +167,11 @@ func parseExpiresOn(s string) (time.Time, error) {
 			}
 		}
 		if !parsed {
-			return time.Time{}, &ExpiryError{Reason: "is neither Unix seconds, RFC 3339 nor M/d/yyyy H:mm:ss"}
+			return time.Time{}, &expiryError{Reason: "is neither Unix seconds, RFC 3339 nor M/d/yyyy H:mm:ss"}
 		}
 	}
 	if u := t.Unix(); u <= 0 || u > maxUnix {
-		return time.Time{}, &ExpiryError{Reason: "is out of range"}
+		return time.Time{}, &expiryError{Reason: "is out of range"}
 	}
 	return t.UTC(), nil
 }

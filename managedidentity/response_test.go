@@ -52,9 +52,9 @@ func TestParseExpiresOnInvalid(t *testing.T) {
 		"1969-12-31T23:59:59Z", "12/31/1969 23:59:59",
 	} {
 		_, err := parseExpiresOn(in)
-		var ee *ExpiryError
+		var ee *expiryError
 		if !errors.As(err, &ee) {
-			t.Errorf("parseExpiresOn(%q) = %v, want an *ExpiryError", in, err)
+			t.Errorf("parseExpiresOn(%q) = %v, want an *expiryError", in, err)
 			continue
 		}
 		if in != "" && strings.Contains(err.Error(), strings.TrimSpace(in)) && strings.TrimSpace(in) != "" {
@@ -130,9 +130,9 @@ func TestParseTokenInvalid(t *testing.T) {
 		})
 	}
 	_, err := parseToken([]byte(`{"access_token":"t","expires_on":"soon"}`), 200, time.Now())
-	var ee *ExpiryError
+	var ee *expiryError
 	if !errors.As(err, &ee) {
-		t.Errorf("an unreadable expires_on gives %v, want an *ExpiryError cause", err)
+		t.Errorf("an unreadable expires_on gives %v, want an *expiryError cause", err)
 	}
 }
 

@@ -81,10 +81,11 @@ func TestServiceFabricSelectsTheUserAssignedIdentity(t *testing.T) {
 	tests := []struct {
 		name      string
 		id        managedidentity.ID
+		principal string
 		wantToken string
 	}{
-		{"user-assigned by object id", managedidentity.UserAssignedObjectID(principal), "sf.user-assigned"},
-		{"system-assigned", managedidentity.SystemAssigned(), "sf.system-assigned"},
+		{"user-assigned by object id", managedidentity.UserAssignedObjectID(principal), principal, "sf.user-assigned"},
+		{"system-assigned", managedidentity.SystemAssigned(), "", "sf.system-assigned"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,10 +115,7 @@ func TestServiceFabricSelectsTheUserAssignedIdentity(t *testing.T) {
 			if q.Has("object_id") {
 				t.Errorf("query %v carries object_id, which the service ignores", q)
 			}
-			wantPrincipal := ""
-			if !tt.id.IsSystemAssigned() {
-				wantPrincipal = tt.id.Value()
-			}
+			wantPrincipal := tt.principal
 			if got := q.Get("principalId"); got != wantPrincipal || q.Has("principalId") != (wantPrincipal != "") {
 				t.Errorf("principalId %q, want %q", got, wantPrincipal)
 			}

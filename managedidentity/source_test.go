@@ -142,10 +142,6 @@ func TestIDString(t *testing.T) {
 			t.Errorf("String() = %q, want %q", got, tt.want)
 		}
 	}
-	if !managedidentity.SystemAssigned().IsSystemAssigned() || managedidentity.UserAssignedObjectID("o").IsSystemAssigned() ||
-		managedidentity.UserAssignedObjectID("o").Value() != "o" {
-		t.Error("IsSystemAssigned or Value")
-	}
 }
 
 func TestServiceFabricThumbprint(t *testing.T) {
