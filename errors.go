@@ -27,10 +27,9 @@ const (
 	CodeTokenTypeMismatch Code = "token_type_mismatch"
 	// CodeTokenTypeMissing: the server's token response named no token type.
 	CodeTokenTypeMissing Code = "token_type_missing"
-	// CodeInvalidResponse: the server's answer could not be understood.
+	// CodeInvalidResponse: the server's answer could not be understood, or
+	// was larger than the library accepts.
 	CodeInvalidResponse Code = "invalid_response"
-	// CodeResponseTooLarge: the server's answer was larger than the library accepts.
-	CodeResponseTooLarge Code = "response_too_large"
 	// CodeTransport: the request did not reach the server or its answer was lost.
 	CodeTransport Code = "transport_error"
 	// CodeCanceled: the caller's context ended first (it cancelled, or its

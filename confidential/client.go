@@ -35,9 +35,9 @@ import (
 	"github.com/entra-go/entra/internal/transport"
 )
 
-// DefaultRequestTimeout bounds one acquisition, retries included, whoever
+// defaultRequestTimeout bounds one acquisition, retries included, whoever
 // waits for it.
-const DefaultRequestTimeout = 30 * time.Second
+const defaultRequestTimeout = 30 * time.Second
 
 // Config configures a Client. Authority, ClientID and Credential are required.
 type Config struct {
@@ -79,7 +79,7 @@ type Config struct {
 	// nil keeps them in this client's memory only.
 	Cache cache.Storage
 	// RequestTimeout is the time budget of one acquisition, retries
-	// included; zero means DefaultRequestTimeout. A caller's own deadline
+	// included; zero means 30 seconds. A caller's own deadline
 	// ends its wait earlier (entra.CodeCanceled); the budget running out is
 	// entra.CodeTimeout.
 	RequestTimeout time.Duration
@@ -95,25 +95,32 @@ type Config struct {
 	now func() time.Time
 }
 
-// AuthorityKind says what kind of authority Config.Authority is.
+// AuthorityKind says what kind of authority Config.Authority is, when its
+// URL does not tell.
 type AuthorityKind uint8
 
 // The kinds of authority.
 const (
-	// AuthorityAuto detects the kind from the URL: B2C on b2clogin.com or a
-	// /tfp/ path, AD FS on an /adfs path, else Entra ID.
+	// AuthorityAuto detects the kind from the URL: Azure AD B2C on a
+	// b2clogin.com host, AD FS on an /adfs path, else Microsoft Entra ID
+	// (any cloud, or an unknown host through instance discovery).
 	AuthorityAuto AuthorityKind = iota
-	// AuthorityEntraID is Microsoft Entra ID in any cloud.
-	AuthorityEntraID
-	// AuthorityB2C is Azure AD B2C, e.g. on a custom domain:
-	// https://{host}/{tenant}/{policy}.
+	// AuthorityB2C is Azure AD B2C on a custom domain: https://{host}/{tenant}/{policy}.
 	AuthorityB2C
-	// AuthorityADFS is Active Directory Federation Services: https://{host}/adfs.
-	AuthorityADFS
 	// AuthorityOIDC is any OpenID Connect issuer that publishes a discovery
 	// document.
 	AuthorityOIDC
 )
+
+func (k AuthorityKind) internal() authority.Kind {
+	switch k {
+	case AuthorityB2C:
+		return authority.KindB2C
+	case AuthorityOIDC:
+		return authority.KindOIDC
+	}
+	return authority.KindAuto
+}
 
 // TokenRequest describes the token a caller wants.
 type TokenRequest struct {
@@ -182,13 +189,13 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Credential == nil {
 		return nil, errs.New(entra.CodeInvalidCredentialMaterial, "a credential is required")
 	}
-	auth, err := authority.Parse(cfg.Authority, authority.Kind(cfg.AuthorityKind)) // the same order
+	auth, err := authority.Parse(cfg.Authority, cfg.AuthorityKind.internal())
 	if err != nil {
 		return nil, err
 	}
 	httpClient := cfg.HTTPClient
 	if httpClient == nil {
-		httpClient = &http.Client{Timeout: DefaultRequestTimeout}
+		httpClient = &http.Client{Timeout: defaultRequestTimeout}
 	}
 	resolver, err := authority.NewResolver(authority.ResolverConfig{
 		HTTPClient: httpClient, DisableInstanceDiscovery: cfg.DisableInstanceDiscovery, Region: cfg.Region, Getenv: cfg.Getenv,
@@ -227,7 +234,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	timeout := cfg.RequestTimeout
 	if timeout <= 0 {
-		timeout = DefaultRequestTimeout
+		timeout = defaultRequestTimeout
 	}
 	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger}, (*fetcher)(c))
 	return c, nil

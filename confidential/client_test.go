@@ -487,7 +487,7 @@ func TestErrors(t *testing.T) {
 		{name: "non-JSON body", fault: &entratest.Fault{Endpoint: "token", Status: 200, Body: []byte("<html>captive portal</html>"), ContentType: "text/html"},
 			wantCode: entra.CodeInvalidResponse},
 		{name: "body over the cap", fault: &entratest.Fault{Endpoint: "token", Status: 200, Body: bytes.Repeat([]byte("x"), 2<<20), ContentType: "application/json"},
-			wantCode: entra.CodeResponseTooLarge},
+			wantCode: entra.CodeInvalidResponse},
 		{name: "token type mismatch", fault: &entratest.Fault{Endpoint: "token", Status: 200,
 			Body: []byte(`{"token_type":"mtls_pop","expires_in":3600,"access_token":"x"}`), ContentType: "application/json"},
 			wantCode: entra.CodeTokenTypeMismatch},

@@ -22,10 +22,10 @@ import (
 	"github.com/entra-go/entra/internal/transport"
 )
 
-// DefaultRequestTimeout is the time budget of one acquisition, retries
+// defaultRequestTimeout is the time budget of one acquisition, retries
 // included, when Config.RequestTimeout is zero. It covers IMDS' longest
 // schedule: eight attempts with seven 10 s pauses.
-const DefaultRequestTimeout = 3 * time.Minute
+const defaultRequestTimeout = 3 * time.Minute
 
 // Config configures a Client. The zero value uses the system-assigned
 // identity of the detected source.
@@ -54,7 +54,7 @@ type Config struct {
 	//     timeouts three times, after the Retry-After but at least 1 s.
 	RetryPolicy entra.RetryPolicy
 	// RequestTimeout is the time budget of one acquisition, retries
-	// included; zero means DefaultRequestTimeout. A caller's own deadline
+	// included; zero means 3 minutes (IMDS' longest retry schedule fits). A caller's own deadline
 	// ends its wait earlier (entra.CodeCanceled); the budget running out is
 	// entra.CodeTimeout.
 	RequestTimeout time.Duration
@@ -188,7 +188,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	timeout := cfg.RequestTimeout
 	if timeout <= 0 {
-		timeout = DefaultRequestTimeout
+		timeout = defaultRequestTimeout
 	}
 	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger}, (*fetcher)(c))
 	if c.logger != nil {
@@ -258,7 +258,7 @@ func (c *Client) Source() Source { return c.ep.source }
 // for client claims; entra.CodeCanceled (errors.Is matches the context's
 // error) when ctx ends first and entra.CodeTimeout when the time budget
 // does; entra.CodeTransport when no answer came; entra.CodeInvalidResponse
-// (or CodeTokenTypeMismatch, CodeResponseTooLarge) for an answer that
+// (or CodeTokenTypeMismatch, CodeInvalidResponse) for an answer that
 // cannot be used; entra.CodeRedirectRefused for a redirect;
 // entra.CodeInvalidCredentialMaterial for an Azure Arc challenge file that
 // must not be read; and the server's own code (entra.CodeServerFailure if

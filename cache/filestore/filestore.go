@@ -47,9 +47,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store is a cache.Storage in one file. It is safe for concurrent use,
+// store is a cache.Storage in one file. It is safe for concurrent use,
 // by goroutines and by processes.
-type Store struct {
+type store struct {
 	path   string
 	logger *slog.Logger
 	// writers excludes the goroutines of this process from each other
@@ -58,11 +58,11 @@ type Store struct {
 	writers *semaphore.Weighted
 }
 
-var _ cache.Storage = (*Store)(nil)
+var _ cache.Storage = (*store)(nil)
 
 // Open returns a store for the file at path. It creates nothing until the
 // first write.
-func Open(path string, opts Options) (*Store, error) {
+func Open(path string, opts Options) (cache.Storage, error) {
 	if path == "" {
 		return nil, errs.New(entra.CodeInvalidArgument, "the cache file path is empty")
 	}
@@ -74,14 +74,11 @@ func Open(path string, opts Options) (*Store, error) {
 	if fi, err := os.Lstat(abs); err == nil && !fi.Mode().IsRegular() {
 		return nil, errs.New(entra.CodeInvalidArgument, "the cache file %s is %s", abs, notRegularKind(fi.Mode()))
 	}
-	return &Store{path: abs, logger: opts.Logger, writers: semaphore.NewWeighted(1)}, nil
+	return &store{path: abs, logger: opts.Logger, writers: semaphore.NewWeighted(1)}, nil
 }
 
-// Path is the cache file's absolute path.
-func (s *Store) Path() string { return s.path }
-
 // Load returns the file's contents, nil if it does not exist yet.
-func (s *Store) Load(ctx context.Context, _ string) ([]byte, error) {
+func (s *store) Load(ctx context.Context, _ string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, canceled(err)
 	}
@@ -100,7 +97,7 @@ func (s *Store) Load(ctx context.Context, _ string) ([]byte, error) {
 // Update calls fn with the file's contents (nil if it does not exist)
 // while holding the lock, and replaces the file with what fn returns. If fn
 // fails or returns nil, the file is left as it was.
-func (s *Store) Update(ctx context.Context, _ string, fn func(stored []byte) ([]byte, error)) error {
+func (s *store) Update(ctx context.Context, _ string, fn func(stored []byte) ([]byte, error)) error {
 	if err := ctx.Err(); err != nil {
 		return canceled(err)
 	}
@@ -131,7 +128,7 @@ func (s *Store) Update(ctx context.Context, _ string, fn func(stored []byte) ([]
 // removeLeftovers deletes the temporary files of writers that died before
 // their rename: whole copies of the cache, which should not linger. Only a
 // writer holding the exclusive lock calls it, so none is in use.
-func (s *Store) removeLeftovers() {
+func (s *store) removeLeftovers() {
 	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(s.path), globEscape(filepath.Base(s.path))+".tmp-*"))
 	for _, f := range leftovers {
 		os.Remove(f)
@@ -151,7 +148,7 @@ func globEscape(name string) string {
 }
 
 // read returns the file's contents, fixing a mode that exposes them.
-func (s *Store) read() ([]byte, error) {
+func (s *store) read() ([]byte, error) {
 	f, err := openRegular(s.path, "cache file", os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -171,7 +168,7 @@ func (s *Store) read() ([]byte, error) {
 }
 
 // replace writes data to a temporary file and renames it over the file.
-func (s *Store) replace(data []byte) (err error) {
+func (s *store) replace(data []byte) (err error) {
 	dir := filepath.Dir(s.path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp-*")
 	if err != nil {
@@ -203,7 +200,7 @@ func (s *Store) replace(data []byte) (err error) {
 }
 
 // checkMode fixes a cache file that group or others may access.
-func (s *Store) checkMode(f *os.File) error {
+func (s *store) checkMode(f *os.File) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return s.ioError(err, "cannot read the cache file's mode")
@@ -224,7 +221,7 @@ func (s *Store) checkMode(f *os.File) error {
 }
 
 // lock takes the lock file's lock, waiting until ctx ends.
-func (s *Store) lock(ctx context.Context, kind lockKind) (unlock func(), err error) {
+func (s *store) lock(ctx context.Context, kind lockKind) (unlock func(), err error) {
 	lf, err := openRegular(s.path+".lock", "cache lock file", os.O_RDWR|os.O_CREATE)
 	if errors.Is(err, fs.ErrNotExist) && kind == lockShared {
 		// Nothing was ever written (no folder yet): nothing to lock.
@@ -302,7 +299,7 @@ func notRegularKind(mode fs.FileMode) string {
 	return "not a regular file"
 }
 
-func (s *Store) ioError(err error, msg string) error {
+func (s *store) ioError(err error, msg string) error {
 	return errs.Wrap(entra.CodeCacheStorage, err, "%s %s", msg, s.path)
 }
 

@@ -20,13 +20,13 @@ import (
 	"github.com/entra-go/entra"
 )
 
-func open(t *testing.T, path string, logger *slog.Logger) *Store {
+func open(t *testing.T, path string, logger *slog.Logger) *store {
 	t.Helper()
 	s, err := Open(path, Options{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s.(*store)
 }
 
 // appendItem is an update that appends one string to a JSON array.

@@ -101,12 +101,12 @@ var plants = map[string]plant{
 
 // operations are the Store's ways in, each reporting whether its update
 // function ran.
-var operations = map[string]func(ctx context.Context, s *Store) (ran bool, err error){
-	"Load": func(ctx context.Context, s *Store) (bool, error) {
+var operations = map[string]func(ctx context.Context, s *store) (ran bool, err error){
+	"Load": func(ctx context.Context, s *store) (bool, error) {
 		_, err := s.Load(ctx, "")
 		return false, err
 	},
-	"Update": func(ctx context.Context, s *Store) (bool, error) {
+	"Update": func(ctx context.Context, s *store) (bool, error) {
 		ran := false
 		err := s.Update(ctx, "", func([]byte) ([]byte, error) { ran = true; return []byte(`["new"]`), nil })
 		return ran, err

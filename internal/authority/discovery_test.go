@@ -298,7 +298,7 @@ func TestDiscoveryFailures(t *testing.T) {
 			w.Write([]byte(`{"metadata":[],"pad":"`))
 			w.Write([]byte(strings.Repeat("x", maxDiscoveryBody)))
 			w.Write([]byte(`"}`))
-		}, entra.CodeResponseTooLarge, 0},
+		}, entra.CodeInvalidResponse, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

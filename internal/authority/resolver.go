@@ -142,7 +142,7 @@ type Endpoints struct {
 // entra.CodeMTLSNotSupportedForEnvironment for an Entra ID host without an
 // mTLS endpoint, entra.CodeTransport when a discovery service cannot be
 // reached, entra.CodeServerFailure, entra.CodeInvalidResponse or
-// entra.CodeResponseTooLarge when it answers badly, and entra.CodeCanceled
+// entra.CodeInvalidResponse when it answers badly, and entra.CodeCanceled
 // when ctx ends first. Region detection never fails: the global endpoint
 // is used instead.
 func (r *Resolver) Resolve(ctx context.Context, a Authority, opts ResolveOptions) (Endpoints, error) {

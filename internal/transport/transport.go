@@ -42,7 +42,7 @@ type Client struct {
 	// CheckRedirect is ignored: no redirect is ever followed.
 	HTTP *http.Client
 	// MaxBodyBytes caps every response body; larger ones fail with
-	// entra.CodeResponseTooLarge. Zero means DefaultMaxBodyBytes.
+	// entra.CodeInvalidResponse. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// Logger receives one debug line per attempt; nil disables logging.
 	Logger *slog.Logger
@@ -146,7 +146,7 @@ func (c *Client) Send(req *http.Request, form url.Values) (*Response, error) {
 		return nil, errs.Wrap(entra.CodeTransport, err, "reading the answer from %s failed", req.URL.Host)
 	}
 	if int64(len(body)) > limit {
-		return nil, errs.New(entra.CodeResponseTooLarge, "the answer from %s is larger than %d bytes", req.URL.Host, limit)
+		return nil, errs.New(entra.CodeInvalidResponse, "the answer from %s is larger than %d bytes", req.URL.Host, limit)
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, URL: req.URL.String(),
 		Secrets: secretsOf(req, form)}, nil

@@ -135,8 +135,8 @@ func TestBodyCap(t *testing.T) {
 	})
 	c := &Client{HTTP: srv.Client(), MaxBodyBytes: 1024}
 	_, err := c.PostForm(context.Background(), srv.URL, nil, "", ServicePolicy)
-	if entra.ErrorCode(err) != entra.CodeResponseTooLarge {
-		t.Fatalf("got %v, want %s", err, entra.CodeResponseTooLarge)
+	if entra.ErrorCode(err) != entra.CodeInvalidResponse {
+		t.Fatalf("got %v, want %s", err, entra.CodeInvalidResponse)
 	}
 	if srv.calls.Load() != 1 {
 		t.Fatalf("an oversized answer was retried")
