@@ -5,8 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/entra-go/entra"
@@ -195,5 +198,60 @@ func TestRFC8705OIDC(t *testing.T) {
 	again, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
 	if err != nil || !again.FromCache || again.TokenType != entra.TokenTypeBearer {
 		t.Fatalf("second call %v %v", again, err)
+	}
+}
+
+// TestBoundAssertionRotation: tokens a bound assertion gets (bearer over
+// mTLS and PoP alike) are keyed by its certificate, asked before the
+// look-up: after the certificate rotates, the next call is a miss that
+// presents the new certificate, never the token bound to the old one
+// (which Entra ID would refuse with AADSTS500181; MSAL.NET issue 6117).
+func TestBoundAssertionRotation(t *testing.T) {
+	for _, pop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pop=%t", pop), func(t *testing.T) {
+			f := newFixture(t, entratest.Options{})
+			old, renewed := sameKeyCertificates(t)
+			f.em.RegisterClient(entratest.Client{ID: f.clientID, Certificates: []*x509.Certificate{old.Leaf(), renewed.Leaf()}})
+			var current atomic.Pointer[tls.Certificate]
+			first := old.TLSCertificate()
+			current.Store(&first)
+			cred := credential.NewBoundAssertion(func(context.Context) (*tls.Certificate, error) { return current.Load(), nil },
+				func(ctx context.Context, req credential.AssertionRequest) (string, error) {
+					m, err := old.Material(ctx, clientauth.Request{ClientID: req.ClientID, TokenEndpoint: req.TokenEndpoint})
+					return m.Assertion, err
+				})
+			c := f.client(t, cred)
+			ctx := context.Background()
+			req := TokenRequest{Scopes: graphScopes, MTLSPoP: pop}
+			if _, err := c.AcquireTokenForClient(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			if again, err := c.AcquireTokenForClient(ctx, req); err != nil || !again.FromCache {
+				t.Fatalf("before the rotation: %v %v, want a hit", again, err)
+			}
+			second := renewed.TLSCertificate()
+			current.Store(&second)
+			tok, err := c.AcquireTokenForClient(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.FromCache {
+				t.Fatal("the token bound to the old certificate was served after the rotation")
+			}
+			last := f.tokenRequests()[len(f.tokenRequests())-1]
+			if last.ClientCertificate == nil || !last.ClientCertificate.Equal(renewed.Leaf()) {
+				t.Fatal("the request after the rotation did not present the new certificate")
+			}
+			if !pop && last.Form.Get("client_assertion_type") != clientauth.AssertionTypeJWTPoP {
+				t.Errorf("bearer over mTLS sent %q, want jwt-pop", last.Form.Get("client_assertion_type"))
+			}
+			claims, err := f.em.VerifyAccessToken(tok.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cnf, _ := claims["cnf"].(map[string]any); cnf["x5t#S256"] != renewed.Thumbprint() {
+				t.Errorf("the new token is bound to %v, want the renewed certificate", claims["cnf"])
+			}
+		})
 	}
 }

@@ -25,8 +25,8 @@ func (e *Emulator) tokenLifetime() time.Duration {
 // issue answers a granted request with a signed access token, plus, for a
 // user, a rotated refresh token if offline_access was asked for (or a
 // refresh token redeemed) and an ID token for openid. Tokens issued for
-// PoP, or on the RFC 8705 endpoint, are bound to the client certificate
-// (cnf).
+// PoP, on the RFC 8705 endpoint, or for a jwt-pop assertion are bound to
+// the client certificate (cnf).
 func (e *Emulator) issue(w http.ResponseWriter, r *http.Request, g grant) {
 	at, err := e.sign(e.accessTokenClaims(r, g))
 	if err != nil {
@@ -71,7 +71,9 @@ func (e *Emulator) accessTokenClaims(r *http.Request, g grant) map[string]any {
 			claims["region"] = strings.TrimSuffix(host, suffix)
 		}
 	}
-	if g.pop || r.URL.Path == "/oidc/mtls/token" {
+	// PoP tokens, RFC 8705 tokens and the tokens of a jwt-pop assertion
+	// (an assertion bound to the certificate presented) are bound to it.
+	if g.pop || r.URL.Path == "/oidc/mtls/token" || r.PostForm.Get("client_assertion_type") == assertionTypeJWTPoP {
 		sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
 		claims["cnf"] = map[string]string{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}
 	}

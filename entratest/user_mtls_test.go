@@ -249,6 +249,7 @@ func TestMTLSHosts(t *testing.T) {
 		status  int
 		code    string
 		wantCnf bool
+		bearer  bool // bound (cnf) yet a Bearer token: the jwt-pop assertion's
 		region  string
 	}{
 		{name: "no certificate", url: mtlsURL, form: cc("token_type", "mtls_pop"), status: 400, code: "invalid_client"},
@@ -263,7 +264,7 @@ func TestMTLSHosts(t *testing.T) {
 		{name: "PoP with a secret", cert: registered, url: mtlsURL, form: cc("token_type", "mtls_pop", "client_secret", dc.Secret), status: 400, code: "invalid_request"},
 		{name: "PoP on common", cert: registered, url: "https://mtlsauth.microsoft.com/common/oauth2/v2.0/token", form: cc("token_type", "mtls_pop"), status: 400, code: "invalid_request"},
 		{name: "jwt-pop over mTLS, made for the login host", cert: registered, url: mtlsURL,
-			form: cc("client_assertion_type", jwtPoP, "client_assertion", assert(tokenURL)), status: 200},
+			form: cc("client_assertion_type", jwtPoP, "client_assertion", assert(tokenURL)), status: 200, wantCnf: true, bearer: true},
 		{name: "jwt-pop off mTLS", cert: registered, url: tokenURL, form: cc("client_assertion_type", jwtPoP, "client_assertion", assert(tokenURL)), status: 400, code: "invalid_request"},
 	}
 	for _, tt := range tests {
@@ -292,7 +293,9 @@ func TestMTLSHosts(t *testing.T) {
 			cnf, bound := claims["cnf"].(map[string]any)
 			wantType := "Bearer"
 			if tt.wantCnf {
-				wantType = "mtls_pop"
+				if !tt.bearer {
+					wantType = "mtls_pop"
+				}
 				sum := sha256.Sum256(rsaCert.Raw)
 				if !bound || cnf["x5t#S256"] != base64.RawURLEncoding.EncodeToString(sum[:]) {
 					t.Errorf("cnf %v", claims["cnf"])
