@@ -29,5 +29,5 @@ type Attempt struct {
 // Nil in a client's Config means the service's reference policy: for the
 // token service one retry of a network failure or a 5xx (after 1 s, or the
 // Retry-After of a 429 or 5xx up to a minute); for managed identity the
-// policy of each source (wire-behaviour §6).
+// policy of each source (see managedidentity.Config.RetryPolicy).
 type RetryPolicy func(a Attempt) (delay time.Duration, retry bool)

@@ -18,18 +18,17 @@ import (
 func (c *Client) AcquireTokenForClient(ctx context.Context, req TokenRequest) (entra.Token, error) {
 	// A hit needs no validation: nothing invalid is ever cached, so an
 	// invalid request can only miss, and the fetch validates it.
-	g := grant{kind: grantClient, req: req,
-		key: tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.tenantKey(req.Tenant)}}
+	q := pipeline.Query{Key: tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.tenantKey(req.Tenant)}}
 	if req.CachePartitionKey != "" {
-		g.key.Partition = tokencache.CallerPartition(req.CachePartitionKey)
+		q.Key.Partition = tokencache.CallerPartition(req.CachePartitionKey)
 	}
 	if req.ClientClaims != "" {
 		var err error
-		if g.req.ClientClaims, g.key.Ext, err = c.canonicalClientClaims(req.ClientClaims); err != nil {
+		if req.ClientClaims, q.Key.Ext, err = c.canonicalClientClaims(req.ClientClaims); err != nil {
 			return entra.Token{}, err
 		}
 	}
-	return c.acquire(ctx, g)
+	return c.acquire(ctx, grantClient, &req, &q, "")
 }
 
 // AcquireTokenOnBehalfOf exchanges the token a user sent to this API for a
@@ -42,59 +41,56 @@ func (c *Client) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion strin
 	if err := onlyForClientCredentials(req); err != nil {
 		return entra.Token{}, err
 	}
-	g := grant{kind: grantOBO, req: req, secret: userAssertion,
-		key: tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.tenantKey(req.Tenant), Partition: assertionHash(userAssertion)}}
+	q := pipeline.Query{Key: tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.tenantKey(req.Tenant),
+		Partition: assertionHash(userAssertion)}}
 	var err error
-	if g.req.ClientClaims, g.key.Ext, err = c.canonicalClientClaims(req.ClientClaims); err != nil {
+	if req.ClientClaims, q.Key.Ext, err = c.canonicalClientClaims(req.ClientClaims); err != nil {
 		return entra.Token{}, err
 	}
-	return c.acquire(ctx, g)
+	return c.acquire(ctx, grantOBO, &req, &q, userAssertion)
 }
 
-// acquire keys g by the binding certificate when its tokens are bound to
-// one, and runs it through the pipeline.
-func (c *Client) acquire(ctx context.Context, g grant) (entra.Token, error) {
-	if g.req.MTLSPoP {
-		g.key.TokenType = entra.TokenTypeMTLSPoP // PoP tokens are kept apart from bearer tokens
+// acquire keys the request by the binding certificate when its tokens are
+// bound to one, and runs it through the pipeline. The grant a fetch needs
+// is only made on a miss: a hit copies nothing.
+func (c *Client) acquire(ctx context.Context, kind grantType, req *TokenRequest, q *pipeline.Query, secret string) (tok entra.Token, err error) {
+	if req.MTLSPoP {
+		q.Key.TokenType = entra.TokenTypeMTLSPoP // PoP tokens are kept apart from bearer tokens
 	}
-	if err := c.bind(ctx, &g); err != nil {
-		return entra.Token{}, err
-	}
-	tok, err := c.pipe.Acquire(ctx, pipeline.Query{Key: g.key, Bypass: bypass(g.req)}, g.req.Scopes, g)
+	binding, err := c.binding(ctx, req.MTLSPoP)
 	if err != nil {
 		return entra.Token{}, err
 	}
-	return c.decorate(tok, g), nil
-}
-
-// bind decides, before any look-up, the certificate a grant's tokens are
-// bound to: PoP tokens, and every token a bound assertion gets, are keyed
-// by its x5t#S256, so a rotated certificate never meets the old tokens.
-func (c *Client) bind(ctx context.Context, g *grant) error {
-	if c.certified == nil || !(g.req.MTLSPoP || c.certified.Bound()) {
-		return nil // a PoP request without a certificate fails in the fetch, with its own code
+	if binding != nil {
+		q.Key.KeyID = binding.Thumbprint
 	}
-	b, err := c.certified.Certificate(ctx)
-	if err != nil {
-		return err
-	}
-	g.binding, g.key.KeyID = b, b.Thumbprint
-	return nil
-}
-
-// decorate adds to a cache hit what the cache does not keep.
-func (c *Client) decorate(tok entra.Token, g grant) entra.Token {
-	if g.req.MTLSPoP && g.binding != nil {
-		tok.BindingCertificate = g.binding.Leaf
+	q.Bypass = bypass(req)
+	tok, err = c.pipe.Acquire(ctx, q, req.Scopes, func() grant {
+		return grant{kind: kind, req: *req, key: q.Key, secret: secret, binding: binding}
+	})
+	if err == nil && req.MTLSPoP && binding != nil {
+		tok.BindingCertificate = binding.Leaf // the cache does not keep it
 		if c.auth.Kind == authority.KindOIDC {
 			tok.TokenType = entra.TokenTypeBearer // RFC 8705 bound tokens are Bearer on the wire
 		}
 	}
-	return tok
+	return tok, err
+}
+
+// binding decides, before any look-up, the certificate tokens are bound
+// to: PoP tokens, and every token a bound assertion gets, are keyed by its
+// x5t#S256, so a rotated certificate never meets the old tokens. It is nil
+// for unbound tokens, and for a PoP request without a certificate, which
+// fails in the fetch with its own code.
+func (c *Client) binding(ctx context.Context, pop bool) (*clientauth.Binding, error) {
+	if c.certified == nil || !(pop || c.certified.Bound()) {
+		return nil, nil
+	}
+	return c.certified.Certificate(ctx)
 }
 
 // bypass is why a request skips the cache read, for the pipeline.
-func bypass(req TokenRequest) string {
+func bypass(req *TokenRequest) string {
 	switch {
 	case req.Claims != "":
 		return req.Claims

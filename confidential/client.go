@@ -91,7 +91,7 @@ type Config struct {
 	// Logger receives debug records without secrets; nil disables logging.
 	Logger *slog.Logger
 
-	// now is the clock; tests of expiry set it through export_test.go.
+	// now is the clock; the package's tests of expiry set it.
 	now func() time.Time
 }
 

@@ -189,8 +189,11 @@ func (c *Client) redeem(ctx context.Context, g grant) (entra.Token, error) {
 	if g.req.ClientClaims, g.key.Ext, err = c.canonicalClientClaims(g.req.ClientClaims); err != nil {
 		return entra.Token{}, err
 	}
-	if err := c.bind(ctx, &g); err != nil {
+	if g.binding, err = c.binding(ctx, false); err != nil {
 		return entra.Token{}, err
+	}
+	if g.binding != nil {
+		g.key.KeyID = g.binding.Thumbprint
 	}
 	tok, err := c.pipe.Redeem(ctx, g)
 	if err != nil {
@@ -218,12 +221,11 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, account *entra.Account,
 		return entra.Token{}, err
 	}
 	home := account.HomeAccountID
-	g := grant{kind: grantSilent, req: req,
-		key: tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.accountRealm(auth, req.Tenant, home), Partition: home}}
-	if g.req.ClientClaims, g.key.Ext, err = c.canonicalClientClaims(req.ClientClaims); err != nil {
+	q := pipeline.Query{Key: tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.accountRealm(auth, req.Tenant, home), Partition: home}}
+	if req.ClientClaims, q.Key.Ext, err = c.canonicalClientClaims(req.ClientClaims); err != nil {
 		return entra.Token{}, err
 	}
-	tok, err := c.acquire(ctx, g)
+	tok, err := c.acquire(ctx, grantSilent, &req, &q, "")
 	if err != nil {
 		return entra.Token{}, err
 	}

@@ -76,7 +76,7 @@ type Config struct {
 	// nil keeps them in this client's memory only.
 	Cache cache.Storage
 
-	// now is the clock; tests set it through export_test.go.
+	// now is the clock; the package's tests set it with WithClock.
 	now func() time.Time
 }
 
@@ -285,7 +285,9 @@ func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Toke
 		q.Bypass = pipeline.Force
 	}
 	scopes := [1]string{resource} // read only: a hit allocates nothing
-	return c.pipe.Acquire(ctx, q, scopes[:], request{key: q.Key, resource: resource, clientClaims: cc, correlationID: req.CorrelationID})
+	return c.pipe.Acquire(ctx, &q, scopes[:], func() request {
+		return request{key: q.Key, resource: resource, clientClaims: cc, correlationID: req.CorrelationID}
+	})
 }
 
 // Close stops the client's background refreshes and waits for them to end.

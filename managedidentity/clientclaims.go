@@ -15,8 +15,7 @@ import (
 // security perimeter id.
 const nspClaim = "xms_az_nwperimid"
 
-// clientClaims validates a request's client claims (wire-behaviour.md §5)
-// and returns their canonical JSON; "" when there are none. Errors never
+// clientClaims validates a request's client claims and returns their canonical JSON; "" when there are none. Errors never
 // contain the claims' values.
 func (c *Client) clientClaims(raw string) (string, error) {
 	if strings.Trim(raw, " \t\r\n") == "" {

@@ -5,11 +5,14 @@
 //
 // [New] finds the host's token endpoint from the environment (or takes the
 // one [Config.Source] forces) and checks that the chosen identity can be
-// selected there, before any request. [Client.AcquireToken] serves tokens
-// from a cache private to the Client; on a miss, concurrent callers for the
-// same token share one request, which is retried by the source's retry
-// policy. Tokens that live longer than two hours are refreshed in the
-// background at half-life, while the cached one is still served.
+// selected there, before any request. [Client.AcquireToken] runs the
+// library's one acquisition pipeline, as package confidential does: tokens
+// are served from the Client's cache (persisted when [Config.Cache] names a
+// storage); on a miss, concurrent callers for the same token share one
+// request, retried by the source's retry policy within the time budget.
+// Tokens are refreshed in the background at the service's refresh_in, or
+// at half-life when they live longer than two hours, while the cached one
+// is still served.
 //
 // # Sources
 //
@@ -26,19 +29,20 @@
 //	                       then a Basic challenge (see below)
 //	Cloud Shell       POST $MSI_ENDPOINT, form resource=           (system-assigned only)
 //	                       Metadata: true
-//	Service Fabric    GET  $IDENTITY_ENDPOINT (https)              object_id only
-//	                       api-version=2019-07-01-preview, secret
+//	Service Fabric    GET  $IDENTITY_ENDPOINT (https)              principalId (object id) only
+//	                       api-version=2020-05-01, secret
 //	Machine Learning  GET  $MSI_ENDPOINT                           clientid (client id only)
 //	                       api-version=2017-09-01, secret
 //
 // Service Fabric binds identities to the application in its manifest. This
 // package accepts the system-assigned identity (no parameter) and
-// [UserAssignedObjectID] (the identity's principal id, sent as object_id as
-// MSAL.NET does); client and resource ids are refused by New. It sends
-// api-version 2019-07-01-preview, the version Service Fabric documents and
-// every runtime accepts (MSAL.NET has moved to 2020-05-01). The endpoint's
-// certificate is accepted only if its SHA-1 thumbprint equals
-// IDENTITY_SERVER_THUMBPRINT, and redirects are not followed (by any source).
+// [UserAssignedObjectID] (the identity's principal id, sent as principalId
+// with api-version 2020-05-01, as MSAL.NET 4.85 does: the Service Fabric
+// token service ignores an object_id parameter and silently answers with
+// the system-assigned identity); client and resource ids are refused by
+// New. The endpoint's certificate is accepted only if its SHA-1 thumbprint
+// equals IDENTITY_SERVER_THUMBPRINT, and redirects are not followed (by
+// any source).
 //
 // Machine Learning sends clientid for every request: the user-assigned
 // client id, or DEFAULT_IDENTITY_CLIENT_ID for the system-assigned identity.
@@ -55,17 +59,21 @@
 // With [Config.EnableClientClaims] (experimental), a request may carry
 // client-originated claims: a JSON object whose only member is
 // xms_az_nwperimid (the network security perimeter). They are
-// canonicalized (see package claims), sent to IMDS (only) as the claims
+// canonicalized (keys sorted at every depth), sent to IMDS (only) as the claims
 // query parameter percent-encoded with the RFC 3986 unreserved set, and
 // the token is cached under them, apart from tokens without them.
 //
 // # Retries
 //
-// [DefaultRetryPolicy] is the reference policy; [Config.Retry] replaces it
-// and [NoRetry] turns retries off. A cancelled context is never retried.
+// Each source has its reference policy (see [Config.RetryPolicy]); a
+// policy of the caller's replaces it. A cancelled context is never
+// retried, and a pause that would outlast the time budget is not taken:
+// the source's answer is returned at once, with the Retry-After it asked
+// for.
 //
 // # Secrets
 //
 // The host secrets (IDENTITY_HEADER, MSI_SECRET, the Arc challenge file),
-// tokens and claims never appear in errors, log records or String output.
+// tokens and claims never appear in errors, log records or printed values,
+// even when an endpoint echoes them back.
 package managedidentity

@@ -81,7 +81,7 @@ func detect(getenv func(string) string, arcAgent func() bool) Source {
 	return SourceIMDS
 }
 
-// protocol is how one source is asked for a token (wire-behaviour.md §6).
+// protocol is how one source is asked for a token.
 type protocol struct {
 	method     string
 	apiVersion string

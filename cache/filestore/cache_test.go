@@ -36,7 +36,7 @@ func TestProcessesSharingACacheFileLoseNoTokens(t *testing.T) {
 	missing := 0
 	for p := range processes {
 		for i := range each {
-			if _, st := c.Lookup(writerKey(strconv.Itoa(p), i), []string{"s/.default"}, now); st != tokencache.Hit {
+			if _, st := c.Lookup(ptr(writerKey(strconv.Itoa(p), i)), []string{"s/.default"}, now); st != tokencache.Hit {
 				missing++
 			}
 		}
@@ -99,3 +99,5 @@ func openCache(path string) (*tokencache.Cache, error) {
 	}
 	return tokencache.Open(context.Background(), store)
 }
+
+func ptr[T any](v T) *T { return &v }

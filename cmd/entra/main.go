@@ -7,7 +7,7 @@
 //	entra token auth-code|refresh|silent ... [--cache FILE]
 //	entra auth-url --authority URL --client-id ID --redirect-uri URI [-o json]
 //	entra accounts list|remove --authority URL --client-id ID --cache FILE
-//	entra emulator [--addr HOST:PORT] [--ca-out PATH]
+//	entra emulator [--addr HOST:PORT] [--dir DIR]
 //	entra demo
 //
 // Errors exit with status 1 and print "entra: <code>: <message>" on

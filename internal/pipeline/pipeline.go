@@ -107,23 +107,26 @@ func (p *Pipeline[R]) Timeout() time.Duration { return p.timeout }
 // Now reads the pipeline's clock.
 func (p *Pipeline[R]) Now() time.Time { return p.now() }
 
-// Acquire returns the cached token for q and scopes, or fetches req once
-// for every concurrent caller of them. A token due for refresh is served
-// while one background refresh renews it. A hit allocates nothing: scopes
-// are only read (a caller may pass a slice on its stack), and are copied
-// on a miss.
-func (p *Pipeline[R]) Acquire(ctx context.Context, q Query, scopes []string, req R) (entra.Token, error) {
+// Acquire returns the cached token for q and scopes, or fetches the
+// request that build makes once for every concurrent caller of them. A
+// token due for refresh is served while one background refresh renews it.
+//
+// A hit allocates and copies nothing: scopes are only read (a caller may
+// pass a slice on its stack) and build is only called on a miss or a
+// refresh, so it may capture the caller's variables without moving them
+// to the heap.
+func (p *Pipeline[R]) Acquire(ctx context.Context, q *Query, scopes []string, build func() R) (entra.Token, error) {
 	if q.Bypass == "" {
-		tok, status := p.lookup(q.Key, scopes)
+		tok, status := p.lookup(&q.Key, scopes)
 		switch status {
 		case tokencache.Hit:
 			return tok, nil
 		case tokencache.HitRefresh:
-			p.refreshInBackground(q, slices.Clone(scopes), req)
+			p.refreshInBackground(*q, slices.Clone(scopes), build())
 			return tok, nil
 		}
 	}
-	return p.shared(ctx, q, slices.Clone(scopes), req)
+	return p.shared(ctx, *q, slices.Clone(scopes), build())
 }
 
 // Redeem fetches req once, under the time budget, for a request that
@@ -149,7 +152,7 @@ func (p *Pipeline[R]) Close() {
 func (p *Pipeline[R]) Wait() { p.pending.Wait() }
 
 // lookup reads the cache. HitRefresh goes to one caller at a time.
-func (p *Pipeline[R]) lookup(k tokencache.Key, scopes []string) (entra.Token, tokencache.Status) {
+func (p *Pipeline[R]) lookup(k *tokencache.Key, scopes []string) (entra.Token, tokencache.Status) {
 	c, status := p.cache.Lookup(k, scopes, p.now())
 	if status == tokencache.Miss {
 		return entra.Token{}, tokencache.Miss
@@ -185,7 +188,7 @@ func (p *Pipeline[R]) shared(ctx context.Context, q Query, scopes []string, req 
 			p.warnStorage(err)
 		}
 		if q.Bypass == "" {
-			if tok, status := p.lookup(q.Key, scopes); status != tokencache.Miss {
+			if tok, status := p.lookup(&q.Key, scopes); status != tokencache.Miss {
 				return tok, nil // a due refresh is left to the next hit
 			}
 		}

@@ -71,7 +71,7 @@ func TestConcurrentCallersShareOneFetch(t *testing.T) {
 				if i%2 == 1 {
 					scopes = []string{"b", "A"}
 				}
-				tok, err := p.Acquire(context.Background(), Query{Key: key}, scopes, strings.Join(scopes, " "))
+				tok, err := acquire(p, context.Background(), Query{Key: key}, scopes, strings.Join(scopes, " "))
 				if err != nil {
 					t.Error(err)
 				}
@@ -90,7 +90,7 @@ func TestConcurrentCallersShareOneFetch(t *testing.T) {
 			}
 		}
 		// The answer is cached: the next caller is a hit.
-		tok, err := p.Acquire(context.Background(), Query{Key: key}, []string{"A", "b"}, "A b")
+		tok, err := acquire(p, context.Background(), Query{Key: key}, []string{"A", "b"}, "A b")
 		if err != nil || tok.AccessToken != tokens[0] || !tok.FromCache || s.fetches.Load() != 1 {
 			t.Fatalf("after the fetch: %v %v, %d fetches", tok, err, s.fetches.Load())
 		}
@@ -102,12 +102,12 @@ func TestHitAllocatesNothing(t *testing.T) {
 	p := New[string](Config{Timeout: time.Minute}, s)
 	defer p.Close()
 	ctx := context.Background()
-	if _, err := p.Acquire(ctx, Query{Key: key}, []string{"scope"}, "scope"); err != nil {
+	if _, err := acquire(p, ctx, Query{Key: key}, []string{"scope"}, "scope"); err != nil {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(1000, func() {
 		scopes := [1]string{"scope"} // on the stack, as managedidentity passes its resource
-		if tok, err := p.Acquire(ctx, Query{Key: key}, scopes[:], "scope"); err != nil || !tok.FromCache {
+		if tok, err := acquire(p, ctx, Query{Key: key}, scopes[:], "scope"); err != nil || !tok.FromCache {
 			t.Fatal(tok, err)
 		}
 	})
@@ -122,7 +122,7 @@ func TestBypassSkipsTheReadAndStores(t *testing.T) {
 	defer p.Close()
 	ctx := context.Background()
 	for i, bypass := range []string{"", Force, `{"access_token":{"nbf":{"essential":true}}}`, ""} {
-		tok, err := p.Acquire(ctx, Query{Key: key, Bypass: bypass}, []string{"s"}, "s")
+		tok, err := acquire(p, ctx, Query{Key: key, Bypass: bypass}, []string{"s"}, "s")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,13 +140,13 @@ func TestProactiveRefreshRunsOnceInTheBackground(t *testing.T) {
 		p := newPipeline(s, time.Minute)
 		defer p.Close()
 		ctx := context.Background()
-		first, err := p.Acquire(ctx, Query{Key: key}, []string{"s"}, "s")
+		first, err := acquire(p, ctx, Query{Key: key}, []string{"s"}, "s")
 		if err != nil || first.RefreshOn.IsZero() {
 			t.Fatalf("%v %v: want a refresh time from the hint", first, err)
 		}
 		time.Sleep(11 * time.Minute) // past the refresh time, far from expiry
 		for range 20 {
-			tok, err := p.Acquire(ctx, Query{Key: key}, []string{"s"}, "s")
+			tok, err := acquire(p, ctx, Query{Key: key}, []string{"s"}, "s")
 			if err != nil || tok.AccessToken != "s#1" {
 				t.Fatalf("while refreshing: %v %v, want the cached token", tok, err)
 			}
@@ -155,7 +155,7 @@ func TestProactiveRefreshRunsOnceInTheBackground(t *testing.T) {
 		if n := s.fetches.Load(); n != 2 {
 			t.Fatalf("%d fetches, want 1 and one refresh", n)
 		}
-		if tok, _ := p.Acquire(ctx, Query{Key: key}, []string{"s"}, "s"); tok.AccessToken != "s#2" {
+		if tok, _ := acquire(p, ctx, Query{Key: key}, []string{"s"}, "s"); tok.AccessToken != "s#2" {
 			t.Fatalf("after the refresh: %q, want req#2", tok.AccessToken)
 		}
 	})
@@ -166,12 +166,12 @@ func TestCloseEndsBackgroundRefreshes(t *testing.T) {
 		s := &service{life: time.Hour, hint: time.Minute}
 		p := newPipeline(s, time.Hour)
 		ctx := context.Background()
-		if _, err := p.Acquire(ctx, Query{Key: key}, []string{"s"}, "s"); err != nil {
+		if _, err := acquire(p, ctx, Query{Key: key}, []string{"s"}, "s"); err != nil {
 			t.Fatal(err)
 		}
 		s.block, s.seen = make(chan struct{}), make(chan error, 1)
 		time.Sleep(2 * time.Minute)
-		p.Acquire(ctx, Query{Key: key}, []string{"s"}, "s") // starts the refresh, which blocks
+		acquire(p, ctx, Query{Key: key}, []string{"s"}, "s") // starts the refresh, which blocks
 		synctest.Wait()
 		start := time.Now()
 		p.Close()
@@ -184,7 +184,7 @@ func TestCloseEndsBackgroundRefreshes(t *testing.T) {
 		// After Close a due token is still served, and no refresh starts.
 		time.Sleep(2 * time.Minute)
 		before := s.fetches.Load()
-		if _, err := p.Acquire(ctx, Query{Key: key}, []string{"s"}, "s"); err != nil || s.fetches.Load() != before {
+		if _, err := acquire(p, ctx, Query{Key: key}, []string{"s"}, "s"); err != nil || s.fetches.Load() != before {
 			t.Fatalf("after Close: %v, %d fetches, want a hit and none", err, s.fetches.Load()-before)
 		}
 	})
@@ -197,7 +197,7 @@ func TestTheBudgetBoundsEveryFetch(t *testing.T) {
 		defer p.Close()
 		for name, call := range map[string]func() error{
 			"shared": func() error {
-				_, err := p.Acquire(context.Background(), Query{Key: key}, []string{"s"}, "s")
+				_, err := acquire(p, context.Background(), Query{Key: key}, []string{"s"}, "s")
 				return err
 			},
 			"redeem": func() error { _, err := p.Redeem(context.Background(), "code"); return err },
@@ -219,7 +219,7 @@ func TestTheCallersDeadlineIsCanceled(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		for name, call := range map[string]func() error{
-			"shared": func() error { _, err := p.Acquire(ctx, Query{Key: key}, []string{"s"}, "s"); return err },
+			"shared": func() error { _, err := acquire(p, ctx, Query{Key: key}, []string{"s"}, "s"); return err },
 			"redeem": func() error { _, err := p.Redeem(ctx, "code"); return err },
 		} {
 			if err := call(); entra.ErrorCode(err) != entra.CodeCanceled || !errors.Is(err, context.DeadlineExceeded) {
@@ -247,4 +247,8 @@ func TestRefreshOn(t *testing.T) {
 			t.Errorf("RefreshOn(life %s, hint %s) = %v, want +%s", tt.life, tt.hint, got, tt.want)
 		}
 	}
+}
+
+func acquire(p *Pipeline[string], ctx context.Context, q Query, scopes []string, req string) (entra.Token, error) {
+	return p.Acquire(ctx, &q, scopes, func() string { return req })
 }

@@ -259,8 +259,8 @@ func (c *Cache) reset(doc *document) {
 
 // Lookup returns the access token for k and scopes that is valid at now for
 // at least ExpiryBuffer more. It does not allocate.
-func (c *Cache) Lookup(k Key, scopes []string, now time.Time) (Cached, Status) {
-	ak := atKey{Key: k, scopes: c.scopeHash(scopes)}
+func (c *Cache) Lookup(k *Key, scopes []string, now time.Time) (Cached, Status) {
+	ak := atKey{Key: *k, scopes: c.scopeHash(scopes)}
 	c.mu.RLock()
 	slot, ok := c.access[ak]
 	c.mu.RUnlock()

@@ -66,7 +66,7 @@ func TestLookup(t *testing.T) {
 			for _, at := range tt.stored {
 				c.store(at, t0)
 			}
-			got, status := c.Lookup(tt.key, tt.scopes, tt.now)
+			got, status := c.Lookup(&tt.key, tt.scopes, tt.now)
 			if status != tt.want {
 				t.Fatalf("status = %v, want %v", status, tt.want)
 			}
@@ -81,7 +81,7 @@ func TestExpiredTokenIsEvictedOnLookup(t *testing.T) {
 	c := New()
 	k := Key{ClientID: "c", Tenant: "t"}
 	c.store(token(k, []string{"s"}, "a", time.Hour), t0)
-	if _, st := c.Lookup(k, []string{"s"}, t0.Add(2*time.Hour)); st != Miss {
+	if _, st := c.Lookup(&k, []string{"s"}, t0.Add(2*time.Hour)); st != Miss {
 		t.Fatal("expired token served")
 	}
 	if n := c.Len(); n != 0 {
@@ -110,7 +110,7 @@ func TestProactiveRefreshIsHandedToOneCaller(t *testing.T) {
 	at.RefreshOn = t0.Add(30 * time.Minute)
 	c.store(at, t0)
 
-	if _, st := c.Lookup(k, []string{"s"}, t0.Add(29*time.Minute)); st != Hit {
+	if _, st := c.Lookup(&k, []string{"s"}, t0.Add(29*time.Minute)); st != Hit {
 		t.Fatalf("before refresh_on: %v, want Hit", st)
 	}
 	now := t0.Add(31 * time.Minute)
@@ -121,7 +121,7 @@ func TestProactiveRefreshIsHandedToOneCaller(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got, st := c.Lookup(k, []string{"s"}, now)
+			got, st := c.Lookup(&k, []string{"s"}, now)
 			if got.Secret != "a" {
 				t.Errorf("served %q", got.Secret)
 			}
@@ -135,10 +135,10 @@ func TestProactiveRefreshIsHandedToOneCaller(t *testing.T) {
 		t.Fatalf("statuses %v, want exactly one HitRefresh and 63 Hit", counts)
 	}
 	// A failed refresh is retried after the retry interval, not on every hit.
-	if _, st := c.Lookup(k, []string{"s"}, now.Add(time.Second)); st != Hit {
+	if _, st := c.Lookup(&k, []string{"s"}, now.Add(time.Second)); st != Hit {
 		t.Fatalf("right after a refresh started: %v, want Hit", st)
 	}
-	if _, st := c.Lookup(k, []string{"s"}, now.Add(refreshRetryInterval+time.Second)); st != HitRefresh {
+	if _, st := c.Lookup(&k, []string{"s"}, now.Add(refreshRetryInterval+time.Second)); st != HitRefresh {
 		t.Fatalf("after the retry interval: %v, want HitRefresh", st)
 	}
 }
@@ -175,7 +175,7 @@ func TestConcurrentUse(t *testing.T) {
 			for i := range 200 {
 				k := Key{ClientID: "c", Tenant: fmt.Sprint(i % 10)}
 				c.store(token(k, []string{"s"}, fmt.Sprint(g), time.Hour), t0)
-				c.Lookup(k, []string{"s"}, t0)
+				c.Lookup(&k, []string{"s"}, t0)
 				if i%50 == 0 {
 					c.Remove(context.Background(), k, []string{"s"})
 				}
@@ -190,7 +190,7 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	k := Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"}
 	scopes := []string{"https://graph.microsoft.com/.default"}
 	c.store(token(k, scopes, "a", time.Hour), t0)
-	allocs := testing.AllocsPerRun(100, func() { c.Lookup(k, scopes, t0) })
+	allocs := testing.AllocsPerRun(100, func() { c.Lookup(&k, scopes, t0) })
 	if allocs != 0 {
 		t.Fatalf("Lookup allocates %.1f times per hit", allocs)
 	}
@@ -212,7 +212,7 @@ func BenchmarkLookupHit(b *testing.B) {
 			b.ReportAllocs()
 			hot := keys[n/2]
 			for b.Loop() {
-				if _, st := c.Lookup(hot, scopes, t0); st != Hit {
+				if _, st := c.Lookup(&hot, scopes, t0); st != Hit {
 					b.Fatal("miss")
 				}
 			}
@@ -220,7 +220,7 @@ func BenchmarkLookupHit(b *testing.B) {
 		b.Run(fmt.Sprintf("tokens=%d/spread", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				if _, st := c.Lookup(keys[i%n], scopes, t0); st != Hit {
+				if _, st := c.Lookup(&keys[i%n], scopes, t0); st != Hit {
 					b.Fatal("miss")
 				}
 			}

@@ -34,11 +34,11 @@ func TestImportMSALFixture(t *testing.T) {
 	}
 	now := time.Unix(1795000100, 0)
 	app := Key{Environment: "login.windows.net", ClientID: fixtureClient, Tenant: "contoso.onmicrosoft.com"}
-	if got, st := c.Lookup(app, []string{"https://graph.microsoft.com/.default"}, now); st != Hit || got.Secret != "app-access-token" {
+	if got, st := c.Lookup(&app, []string{"https://graph.microsoft.com/.default"}, now); st != Hit || got.Secret != "app-access-token" {
 		t.Errorf("app token: %v %v", got, st)
 	}
 	user := Key{Environment: "login.windows.net", ClientID: fixtureClient, Tenant: "utid1", Partition: "uid1.utid1"}
-	if got, st := c.Lookup(user, []string{"user.read"}, now); st != Hit || got.Secret != "user-access-token" {
+	if got, st := c.Lookup(&user, []string{"user.read"}, now); st != Hit || got.Secret != "user-access-token" {
 		t.Errorf("user token (numeric times, written under the alias login.microsoftonline.com): %v %v", got, st)
 	}
 	if rt, ok := c.LookupRefreshToken(RefreshKey{Environment: "login.windows.net", ClientID: fixtureClient, Partition: "uid1.utid1"}); !ok || rt.Secret != "user-refresh-token" {
@@ -101,13 +101,13 @@ func TestRoundTripPreservesUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, at := range []AccessToken{pop, claimed, obo} {
-		got, st := d.Lookup(at.Key, at.Scopes, now)
+		got, st := d.Lookup(&at.Key, at.Scopes, now)
 		if st != Hit || got.Secret != at.Secret || got.TokenType != at.TokenType || !got.RefreshOn.Equal(at.RefreshOn) {
 			t.Errorf("%s: %v %v", at.Secret, got, st)
 		}
 	}
 	// A bearer request never finds the PoP or the claims token.
-	if _, st := d.Lookup(Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"}, []string{"s/.default"}, now); st != Miss {
+	if _, st := d.Lookup(&Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"}, []string{"s/.default"}, now); st != Miss {
 		t.Error("a bearer lookup found a PoP or client-claims token")
 	}
 }
@@ -192,7 +192,7 @@ func TestCorruptStorageIsNeverOverwritten(t *testing.T) {
 	if stored, _ := s.Load(ctx, ""); !bytes.Equal(stored, corrupt) {
 		t.Error("the corrupt document was overwritten")
 	}
-	if got, st := c.Lookup(at.Key, at.Scopes, t0); st != Hit || got.Secret != "fresh" {
+	if got, st := c.Lookup(&at.Key, at.Scopes, t0); st != Hit || got.Secret != "fresh" {
 		t.Error("the token was lost from memory")
 	}
 	if _, err := Open(ctx, s); entra.ErrorCode(err) != entra.CodeInvalidCacheData {
@@ -271,7 +271,7 @@ func TestDuplicateEntriesFromAnotherLibrary(t *testing.T) {
 		if !ok || rt.Secret != "theirs-rotated" {
 			t.Fatalf("refresh token %q", rt.Secret)
 		}
-		at, st := c.Lookup(Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"}, []string{"s"}, time.Unix(300, 0))
+		at, st := c.Lookup(&Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"}, []string{"s"}, time.Unix(300, 0))
 		if st != Hit || at.Secret != "newer" {
 			t.Fatalf("access token %q", at.Secret)
 		}
@@ -340,7 +340,7 @@ func TestPartitionedStorage(t *testing.T) {
 		t.Fatalf("a partition's document holds another's entries:\n%s", s.docs["a.t"])
 	}
 	for _, home := range []string{"a.t", "b.t"} {
-		if got, st := c.Lookup(Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t", Partition: home}, []string{"s"}, t0); st != Hit || got.Secret != "at-"+home {
+		if got, st := c.Lookup(&Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t", Partition: home}, []string{"s"}, t0); st != Hit || got.Secret != "at-"+home {
 			t.Errorf("user %s: %v", home, st)
 		}
 	}
@@ -354,7 +354,7 @@ func TestPartitionedStorage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, st := d.Lookup(app.Key, app.Scopes, t0); st != Hit {
+	if _, st := d.Lookup(&app.Key, app.Scopes, t0); st != Hit {
 		t.Error("the app partition was not loaded")
 	}
 	for _, home := range []string{"a.t", "b.t"} {
@@ -365,7 +365,7 @@ func TestPartitionedStorage(t *testing.T) {
 	if _, ok := d.LookupRefreshToken(RefreshKey{Environment: "login.windows.net", ClientID: "c", Partition: "a.t"}); !ok {
 		t.Error("loading b.t dropped a.t")
 	}
-	if _, st := d.Lookup(app.Key, app.Scopes, t0); st != Hit {
+	if _, st := d.Lookup(&app.Key, app.Scopes, t0); st != Hit {
 		t.Error("loading users dropped the app token")
 	}
 	// Removing a user rewrites that user's document only.
