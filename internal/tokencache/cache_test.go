@@ -165,24 +165,30 @@ func TestRefreshTokens(t *testing.T) {
 	}
 }
 
+// TestConcurrentUse: writers and readers of the same keys, under -race;
+// every read finds nothing or a token some writer stored for that key, and
+// in the end each key holds exactly one token.
 func TestConcurrentUse(t *testing.T) {
 	c := New()
+	const writers, keys = 8, 10
 	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for g := range writers {
+		wg.Go(func() {
 			for i := range 200 {
-				k := Key{ClientID: "c", Tenant: fmt.Sprint(i % 10)}
-				c.store(token(k, []string{"s"}, fmt.Sprint(g), time.Hour), t0)
-				c.Lookup(&k, []string{"s"}, t0)
-				if i%50 == 0 {
-					c.Remove(context.Background(), k, []string{"s"})
+				k := Key{ClientID: "c", Tenant: fmt.Sprint(i % keys)}
+				c.store(token(k, []string{"s"}, fmt.Sprintf("%s/writer%d", k.Tenant, g), time.Hour), t0)
+				got, st := c.Lookup(&k, []string{"s"}, t0)
+				if st != Hit || !strings.HasPrefix(got.Secret, k.Tenant+"/writer") {
+					t.Errorf("key %s: read %q (%d), want a token stored for it", k.Tenant, got.Secret, st)
+					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
+	if n := c.Len(); n != keys {
+		t.Fatalf("%d tokens cached, want one per key (%d)", n, keys)
+	}
 }
 
 func TestLookupDoesNotAllocate(t *testing.T) {

@@ -1,0 +1,321 @@
+package tokencache
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/internal/cloud"
+)
+
+// index builds the in-memory maps from c.doc. Entries it cannot read stay
+// in the document, untouched; of two entries for one key, one is kept and
+// the other dropped from the document.
+func (c *Cache) index() {
+	for k, raw := range c.doc.sections[sectionAccessToken] {
+		var e atEntry
+		if json.Unmarshal(raw, &e) != nil {
+			continue
+		}
+		if t, ok := e.token(); ok {
+			ak := atKey{Key: t.Key, scopes: c.scopeHash(t.Scopes)}
+			if cur, dup := c.access[ak]; dup && !t.CachedAt.After(cur.state.token.CachedAt) {
+				c.doc.remove(sectionAccessToken, k) // keep the more recently cached one
+				continue
+			}
+			c.putAccessToken(t, k)
+		}
+	}
+	for k, raw := range c.doc.sections[sectionRefreshToken] {
+		var e rtEntry
+		if json.Unmarshal(raw, &e) != nil {
+			continue
+		}
+		if t, ok := e.token(); ok {
+			if _, dup := c.refresh[t.RefreshKey]; dup {
+				// Every write of ours leaves one entry per token, so a second
+				// one was written by another library since: it is the newer.
+				if own, _ := refreshTokenEntry(t); own == k {
+					c.doc.remove(sectionRefreshToken, k)
+					continue
+				}
+			}
+			c.putRefreshToken(t, k)
+		}
+	}
+	for k, raw := range c.doc.sections[sectionIDToken] {
+		var e idEntry
+		if json.Unmarshal(raw, &e) == nil {
+			if t, ok := e.token(); ok {
+				c.ids[t.IDKey] = docEntry[IDToken]{t, k}
+			}
+		}
+	}
+	for k, raw := range c.doc.sections[sectionAccount] {
+		var e accountEntry
+		if json.Unmarshal(raw, &e) == nil {
+			if a, ok := e.account(); ok {
+				c.putAccount(a, k)
+			}
+		}
+	}
+	for k, raw := range c.doc.sections[sectionAppMetadata] {
+		var e appEntry
+		if json.Unmarshal(raw, &e) == nil && e.ClientID != "" {
+			m := AppMetadata{AppKey: AppKey{Environment: cloud.CacheEnvironment(e.Environment), ClientID: e.ClientID}, FamilyID: e.FamilyID}
+			c.apps[m.AppKey] = docEntry[AppMetadata]{m, k}
+		}
+	}
+}
+
+func (c *Cache) putRefreshToken(t RefreshToken, docKey string) {
+	if old, ok := c.refresh[t.RefreshKey]; ok && old.docKey != docKey {
+		c.doc.remove(sectionRefreshToken, old.docKey)
+	}
+	c.refresh[t.RefreshKey] = refreshSlot{t, docKey}
+}
+
+// apply writes e into c's document and maps. c.mu must be held.
+func (c *Cache) apply(e Entries, now time.Time) {
+	if t := e.AccessToken; t != nil {
+		k, entry := accessTokenEntry(*t)
+		c.doc.set(sectionAccessToken, k, entry)
+		c.putAccessToken(*t, k)
+		c.maybeSweep(now)
+	}
+	if t := e.RefreshToken; t != nil {
+		k, entry := refreshTokenEntry(*t)
+		c.doc.set(sectionRefreshToken, k, entry)
+		c.putRefreshToken(*t, k)
+	}
+	if t := e.IDToken; t != nil {
+		k, entry := idTokenEntry(*t)
+		c.doc.set(sectionIDToken, k, entry)
+		c.ids[t.IDKey] = docEntry[IDToken]{*t, k}
+	}
+	if a := e.Account; a != nil {
+		k, entry := accountEntryOf(*a)
+		c.doc.set(sectionAccount, k, entry)
+		c.putAccount(*a, k)
+	}
+	if m := e.AppMetadata; m != nil {
+		k, entry := appEntryOf(*m)
+		c.doc.set(sectionAppMetadata, k, entry)
+		c.apps[m.AppKey] = docEntry[AppMetadata]{*m, k}
+	}
+}
+
+// Backed returns a cache that persists to s; nil s keeps it in memory
+// only. Nothing is read from s until the first Reload.
+func Backed(s cache.Storage) *Cache {
+	c := New()
+	if s != nil {
+		c.storage = s
+		if p, ok := s.(cache.PartitionedStorage); ok {
+			c.partitioned = p.Partitioned()
+		}
+	}
+	return c
+}
+
+// Open returns a cache backed by s and loaded with what s holds. Every
+// write goes to s under its lock; a cache miss can call Reload to see what
+// other processes stored meanwhile.
+func Open(ctx context.Context, s cache.Storage) (*Cache, error) {
+	c := New()
+	c.storage = s
+	if p, ok := s.(cache.PartitionedStorage); ok {
+		c.partitioned = p.Partitioned()
+	}
+	if err := c.Reload(ctx, ""); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Reload replaces the cached entries with those in storage (the document
+// holding partition). Without storage it does nothing. On error the cache
+// is unchanged.
+func (c *Cache) Reload(ctx context.Context, partition string) error {
+	if c.storage == nil {
+		return nil
+	}
+	data, err := c.storage.Load(ctx, partition)
+	if err != nil {
+		return err
+	}
+	doc, err := parseDocument(data)
+	if err != nil {
+		return err
+	}
+	next := &Cache{seed: c.seed}
+	next.reset(doc)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.adopt(partition, next)
+	return nil
+}
+
+// adopt makes what storage holds for partition, loaded into next, what the
+// cache holds: the whole cache for a store of one document, the partition
+// alone for a partitioned store. c.mu must be held.
+func (c *Cache) adopt(partition string, next *Cache) {
+	if !c.partitioned {
+		c.doc, c.access, c.refresh, c.ids, c.accounts, c.apps = next.doc, next.access, next.refresh, next.ids, next.accounts, next.apps
+		return
+	}
+	c.dropPartition(partition)
+	for name, entries := range next.doc.sections {
+		for k, raw := range entries {
+			c.doc.sections[name][k] = raw
+		}
+	}
+	for k, raw := range next.doc.other {
+		c.doc.other[k] = raw
+	}
+	for _, slot := range next.access {
+		c.putAccessToken(slot.state.token, slot.state.docKey)
+	}
+	for _, rt := range next.refresh {
+		c.putRefreshToken(rt.value, rt.docKey)
+	}
+	for k, id := range next.ids {
+		c.ids[k] = id
+	}
+	for _, realms := range next.accounts {
+		for _, a := range realms {
+			c.putAccount(a.value, a.docKey)
+		}
+	}
+	for k, m := range next.apps {
+		c.apps[k] = m
+	}
+}
+
+// dropPartition forgets the entries of one partition (app metadata, which
+// belongs to none, stays). c.mu must be held.
+func (c *Cache) dropPartition(partition string) {
+	for k, slot := range c.access {
+		if slot.state.token.Partition == partition {
+			delete(c.access, k)
+			c.doc.remove(sectionAccessToken, slot.state.docKey)
+		}
+	}
+	for k, rt := range c.refresh {
+		if k.Partition == partition {
+			delete(c.refresh, k)
+			c.doc.remove(sectionRefreshToken, rt.docKey)
+		}
+	}
+	for k, id := range c.ids {
+		if k.HomeAccountID == partition {
+			delete(c.ids, k)
+			c.doc.remove(sectionIDToken, id.docKey)
+		}
+	}
+	for k, realms := range c.accounts {
+		if k.home == partition {
+			for _, a := range realms {
+				c.doc.remove(sectionAccount, a.docKey)
+			}
+			delete(c.accounts, k)
+		}
+	}
+}
+
+// Save stores the entries of one token response. With storage, they are
+// written to what the storage holds now, under its lock, and the cache
+// then mirrors it. If storage fails (say the stored document is corrupt:
+// it is never overwritten), the entries are still kept in memory and the
+// error is returned.
+func (c *Cache) Save(ctx context.Context, e Entries, now time.Time) error {
+	return c.update(ctx, partitionOf(e), func(x *Cache) { x.apply(e, now) })
+}
+
+// update runs change on the cache, through storage when there is one. The
+// storage round trip works on a copy, so lookups are not held up by it.
+func (c *Cache) update(ctx context.Context, partition string, change func(*Cache)) error {
+	if c.storage == nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		change(c)
+		return nil
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	var next *Cache
+	err := c.storage.Update(ctx, partition, func(stored []byte) ([]byte, error) {
+		doc, err := parseDocument(stored)
+		if err != nil {
+			return nil, err
+		}
+		next = &Cache{seed: c.seed}
+		next.reset(doc)
+		change(next)
+		return next.doc.marshal()
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		change(c)
+		return err
+	}
+	c.adopt(partition, next)
+	return nil
+}
+
+func partitionOf(e Entries) string {
+	switch {
+	case e.AccessToken != nil:
+		return e.AccessToken.Partition
+	case e.RefreshToken != nil:
+		return e.RefreshToken.Partition
+	case e.IDToken != nil:
+		return e.IDToken.HomeAccountID
+	case e.Account != nil:
+		return e.Account.HomeAccountID
+	}
+	return ""
+}
+
+// RemoveRefreshToken deletes the refresh token for k if it still holds
+// secret, so a token rotated by a concurrent caller is kept.
+func (c *Cache) RemoveRefreshToken(ctx context.Context, k RefreshKey, secret string) error {
+	return c.update(ctx, k.Partition, func(c *Cache) {
+		if rt, ok := c.refresh[k]; ok && rt.value.Secret == secret {
+			delete(c.refresh, k)
+			c.doc.remove(sectionRefreshToken, rt.docKey)
+		}
+	})
+}
+
+// RemoveAccount deletes the accounts of homeAccountID in environment and
+// every token of theirs that clientID holds (a family refresh token too).
+func (c *Cache) RemoveAccount(ctx context.Context, environment, clientID, homeAccountID string) error {
+	return c.update(ctx, homeAccountID, func(c *Cache) {
+		hk := homeKey{homeAccountID, environment}
+		for _, a := range c.accounts[hk] {
+			c.doc.remove(sectionAccount, a.docKey)
+		}
+		delete(c.accounts, hk)
+		for k, t := range c.ids {
+			if k.HomeAccountID == homeAccountID && k.Environment == environment && k.ClientID == clientID {
+				delete(c.ids, k)
+				c.doc.remove(sectionIDToken, t.docKey)
+			}
+		}
+		for k, t := range c.refresh {
+			if t.value.HomeAccountID == homeAccountID && k.Environment == environment && (k.ClientID == clientID || k.FamilyID != "") {
+				delete(c.refresh, k)
+				c.doc.remove(sectionRefreshToken, t.docKey)
+			}
+		}
+		for k, slot := range c.access {
+			if slot.state.token.HomeAccountID == homeAccountID && k.Environment == environment && k.ClientID == clientID {
+				delete(c.access, k)
+				c.doc.remove(sectionAccessToken, slot.state.docKey)
+			}
+		}
+	})
+}
