@@ -14,6 +14,7 @@ import (
 const perimeter = `{"xms_az_nwperimid":{"essential":true}}`
 
 func TestClientClaims(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.secret, func(cfg *Config) { cfg.EnableClientClaims = true; cfg.Capabilities = []string{"cp1"} })
 	ctx := context.Background()
@@ -79,6 +80,7 @@ func TestClientClaims(t *testing.T) {
 }
 
 func TestClientClaimsOnBehalfOf(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.secret, func(cfg *Config) { cfg.EnableClientClaims = true })
 	user := f.em.IssueUserToken(entratest.User{Audience: f.clientID, Subject: "alice", TenantID: tenant})
@@ -100,6 +102,7 @@ func TestClientClaimsOnBehalfOf(t *testing.T) {
 // TestClientClaimsErrorsNeverShowTheClaims runs every error path of the
 // feature and checks no error text or log line carries the claims input.
 func TestClientClaimsErrorsNeverShowTheClaims(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

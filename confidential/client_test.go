@@ -132,6 +132,7 @@ func (f *fixture) sign(ctx context.Context, req credential.AssertionRequest) (st
 }
 
 func TestClientCredentialsWithEachCredential(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	callback := f.callback()
 	tests := []struct {
@@ -193,6 +194,7 @@ func keys(m map[string][]string) []string {
 }
 
 func TestOnBehalfOf(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	for _, tt := range []struct {
 		name string
@@ -238,6 +240,7 @@ func TestOnBehalfOf(t *testing.T) {
 }
 
 func TestOnBehalfOfRedeemsCachedRefreshToken(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	fake := newFakeClock()
 	c := f.client(t, f.secret, func(cfg *Config) { cfg.now = fake.now })
@@ -261,6 +264,7 @@ func TestOnBehalfOfRedeemsCachedRefreshToken(t *testing.T) {
 }
 
 func TestConcurrentColdCallersShareOneRequest(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	f.em.InjectFault(entratest.Fault{Endpoint: "token", Delay: 300 * time.Millisecond})
 	c := f.client(t, f.secret)
@@ -294,6 +298,7 @@ func TestConcurrentColdCallersShareOneRequest(t *testing.T) {
 }
 
 func TestCancelledCallerLeavesOthersUndisturbed(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	f.em.InjectFault(entratest.Fault{Endpoint: "token", Delay: 300 * time.Millisecond})
 	c := f.client(t, f.secret)
@@ -318,6 +323,7 @@ func TestCancelledCallerLeavesOthersUndisturbed(t *testing.T) {
 }
 
 func TestRegionalEndpoint(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.secret, func(cfg *Config) { cfg.Region = "eastus" })
 	tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
@@ -360,6 +366,7 @@ func TestRegionFromEnvironment(t *testing.T) {
 }
 
 func TestTenantOverride(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.secret)
 	ctx := context.Background()
@@ -380,6 +387,7 @@ func TestTenantOverride(t *testing.T) {
 }
 
 func TestClaimsChallengeAndCapabilities(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.secret, func(cfg *Config) { cfg.Capabilities = []string{"cp1"} })
 	ctx := context.Background()
@@ -412,6 +420,7 @@ func TestClaimsChallengeAndCapabilities(t *testing.T) {
 }
 
 func TestForceRefresh(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.secret)
 	ctx := context.Background()
@@ -426,6 +435,7 @@ func TestForceRefresh(t *testing.T) {
 }
 
 func TestProactiveRefresh(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{RefreshIn: 30 * time.Minute})
 	fake := newFakeClock()
 	c := f.client(t, f.secret, func(cfg *Config) { cfg.now = fake.now })
@@ -466,6 +476,7 @@ func TestProactiveRefresh(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	wrong, _ := credential.NewSecret("not-the-secret-9f8e7d")
 	tests := []struct {
@@ -524,6 +535,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	secret, _ := credential.NewSecret("s")
 	tests := []struct {
 		name string
@@ -561,6 +573,7 @@ func TestConfigErrors(t *testing.T) {
 // TestNoSecretsInErrorsOrLogs drives failing and succeeding requests with a
 // debug logger and checks no secret, assertion, token or claims text shows.
 func TestNoSecretsInErrorsOrLogs(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -582,7 +595,8 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 		texts = append(texts, fmtAll(cred)...)
 	}
 	f.em.InjectFault(entratest.Fault{Endpoint: "token", Status: 500, Times: 2})
-	c := f.client(t, f.secret, func(cfg *Config) { cfg.Logger = logger })
+	retryAtOnce := func(a entra.Attempt) (time.Duration, bool) { return 0, a.Number == 1 } // the retry is logged too
+	c := f.client(t, f.secret, func(cfg *Config) { cfg.Logger, cfg.RetryPolicy = logger, retryAtOnce })
 	_, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, ForceRefresh: true})
 	texts = append(texts, errText(err), logs.String())
 
@@ -641,6 +655,7 @@ func (c *fakeClock) advance(d time.Duration) {
 }
 
 func TestAuthorityKinds(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{ExtraHosts: []string{"adfs.contoso.test", "idp.contoso.test"}})
 	tests := []struct {
 		name, authority string

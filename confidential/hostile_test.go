@@ -227,6 +227,7 @@ func assertNoSecret(t *testing.T, err error, logs *bytes.Buffer, secrets ...stri
 }
 
 func TestRedirectsNeverCarryCredentials(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{301, 302, 303, 307, 308} {
 		for _, targetTLS := range []bool{false, true} {
 			name := fmt.Sprintf("%d to http", status)
@@ -270,6 +271,7 @@ func TestRedirectsNeverCarryCredentials(t *testing.T) {
 }
 
 func TestDiscoveryNeverFollowsRedirects(t *testing.T) {
+	t.Parallel()
 	elsewhere := newWitness(t, true)
 	h := newHostile(t, func(w http.ResponseWriter, r *http.Request, _ url.Values) {
 		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusFound)
@@ -294,11 +296,13 @@ func stall(w http.ResponseWriter, r *http.Request, _ url.Values) {
 }
 
 func TestEveryFlowIsBoundedByTheTimeBudget(t *testing.T) {
+	t.Parallel()
 	h := newHostile(t, stall)
 	// The caller's HTTP client has no Timeout, and the caller no deadline.
 	c := hostileClientFor(t, h, secretCredential(t), func(cfg *confidential.Config) { cfg.RequestTimeout = 300 * time.Millisecond })
 	for _, f := range everyFlow {
 		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
 			start := time.Now()
 			_, err := f.call(context.Background(), c)
 			took := time.Since(start)
@@ -313,10 +317,12 @@ func TestEveryFlowIsBoundedByTheTimeBudget(t *testing.T) {
 }
 
 func TestTheCallersDeadlineIsCanceled(t *testing.T) {
+	t.Parallel()
 	h := newHostile(t, stall)
 	c := hostileClientFor(t, h, secretCredential(t), nil) // 30 s budget
 	for _, f := range everyFlow {
 		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			start := time.Now()
@@ -332,6 +338,7 @@ func TestTheCallersDeadlineIsCanceled(t *testing.T) {
 }
 
 func TestRetryAfterThatCannotFitIsAnsweredAtOnce(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			h := newHostile(t, func(w http.ResponseWriter, r *http.Request, _ url.Values) {
@@ -376,6 +383,7 @@ func echo(w http.ResponseWriter, r *http.Request, form url.Values) {
 }
 
 func TestEchoedSecretsAreRedacted(t *testing.T) {
+	t.Parallel()
 	callbackJWT := fakeJWT(map[string]any{"iss": hostileClient, "jti": "callback-assertion"})
 	creds := map[string]credential.Credential{
 		"secret":      secretCredential(t),
@@ -422,6 +430,7 @@ func idTokenAnswer(claims map[string]any) func(http.ResponseWriter, *http.Reques
 }
 
 func TestIDTokensAreChecked(t *testing.T) {
+	t.Parallel()
 	valid := func() map[string]any {
 		return map[string]any{"aud": hostileClient, "iss": "https://127.0.0.1/" + hostileTenant + "/v2.0", "tid": hostileTenant,
 			"oid": "uid", "sub": "sub", "preferred_username": "ada@contoso.example", "exp": time.Now().Add(time.Hour).Unix()}
@@ -475,6 +484,7 @@ func TestIDTokensAreChecked(t *testing.T) {
 }
 
 func TestIDTokenIssuerTemplateForCommon(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		iss, tid string
 		ok       bool

@@ -33,6 +33,7 @@ func assertionHeader(t *testing.T, jwt string) map[string]any {
 // with the certificate in the handshake and the assertion (with x5c) in
 // the body; a second identical call is a cache hit.
 func TestBearerOverMTLS(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{ExtraHosts: []string{"adfs.contoso.test"}})
 	user := f.em.IssueUserToken(entratest.User{Audience: f.clientID, Subject: "alice", TenantID: tenant})
 	api := TokenRequest{Scopes: []string{"https://api.contoso.test/read"}}
@@ -99,6 +100,7 @@ func TestBearerOverMTLS(t *testing.T) {
 
 // TestPlainCertificateStaysOnLoginHost: without the opt-in nothing changes.
 func TestPlainCertificateStaysOnLoginHost(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.rsaCert)
 	tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
@@ -120,6 +122,7 @@ func TestPlainCertificateStaysOnLoginHost(t *testing.T) {
 // TestOBORefreshTokenOverMTLS: the refresh-token redemption behind an
 // expired OBO token also goes over mTLS.
 func TestOBORefreshTokenOverMTLS(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	fake := newFakeClock()
 	c := f.client(t, f.rsaCert, func(cfg *Config) { cfg.SendCertificateOverMTLS, cfg.now = true, fake.now })
@@ -140,6 +143,7 @@ func TestOBORefreshTokenOverMTLS(t *testing.T) {
 }
 
 func TestMTLSConfigErrors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	for name, cred := range map[string]credential.Credential{"secret": f.secret, "assertion callback": f.callback()} {
 		_, err := New(Config{Authority: "https://login.microsoftonline.com/" + tenant, ClientID: f.clientID, Credential: cred, SendCertificateOverMTLS: true})
@@ -163,6 +167,7 @@ func TestMTLSConfigErrors(t *testing.T) {
 // certificate routes the request over mTLS, the assertion is jwt-pop and
 // the token stays Bearer.
 func TestAssertionCallbackWithBindingCertificate(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.bindingCallback(true))
 	tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes})
@@ -179,6 +184,7 @@ func TestAssertionCallbackWithBindingCertificate(t *testing.T) {
 // TestOneHandshakePerCertificate: sequential forced refreshes with one
 // certificate reuse one pooled connection: one TLS handshake in all.
 func TestOneHandshakePerCertificate(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.rsaCert, func(cfg *Config) { cfg.SendCertificateOverMTLS = true })
 	before := f.em.Connections()
@@ -223,6 +229,7 @@ func BenchmarkForcedRefreshOverMTLS(b *testing.B) {
 // TestMTLSServerRefusesTheCertificate: a certificate the service does not
 // know for the application is refused, with the service's answer.
 func TestMTLSServerRefusesTheCertificate(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	stranger := newECCertificate(t) // not registered
 	for _, pop := range []bool{false, true} {
@@ -239,6 +246,7 @@ func TestMTLSServerRefusesTheCertificate(t *testing.T) {
 // per certificate, once; a client it returns that presents no certificate
 // meets the mTLS host's demand for one.
 func TestMTLSHTTPClientFactory(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	var calls []string
 	var mu sync.Mutex
@@ -281,6 +289,7 @@ func TestMTLSHTTPClientFactory(t *testing.T) {
 // unknown login.* host goes out without the client certificate; the token
 // request to its mTLS host presents it.
 func TestDiscoveryNeverPresentsTheCertificate(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{ExtraHosts: []string{"login.contoso.test", "mtlsauth.contoso.test"}})
 	c := f.client(t, f.rsaCert, func(cfg *Config) {
 		cfg.Authority, cfg.SendCertificateOverMTLS = "https://login.contoso.test/"+tenant, true

@@ -30,6 +30,7 @@ func sameKeyCertificates(t *testing.T) (*clientauth.Certificate, *clientauth.Cer
 }
 
 func TestMTLSPoP(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.rsaCert)
 	ctx := context.Background()
@@ -71,6 +72,7 @@ func TestMTLSPoP(t *testing.T) {
 }
 
 func TestMTLSPoPRenewedCertificateIsAMiss(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	old, renewed := sameKeyCertificates(t)
 	f.em.RegisterClient(entratest.Client{ID: f.clientID, Certificates: []*x509.Certificate{old.Leaf(), renewed.Leaf()}})
@@ -90,6 +92,7 @@ func TestMTLSPoPRenewedCertificateIsAMiss(t *testing.T) {
 }
 
 func TestMTLSPoPErrors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	noCert := f.bindingCallback(false)
 	tests := []struct {
@@ -132,6 +135,7 @@ func TestMTLSPoPErrors(t *testing.T) {
 }
 
 func TestMTLSPoPHosts(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	for _, tt := range []struct{ authority, region, wantHost string }{
 		{"https://login.microsoftonline.com/consumers", "", "mtlsauth.microsoft.com"},
@@ -154,6 +158,7 @@ func TestMTLSPoPHosts(t *testing.T) {
 }
 
 func TestMTLSPoPWithCallbackCertificate(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.bindingCallback(true))
 	tok, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
@@ -173,6 +178,7 @@ func TestMTLSPoPWithCallbackCertificate(t *testing.T) {
 // mtls_endpoint_aliases.token_endpoint, and PoP is a certificate-bound
 // Bearer token with the certificate authenticating the client.
 func TestRFC8705OIDC(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{ExtraHosts: []string{"idp.contoso.test"}})
 	c := f.client(t, f.rsaCert, func(cfg *Config) {
 		cfg.Authority, cfg.AuthorityKind = "https://idp.contoso.test/oidc", AuthorityOIDC
@@ -207,6 +213,7 @@ func TestRFC8705OIDC(t *testing.T) {
 // presents the new certificate, never the token bound to the old one
 // (which Entra ID would refuse with AADSTS500181; MSAL.NET issue 6117).
 func TestBoundAssertionRotation(t *testing.T) {
+	t.Parallel()
 	for _, pop := range []bool{false, true} {
 		t.Run(fmt.Sprintf("pop=%t", pop), func(t *testing.T) {
 			f := newFixture(t, entratest.Options{})

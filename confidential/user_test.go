@@ -49,6 +49,7 @@ func signIn(t *testing.T, f *fixture, c *Client, req AuthorizationRequest) (Auth
 }
 
 func TestAuthCodeURL(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{ExtraHosts: []string{"idp.contoso.test"}})
 	tests := []struct {
 		name, authority string
@@ -103,6 +104,7 @@ func TestAuthCodeURL(t *testing.T) {
 }
 
 func TestAuthCodeURLRefusesClientClaims(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.secret, func(cfg *Config) { cfg.EnableClientClaims = true })
 	_, err := c.AuthCodeURL(context.Background(), AuthorizationRequest{RedirectURI: redirectURI, Scopes: userRead,
@@ -113,6 +115,7 @@ func TestAuthCodeURLRefusesClientClaims(t *testing.T) {
 }
 
 func TestAuthCodeSilentAndAccounts(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.rsaCert)
 	ctx := context.Background()
@@ -176,6 +179,7 @@ func TestAuthCodeSilentAndAccounts(t *testing.T) {
 }
 
 func TestAuthCodeErrors(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.secret)
 	ctx := context.Background()
@@ -226,6 +230,7 @@ func TestAuthCodeErrors(t *testing.T) {
 }
 
 func TestSilentWhenTheServiceRefusesTheRefreshToken(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.secret)
 	ctx := context.Background()
@@ -256,6 +261,7 @@ func TestSilentWhenTheServiceRefusesTheRefreshToken(t *testing.T) {
 }
 
 func TestRefreshTokenRedemption(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	ctx := context.Background()
 	first := f.client(t, f.secret)
@@ -280,6 +286,7 @@ func TestRefreshTokenRedemption(t *testing.T) {
 }
 
 func TestFamilyRefreshToken(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	dc := f.em.DefaultClient()
 	const sibling = "33333333-4444-4000-8000-000000000003"
@@ -303,6 +310,7 @@ func TestFamilyRefreshToken(t *testing.T) {
 }
 
 func TestUserFlowsOverMTLS(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.rsaCert, func(cfg *Config) { cfg.SendCertificateOverMTLS, cfg.Region = true, "westus2" })
 	ctx := context.Background()
@@ -328,6 +336,7 @@ func TestUserFlowsOverMTLS(t *testing.T) {
 }
 
 func TestClientClaimsOnUserFlows(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	c := f.client(t, f.secret, func(cfg *Config) { cfg.EnableClientClaims = true })
 	ctx := context.Background()
@@ -389,6 +398,7 @@ func BenchmarkSilentHit(b *testing.B) {
 // TestUserFlowSecretsNeverShow: codes, verifiers, ID tokens and refresh
 // tokens stay out of errors, log lines and every printed form.
 func TestUserFlowSecretsNeverShow(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, entratest.Options{})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

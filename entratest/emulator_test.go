@@ -83,6 +83,7 @@ func defaultKey(t *testing.T, e *Emulator) (crypto.Signer, *x509.Certificate) {
 }
 
 func TestClientCredentials(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{RefreshIn: 30 * time.Minute})
 	dc := e.DefaultClient()
 	rsaKey, rsaCert := defaultKey(t, e)
@@ -155,6 +156,7 @@ func TestClientCredentials(t *testing.T) {
 }
 
 func TestOnBehalfOfAndRefreshRotation(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{})
 	dc := e.DefaultClient()
 	user := e.IssueUserToken(User{Audience: dc.ID, Subject: "alice", TenantID: "t"})
@@ -184,6 +186,7 @@ func TestOnBehalfOfAndRefreshRotation(t *testing.T) {
 }
 
 func TestDiscoveryAndRegionalHost(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{ExtraHosts: []string{"login.contoso.test"}})
 	c := e.HTTPClient()
 	get := func(u string) map[string]any {
@@ -225,6 +228,7 @@ func TestDiscoveryAndRegionalHost(t *testing.T) {
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{})
 	dc := e.DefaultClient()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {dc.ID}, "client_secret": {dc.Secret}, "scope": {"api://x/.default"}}
@@ -258,6 +262,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestIMDSCompute(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{Region: "westeurope"})
 	for _, tt := range []struct {
 		header string
@@ -281,6 +286,7 @@ func TestIMDSCompute(t *testing.T) {
 }
 
 func TestConcurrentRequests(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{})
 	dc := e.DefaultClient()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {dc.ID}, "client_secret": {dc.Secret}, "scope": {"api://x/.default"}}

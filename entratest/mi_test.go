@@ -93,6 +93,7 @@ func miDo(t *testing.T, emu *entratest.Emulator, method, u string, header http.H
 }
 
 func TestManagedIdentitySources(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{})
 	const res = "https://vault.azure.net"
 	meta := http.Header{"Metadata": {"true"}}
@@ -173,6 +174,7 @@ func TestManagedIdentitySources(t *testing.T) {
 }
 
 func TestManagedIdentityResponseShapes(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{TokenLifetime: time.Hour, RefreshIn: 30 * time.Minute})
 	meta := http.Header{"Metadata": {"true"}}
 	imds := miDo(t, emu, "GET", emu.ManagedIdentityURL("imds")+"?api-version=2018-02-01&resource=r", meta, nil).body
@@ -202,6 +204,7 @@ func TestManagedIdentityResponseShapes(t *testing.T) {
 }
 
 func TestManagedIdentityArcChallenge(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	emu := miStart(t, entratest.Options{ArcTokenDir: dir})
 	u := emu.ManagedIdentityURL("azure_arc") + "?api-version=2020-06-01&resource=r"
@@ -227,6 +230,7 @@ func TestManagedIdentityArcChallenge(t *testing.T) {
 }
 
 func TestManagedIdentityServiceFabricCertificate(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{})
 	// Not signed by any CA a default client trusts.
 	_, err := http.Get(emu.ManagedIdentityURL("service_fabric"))
@@ -239,6 +243,7 @@ func TestManagedIdentityServiceFabricCertificate(t *testing.T) {
 }
 
 func TestManagedIdentityFaultsAndRecords(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{})
 	meta := http.Header{"Metadata": {"true"}}
 	u := emu.ManagedIdentityURL("imds") + "?api-version=2018-02-01&resource=r&claims=%7B%7D"
@@ -278,6 +283,7 @@ func TestManagedIdentityFaultsAndRecords(t *testing.T) {
 }
 
 func TestManagedIdentityEnv(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{})
 	want := map[string][]string{
 		"imds":             {"AZURE_POD_IDENTITY_AUTHORITY_HOST"},
@@ -325,6 +331,7 @@ func ExampleEmulator_ManagedIdentityURL() {
 // TestManagedIdentityTokenIdentity checks that a token names the identity
 // its request selected, in the claims a resource reads.
 func TestManagedIdentityTokenIdentity(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{})
 	meta := http.Header{"Metadata": {"true"}}
 	imds := func(selector string) map[string]any {
@@ -359,6 +366,7 @@ func TestManagedIdentityTokenIdentity(t *testing.T) {
 // 2020-05-01) only; object_id, client_id and the rest are ignored, and the
 // answer is the system-assigned identity's token, with no error.
 func TestServiceFabricIgnoresUnknownParameters(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{})
 	secret := http.Header{"Secret": {identityHeader(emu)}}
 	oid := func(query string) any {
@@ -389,6 +397,7 @@ func TestServiceFabricIgnoresUnknownParameters(t *testing.T) {
 // TestManagedIdentityArcOwnFolder checks the folder the emulator makes for
 // itself: there at the first challenge, gone after Close.
 func TestManagedIdentityArcOwnFolder(t *testing.T) {
+	t.Parallel()
 	emu, err := entratest.New(entratest.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -59,6 +59,7 @@ func send(t *testing.T, client *http.Client, method, u string, header http.Heade
 }
 
 func TestFaultMatching(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{})
 	c := emu.HTTPClient()
 	emu.InjectFault(entratest.Fault{Endpoint: "token", Host: "login.windows.net", Status: 503, RetryAfter: "9"})
@@ -90,6 +91,7 @@ func TestFaultMatching(t *testing.T) {
 }
 
 func TestFaultHoldEndsAtRelease(t *testing.T) {
+	t.Parallel()
 	arrived := make(chan entratest.Request, 1)
 	emu := miStart(t, entratest.Options{OnRequest: func(r entratest.Request) { arrived <- r }})
 	release := make(chan struct{})
@@ -123,6 +125,7 @@ func TestFaultHoldEndsAtRelease(t *testing.T) {
 // TestCloseEndsHeldRequests checks that Close does not wait for a fault's
 // hold, and that it removes the Arc folder it made.
 func TestCloseEndsHeldRequests(t *testing.T) {
+	t.Parallel()
 	arrived := make(chan struct{}, 1)
 	emu, err := entratest.New(entratest.Options{OnRequest: func(entratest.Request) { arrived <- struct{}{} }})
 	if err != nil {
@@ -151,6 +154,7 @@ func TestCloseEndsHeldRequests(t *testing.T) {
 }
 
 func TestRequestsRecordEveryEndpoint(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{})
 	c := emu.HTTPClient()
 	if status, _, body := send(t, c, "GET", graphToken+"?x=1", nil, nil); status != 400 || !strings.HasPrefix(body["error_description"].(string), "AADSTS900144") {
@@ -183,6 +187,7 @@ func TestRequestsRecordEveryEndpoint(t *testing.T) {
 }
 
 func TestRequestRecordsClientCertificate(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{})
 	dc := emu.DefaultClient()
 	cert, err := tls.X509KeyPair(dc.CertPEM, dc.KeyPEM)
@@ -199,6 +204,7 @@ func TestRequestRecordsClientCertificate(t *testing.T) {
 }
 
 func TestSigningKeyOption(t *testing.T) {
+	t.Parallel()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +227,7 @@ func TestSigningKeyOption(t *testing.T) {
 }
 
 func TestDefaultClientCertificateIsRSA(t *testing.T) {
+	t.Parallel()
 	emu := miStart(t, entratest.Options{})
 	block, _ := pem.Decode(emu.DefaultClient().CertPEM)
 	cert, err := x509.ParseCertificate(block.Bytes)

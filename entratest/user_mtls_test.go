@@ -39,6 +39,7 @@ func challenge(verifier string) string {
 }
 
 func TestAuthorize(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{})
 	dc := e.DefaultClient()
 	grace := e.RegisterUser(User{Username: "grace@contoso.example", Name: "Grace"})
@@ -130,6 +131,7 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestAuthCodeGrant(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{})
 	dc := e.DefaultClient()
 	ctx := context.Background()
@@ -183,6 +185,7 @@ func TestAuthCodeGrant(t *testing.T) {
 }
 
 func TestRefreshTokenFamilies(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{})
 	dc := e.DefaultClient()
 	e.RegisterClient(Client{ID: dc.ID, Secret: dc.Secret, RedirectURIs: []string{DefaultRedirectURI}, FamilyID: "1"})
@@ -219,6 +222,7 @@ func TestRefreshTokenFamilies(t *testing.T) {
 }
 
 func TestMTLSHosts(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{})
 	dc := e.DefaultClient()
 	rsaKey, rsaCert := defaultKey(t, e)
@@ -311,6 +315,7 @@ func TestMTLSHosts(t *testing.T) {
 }
 
 func TestOIDCMTLSAlias(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{ExtraHosts: []string{"idp.contoso.test"}})
 	dc := e.DefaultClient()
 	rsaKey, rsaCert := defaultKey(t, e)
@@ -369,6 +374,7 @@ func newClientCertificate(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
 
 // TestAudienceOfScopes: the access token's aud is the resource of the scope.
 func TestAudienceOfScopes(t *testing.T) {
+	t.Parallel()
 	e := start(t, Options{})
 	dc := e.DefaultClient()
 	for scope, want := range map[string]string{

@@ -16,6 +16,7 @@ import (
 // Every challenge the client must not follow fails before a second
 // request, with its own message and without the file's contents.
 func TestArcChallengeFiles(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	dir := emu.ArcTokenDir()
 	outside := t.TempDir()

@@ -12,6 +12,7 @@ import (
 )
 
 func TestArcChallenge(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		values []string
 		want   string
@@ -36,6 +37,7 @@ func TestArcChallenge(t *testing.T) {
 }
 
 func TestReadArcSecret(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	dir := filepath.Join(root, "tokens")
 	outside := filepath.Join(root, "elsewhere")

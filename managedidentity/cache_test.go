@@ -15,6 +15,7 @@ import (
 // Two hundred callers on a cold cache, with a slow endpoint, cause exactly
 // one request and all get its token.
 func TestConcurrentColdCallersShareOneRequest(t *testing.T) {
+	t.Parallel()
 	arrived := make(chan struct{}, 1)
 	emu := startEmulator(t, entratest.Options{OnRequest: func(entratest.Request) {
 		select {
@@ -59,6 +60,7 @@ func TestConcurrentColdCallersShareOneRequest(t *testing.T) {
 
 // A waiting caller that gives up leaves; the others still get the token.
 func TestWaiterCancelDoesNotCancelOthers(t *testing.T) {
+	t.Parallel()
 	arrived := make(chan struct{}, 1)
 	emu := startEmulator(t, entratest.Options{OnRequest: func(entratest.Request) { arrived <- struct{}{} }})
 	release := make(chan struct{})
@@ -102,6 +104,7 @@ func TestWaiterCancelDoesNotCancelOthers(t *testing.T) {
 }
 
 func TestCache(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	ctx := context.Background()
 	for _, src := range []string{"imds", "app_service"} {
@@ -164,6 +167,7 @@ func TestCache(t *testing.T) {
 
 // Identities are cached apart.
 func TestCachePerIdentity(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	ctx := context.Background()
 	c1, _ := newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.ID = managedidentity.UserAssignedClientID("a") })
@@ -181,6 +185,7 @@ func TestCachePerIdentity(t *testing.T) {
 }
 
 func TestProactiveRefresh(t *testing.T) {
+	t.Parallel()
 	clock := &fakeClock{now: time.Now()}
 	// The host and the client share the clock: advanced a day, the client
 	// must get a token the host issued a day later, not one it thinks
@@ -229,6 +234,7 @@ func TestProactiveRefresh(t *testing.T) {
 }
 
 func TestRefreshOn(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		opts     entratest.Options

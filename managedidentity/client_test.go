@@ -16,6 +16,7 @@ import (
 )
 
 func TestRequestShape(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	type secretOf func(*entratest.Emulator) string
 	identityHeader := func(e *entratest.Emulator) string { return e.ManagedIdentityEnv("app_service")["IDENTITY_HEADER"] }
@@ -135,6 +136,7 @@ func TestRequestShape(t *testing.T) {
 }
 
 func TestAppServiceDateExpiry(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{AppServiceDateExpiry: true})
 	c, _ := newClient(t, emu, "app_service")
 	start := time.Now()
@@ -153,6 +155,7 @@ func TestAppServiceDateExpiry(t *testing.T) {
 // A retryable status is retried once after the policy's delay, then the
 // token comes; any other status fails at once with the server's error.
 func TestRetryableStatuses(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	imdsRetried := []int{404, 408, 410, 429, 500, 501, 502, 503, 504}
 	otherRetried := []int{404, 408, 429, 500, 503, 504}
@@ -231,6 +234,7 @@ func wantCodeOf(t *testing.T, err error, src string) *entra.Error {
 }
 
 func TestRetrySchedules(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	future := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
 	type fault struct {
@@ -298,6 +302,7 @@ func TestRetrySchedules(t *testing.T) {
 }
 
 func TestTimeoutsAreRetried(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	never := make(chan struct{})
 	t.Cleanup(func() { close(never) })
@@ -323,6 +328,7 @@ func TestTimeoutsAreRetried(t *testing.T) {
 }
 
 func TestConnectionRefusedIsNotRetried(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -350,6 +356,7 @@ func TestConnectionRefusedIsNotRetried(t *testing.T) {
 }
 
 func TestRetryPolicyOverride(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	emu.InjectFault(entratest.Fault{Endpoint: "imds", Status: 503, Times: 2})
 	c, _ := newClient(t, emu, "imds", func(cfg *managedidentity.Config) { cfg.RetryPolicy = noRetry })
@@ -375,6 +382,7 @@ func TestRetryPolicyOverride(t *testing.T) {
 // The caller's deadline bounds the wait: the reference policy's pauses
 // are not sat out past it.
 func TestDeadlineBoundsRetries(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	emu.InjectFault(entratest.Fault{Endpoint: "imds", Status: 500, Times: 10})
 	c, err := managedidentity.New(emulatorConfig(t, emu, "imds"))
@@ -392,6 +400,7 @@ func TestDeadlineBoundsRetries(t *testing.T) {
 }
 
 func TestMalformedResponses(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	tests := []struct {
 		name string
@@ -425,6 +434,7 @@ func TestMalformedResponses(t *testing.T) {
 }
 
 func TestRedirectsAreNotFollowed(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	for _, src := range []string{"app_service", "service_fabric"} {
 		t.Run(string(src), func(t *testing.T) {
@@ -444,6 +454,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 }
 
 func TestResourceValidation(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	c, _ := newClient(t, emu, "imds")
 	for _, r := range []string{"", "  ", "/.default", "https://a b", "https://a\tb", "https://a\x00"} {

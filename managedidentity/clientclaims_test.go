@@ -25,6 +25,7 @@ func claimsClient(t *testing.T, emu *entratest.Emulator) *managedidentity.Client
 }
 
 func TestClientClaimsOnTheWire(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	c := claimsClient(t, emu)
 	ctx := context.Background()
@@ -94,6 +95,7 @@ func TestClientClaimsOnTheWire(t *testing.T) {
 }
 
 func TestBlankClientClaimsAreANoOp(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	for _, src := range []string{"imds", "app_service"} {
 		c, _ := newClient(t, emu, src) // not opted in
@@ -113,6 +115,7 @@ func TestBlankClientClaimsAreANoOp(t *testing.T) {
 // Every client-claims error path: the right code, and no error text or
 // log record contains the claims.
 func TestClientClaimsErrors(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -7,6 +7,7 @@ import (
 )
 
 func TestDetect(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	agent := filepath.Join(dir, "himds")
 	if err := os.WriteFile(agent, []byte("#!/bin/sh\n"), 0o755); err != nil {

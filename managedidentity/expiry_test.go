@@ -18,6 +18,7 @@ import (
 // An IMDS endpoint that answers with a token already expired must not get
 // that token handed out or cached, whatever form its expires_on takes.
 func TestExpiredTokenIsRefused(t *testing.T) {
+	t.Parallel()
 	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	unix := fmt.Sprint(past.Unix())
 	tests := []struct {

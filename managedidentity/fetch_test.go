@@ -35,6 +35,7 @@ func (c *Client) fetchForTest(ctx context.Context) (pipeline.Answer, error) {
 // Cancellation is never offered to the retry policy, even one that would
 // retry anything.
 func TestCancellationIsNeverRetried(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	always := entra.RetryPolicy(func(entra.Attempt) (time.Duration, bool) { calls.Add(1); return 0, true })
 	c, emu := fetchClient(t, always)
@@ -54,6 +55,7 @@ func TestCancellationIsNeverRetried(t *testing.T) {
 
 // A pause ends when the context does.
 func TestPauseEndsWithContext(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	policy := entra.RetryPolicy(func(entra.Attempt) (time.Duration, bool) { cancel(); return time.Hour, true })
@@ -68,6 +70,7 @@ func TestPauseEndsWithContext(t *testing.T) {
 // A pause that would outlast the deadline is not started: the failure is
 // returned at once.
 func TestPausePastDeadlineIsSkipped(t *testing.T) {
+	t.Parallel()
 	policy := entra.RetryPolicy(func(entra.Attempt) (time.Duration, bool) { return time.Hour, true })
 	c, emu := fetchClient(t, policy)
 	emu.InjectFault(entratest.Fault{Status: 503})

@@ -80,6 +80,7 @@ func checkNoSecret(t *testing.T, err error, logs *bytes.Buffer, secrets ...strin
 }
 
 func TestEchoedSecretsAreRedacted(t *testing.T) {
+	t.Parallel()
 	const clientClaims = `{"xms_az_nwperimid":{"essential":true,"values":["perimeter-SECRET-42"]}}`
 	tests := []struct {
 		name    string
@@ -116,6 +117,7 @@ func TestEchoedSecretsAreRedacted(t *testing.T) {
 }
 
 func TestStalledEndpointIsBoundedByTheBudget(t *testing.T) {
+	t.Parallel()
 	h := newHostileEndpoint(t, func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
@@ -139,6 +141,7 @@ func TestStalledEndpointIsBoundedByTheBudget(t *testing.T) {
 }
 
 func TestRetryAfterThatCannotFitIsAnsweredAtOnce(t *testing.T) {
+	t.Parallel()
 	h := newHostileEndpoint(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "600")
 		w.Header().Set("Content-Type", "application/json")

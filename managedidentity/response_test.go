@@ -14,6 +14,7 @@ import (
 )
 
 func TestParseExpiresOn(t *testing.T) {
+	t.Parallel()
 	want := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		in   string
@@ -45,6 +46,7 @@ func TestParseExpiresOn(t *testing.T) {
 }
 
 func TestParseExpiresOnInvalid(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{
 		"", " ", "tomorrow", "0", "-1", "-1795435200", "0x6A", "1e400", "NaN", "Inf", "+1795435200",
 		"1795435200s", "253402300800", "99999999999999999999", "13/01/2026 12:00:00", "11/23/2026",
@@ -64,6 +66,7 @@ func TestParseExpiresOnInvalid(t *testing.T) {
 }
 
 func TestParseToken(t *testing.T) {
+	t.Parallel()
 	requested := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)
 	expires := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -100,6 +103,7 @@ func TestParseToken(t *testing.T) {
 }
 
 func TestParseTokenInvalid(t *testing.T) {
+	t.Parallel()
 	const secret = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.c2VjcmV0"
 	tests := []struct {
 		name string
@@ -140,6 +144,7 @@ func TestParseTokenInvalid(t *testing.T) {
 // accepted, however short its remaining life, when it expires after it
 // (see parseToken for why a token inside the cache's buffer is accepted).
 func TestParseTokenExpiryBoundary(t *testing.T) {
+	t.Parallel()
 	requested := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)
 	unix := func(d time.Duration) string { return strconv.FormatInt(requested.Add(d).Unix(), 10) }
 	tests := []struct {
@@ -179,6 +184,7 @@ func TestParseTokenExpiryBoundary(t *testing.T) {
 }
 
 func TestServerError(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		status      int

@@ -15,6 +15,7 @@ func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
 func TestSourcePolicy(t *testing.T) {
+	t.Parallel()
 	timeout := errs.Wrap(entra.CodeTransport, timeoutErr{}, "request failed")
 	refused := errs.New(entra.CodeTransport, "connection refused")
 	tests := []struct {

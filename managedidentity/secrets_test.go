@@ -16,6 +16,7 @@ import (
 // Host secrets, tokens and claims reach neither errors, nor log records,
 // nor String output — also when a server echoes them back.
 func TestSecretsStayOut(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

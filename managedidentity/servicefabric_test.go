@@ -75,6 +75,7 @@ func (s *sfTokenService) env() map[string]string {
 // service understands it; otherwise the caller silently gets the
 // system-assigned identity's token.
 func TestServiceFabricSelectsTheUserAssignedIdentity(t *testing.T) {
+	t.Parallel()
 	const principal = "5b7c1e2a-0d3f-4a6b-9c8d-7e6f5a4b3c2d"
 	srv := newSFTokenService(t, map[string]string{"": "sf.system-assigned", principal: "sf.user-assigned"})
 	env := srv.env()

@@ -14,6 +14,7 @@ import (
 // TestSharedCacheKeepsIdentitiesApart: clients of different identities
 // sharing one cache file never get each other's tokens.
 func TestSharedCacheKeepsIdentitiesApart(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	shared, err := filestore.Open(filepath.Join(t.TempDir(), "cache.json"), filestore.Options{})
 	if err != nil {
@@ -47,6 +48,7 @@ func TestSharedCacheKeepsIdentitiesApart(t *testing.T) {
 // TestCacheFileSharedByRunningClients: a client that opened the cache file
 // before another process stored a token finds it on its next miss.
 func TestCacheFileSharedByRunningClients(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "mi_cache.json")

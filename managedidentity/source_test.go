@@ -18,6 +18,7 @@ func envOf(m map[string]string) func(string) string {
 }
 
 func TestNewEnvironmentErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		source managedidentity.Source
@@ -74,6 +75,7 @@ func TestNewEnvironmentErrors(t *testing.T) {
 // Each source accepts the identities it can select and refuses the others
 // in New, naming the source, before any request.
 func TestIdentityKinds(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	ids := map[string]managedidentity.ID{
 		"system":      managedidentity.SystemAssigned(),
@@ -127,6 +129,7 @@ func TestIdentityKinds(t *testing.T) {
 }
 
 func TestIDString(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		id   managedidentity.ID
 		want string
@@ -145,6 +148,7 @@ func TestIDString(t *testing.T) {
 }
 
 func TestServiceFabricThumbprint(t *testing.T) {
+	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
 	good := emu.ManagedIdentityEnv("service_fabric")["IDENTITY_SERVER_THUMBPRINT"]
 	var colons []string

@@ -16,15 +16,16 @@ import (
 	"github.com/entra-go/entra/internal/tokencache"
 )
 
-// TestProcessesSharingACacheFileLoseNoTokens: 8 processes each store 50
+// TestProcessesSharingACacheFileLoseNoTokens: 8 processes each store 20
 // distinct tokens through tokencache.Open on one file, at the same time; every
 // one of the 400 is in the file afterwards.
 func TestProcessesSharingACacheFileLoseNoTokens(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("CACHE_WRITER") != "" {
 		t.Skip("in a writer process")
 	}
 	path := filepath.Join(t.TempDir(), "msal_cache.json")
-	const processes, each = 8, 50
+	const processes, each = 8, 20 // every write re-reads the growing file: O(n²)
 	runProcesses(t, "TestCacheWriterProcess", processes, func(p int) []string {
 		return []string{"CACHE_WRITER=" + strconv.Itoa(p), "CACHE_PATH=" + path, "CACHE_EACH=" + strconv.Itoa(each)}
 	})
@@ -53,6 +54,7 @@ func writerKey(process string, i int) tokencache.Key {
 // TestCacheWriterProcess is a writer process's body; it does nothing in a
 // normal run.
 func TestCacheWriterProcess(t *testing.T) {
+	t.Parallel()
 	id := os.Getenv("CACHE_WRITER")
 	if id == "" {
 		t.Skip("not a writer process")
@@ -74,6 +76,7 @@ func TestCacheWriterProcess(t *testing.T) {
 
 // TestCorruptCacheFile: a truncated file is reported, and left as it was.
 func TestCorruptCacheFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "msal_cache.json")
 	truncated := []byte(`{"AccessToken": {"k": {"secret": "at-secret-value", "client_id": "c"`)
 	if err := os.WriteFile(path, truncated, 0o600); err != nil {

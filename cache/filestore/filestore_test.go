@@ -43,6 +43,7 @@ func appendItem(item string) func([]byte) ([]byte, error) {
 }
 
 func TestLoadAndUpdate(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sub", "cache.json")
 	s := open(t, path, nil)
@@ -71,6 +72,7 @@ func TestLoadAndUpdate(t *testing.T) {
 }
 
 func TestFailedUpdateLeavesTheFileUntouched(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cache.json")
@@ -101,6 +103,7 @@ func TestFailedUpdateLeavesTheFileUntouched(t *testing.T) {
 }
 
 func TestReadableByOthersIsFixed(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "cache.json")
 	if err := os.WriteFile(path, []byte(`["secret-token-value"]`), 0o644); err != nil {
 		t.Fatal(err)
@@ -123,6 +126,7 @@ func TestReadableByOthersIsFixed(t *testing.T) {
 }
 
 func TestLockWaitHonoursTheContext(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "cache.json")
 	holder := open(t, path, nil)
 	waiter := open(t, path, nil) // another Store: like another process
@@ -143,6 +147,7 @@ func TestLockWaitHonoursTheContext(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
+	t.Parallel()
 	if _, err := Open("", Options{}); entra.ErrorCode(err) != entra.CodeInvalidArgument {
 		t.Errorf("empty path: %v", err)
 	}
@@ -152,6 +157,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestConcurrentGoroutinesLoseNothing(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "cache.json")
 	s := open(t, path, nil)
 	var wg sync.WaitGroup
@@ -159,7 +165,7 @@ func TestConcurrentGoroutinesLoseNothing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range 50 {
+			for i := range 20 {
 				if err := s.Update(context.Background(), "", appendItem(fmt.Sprintf("g%d-%d", g, i))); err != nil {
 					t.Error(err)
 				}
@@ -167,7 +173,7 @@ func TestConcurrentGoroutinesLoseNothing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	assertItems(t, path, 16*50)
+	assertItems(t, path, 16*20)
 }
 
 // runProcesses runs n copies of this test binary, each running only the
@@ -192,6 +198,7 @@ func runProcesses(t *testing.T, run string, n int, env func(i int) []string) {
 // TestConcurrentProcessesLoseNothing runs 8 processes (this test binary
 // again) that each append 50 items to one file at the same time.
 func TestConcurrentProcessesLoseNothing(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("FILESTORE_WRITER") != "" {
 		t.Skip("in a writer process")
 	}
@@ -206,6 +213,7 @@ func TestConcurrentProcessesLoseNothing(t *testing.T) {
 // TestWriterProcess is the body of a writer process; it does nothing in a
 // normal run.
 func TestWriterProcess(t *testing.T) {
+	t.Parallel()
 	id := os.Getenv("FILESTORE_WRITER")
 	if id == "" {
 		t.Skip("not a writer process")
@@ -241,6 +249,7 @@ func assertItems(t *testing.T, path string, want int) {
 // TestLeftoversOfADeadWriterAreRemoved: a temporary copy a crashed writer
 // left beside the file is deleted by the next writer.
 func TestLeftoversOfADeadWriterAreRemoved(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cache[1].json") // pattern characters in the name
 	leftover := path + ".tmp-123456"
@@ -265,6 +274,7 @@ func TestLeftoversOfADeadWriterAreRemoved(t *testing.T) {
 // TestWaitingGoroutineHonoursItsContext: a goroutine queued behind another
 // writer of the same Store gives up when its context ends.
 func TestWaitingGoroutineHonoursItsContext(t *testing.T) {
+	t.Parallel()
 	s := open(t, filepath.Join(t.TempDir(), "cache.json"), nil)
 	held, release := make(chan struct{}), make(chan struct{})
 	go s.Update(context.Background(), "", func([]byte) ([]byte, error) { close(held); <-release; return nil, nil })

@@ -135,6 +135,7 @@ func wantRefused(t *testing.T, err error, path string, start time.Time) {
 // and Update, and nothing is changed: not the link, not what it points
 // to, not a directory's mode.
 func TestCacheFileThatIsNotARegularFileIsRefused(t *testing.T) {
+	t.Parallel()
 	for pname, plantAt := range plants {
 		for oname, op := range operations {
 			t.Run(pname+"/"+oname, func(t *testing.T) {
@@ -161,6 +162,7 @@ func TestCacheFileThatIsNotARegularFileIsRefused(t *testing.T) {
 // The lock file is not followed either: a link planted there is refused
 // and left alone, and a dangling one does not create its target.
 func TestLockFileThatIsNotARegularFileIsRefused(t *testing.T) {
+	t.Parallel()
 	for pname, plantAt := range plants {
 		for oname, op := range operations {
 			t.Run(pname+"/"+oname, func(t *testing.T) {
@@ -189,6 +191,7 @@ func TestLockFileThatIsNotARegularFileIsRefused(t *testing.T) {
 // Open does not follow a link either: it refuses one already there, as it
 // refuses a directory, and leaves it alone.
 func TestOpenRefusesASymlink(t *testing.T) {
+	t.Parallel()
 	for _, pname := range []string{"symlink to a 0644 file", "dangling symlink", "symlink to a directory", "directory"} {
 		t.Run(pname, func(t *testing.T) {
 			dir := t.TempDir()
@@ -207,6 +210,7 @@ func TestOpenRefusesASymlink(t *testing.T) {
 // fails, and so does saving a token into it; the link's target keeps its
 // contents and mode.
 func TestCacheOnASymlinkedFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "msal_cache.json")
 	store := open(t, path, nil)
@@ -235,6 +239,7 @@ func TestCacheOnASymlinkedFile(t *testing.T) {
 // noFollow is what stops a link planted between the Lstat check and open
 // (which the tests above cannot time): open with it fails on a link.
 func TestNoFollowFailsOnALink(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	target := filepath.Join(dir, "target.json")
 	if err := os.WriteFile(target, []byte(targetContent), 0o600); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,17 +15,31 @@ import (
 	"github.com/entra-go/entra/entratest"
 )
 
-// binary builds the CLI once per test run: the tests exercise the real
-// process contract (flags, exit statuses, stdout and stderr).
-func binary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "entra")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+// cliBinary is the CLI, built once for the test run (without the race
+// detector, whatever the tests run with: processes start fast). The tests
+// exercise the real process contract: flags, exit statuses, stdout and
+// stderr.
+var cliBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "entra-cli-test")
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	return bin
+	cliBinary = filepath.Join(dir, "entra")
+	if out, err := exec.Command("go", "build", "-o", cliBinary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
+
+// binary is the CLI's executable.
+func binary(*testing.T) string { return cliBinary }
 
 // startEmulator starts an emulator for the test and writes its CA
 // certificate and the default client's certificate and key (one PEM file)
@@ -72,6 +87,7 @@ func (c cli) run(t *testing.T, args ...string) (stdout, stderr string, status in
 }
 
 func TestTokenCommandsAgainstEmulator(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	em, ca, certFile := startEmulator(t)
 	dir := filepath.Dir(ca)
@@ -161,6 +177,7 @@ func TestTokenCommandsAgainstEmulator(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
 	status := run(context.Background(), []string{"demo"}, env{stdout: &stdout, stderr: &stderr, getenv: os.Getenv})
 	if status != 0 {
@@ -183,6 +200,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestEmulatorCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr bytes.Buffer

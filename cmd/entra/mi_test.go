@@ -14,6 +14,7 @@ import (
 // each Azure host sets, so detection, request shape and the JSON contract
 // are those a real host gets.
 func TestManagedIdentityCommand(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	mi, err := entratest.New(entratest.Options{})
 	if err != nil {
@@ -108,6 +109,7 @@ func TestManagedIdentityCommand(t *testing.T) {
 // TestManagedIdentityCommandArc runs in-process: the Arc challenge file
 // must sit in the folder the command trusts, which only a test may move.
 func TestManagedIdentityCommandArc(t *testing.T) {
+	t.Parallel()
 	mi, err := entratest.New(entratest.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +132,7 @@ func TestManagedIdentityCommandArc(t *testing.T) {
 // TestManagedIdentityCommandCache: a second process is served from the
 // cache file without calling the endpoint.
 func TestManagedIdentityCommandCache(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	mi, err := entratest.New(entratest.Options{})
 	if err != nil {

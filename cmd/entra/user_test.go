@@ -20,6 +20,7 @@ import (
 // with a cache file: each command is a fresh process, so what one leaves
 // in the file is all the next one has.
 func TestUserFlowsAndCacheFile(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	em, caFile, _ := startEmulator(t)
 	dir := filepath.Dir(caFile)
@@ -166,6 +167,7 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 // TestMTLSFlags runs in-process, so the CLI can reach the emulator as
 // login.microsoftonline.com and its mTLS hosts.
 func TestMTLSFlags(t *testing.T) {
+	t.Parallel()
 	em, _, certFile := startEmulator(t)
 	dc := em.DefaultClient()
 	block, _ := pem.Decode(dc.CertPEM)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	const guid = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 	aad := func(host, tenant string) Authority { return Authority{Kind: KindAAD, Host: host, Tenant: tenant} }
 	tests := []struct {
@@ -107,6 +108,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestString(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		raw  string
 		kind Kind
@@ -130,6 +132,7 @@ func TestString(t *testing.T) {
 }
 
 func TestKindString(t *testing.T) {
+	t.Parallel()
 	for k, want := range map[Kind]string{KindAuto: "auto", KindAAD: "aad", KindB2C: "b2c", KindADFS: "adfs", KindOIDC: "oidc", 9: "Kind(9)"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", k, got, want)
@@ -138,6 +141,7 @@ func TestKindString(t *testing.T) {
 }
 
 func TestCacheEnvironment(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		raw  string
 		kind Kind
@@ -176,6 +180,7 @@ func TestCacheEnvironment(t *testing.T) {
 }
 
 func TestWithTenant(t *testing.T) {
+	t.Parallel()
 	common, _ := Parse("https://login.microsoftonline.com/common", KindAuto)
 	b2c, _ := Parse("https://contoso.b2clogin.com/contoso.onmicrosoft.com/p", KindAuto)
 	adfs, _ := Parse("https://adfs.contoso.com/adfs", KindAuto)
@@ -229,6 +234,7 @@ func TestWithTenantDoesNotAllocate(t *testing.T) {
 }
 
 func TestIsCommonOrOrganizations(t *testing.T) {
+	t.Parallel()
 	tests := map[string]bool{
 		"https://login.microsoftonline.com/common":        true,
 		"https://login.microsoftonline.com/Organizations": true,

@@ -10,6 +10,7 @@ import (
 )
 
 func TestMTLSEndpoints(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		host       string
 		wantGlobal string // mTLS token host without a region
@@ -66,6 +67,7 @@ func TestMTLSEndpoints(t *testing.T) {
 }
 
 func TestMTLSRefused(t *testing.T) {
+	t.Parallel()
 	idp := newFakeIdP(t)
 	tests := []struct {
 		host    string
@@ -105,6 +107,7 @@ func TestMTLSRefused(t *testing.T) {
 }
 
 func TestMTLSAfterInstanceDiscovery(t *testing.T) {
+	t.Parallel()
 	// An unknown login. host that passes instance discovery gets its mTLS
 	// host; the authorization endpoint uses the preferred network.
 	idp := newFakeIdP(t)
@@ -125,6 +128,7 @@ func TestMTLSAfterInstanceDiscovery(t *testing.T) {
 }
 
 func TestRegionalHosts(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		host, want string
 	}{
@@ -159,6 +163,7 @@ func TestRegionalHosts(t *testing.T) {
 }
 
 func TestRegionalAfterInstanceDiscovery(t *testing.T) {
+	t.Parallel()
 	// Unknown hosts put the region before the discovered preferred network.
 	idp := newFakeIdP(t)
 	r := mustResolver(t, ResolverConfig{HTTPClient: idp.client(), Region: "westus2"})

@@ -160,6 +160,7 @@ func mustResolver(t testing.TB, cfg ResolverConfig) *Resolver {
 }
 
 func TestInstanceDiscovery(t *testing.T) {
+	t.Parallel()
 	idp := newFakeIdP(t)
 	tests := []struct {
 		name          string
@@ -199,6 +200,7 @@ func TestInstanceDiscovery(t *testing.T) {
 }
 
 func TestInstanceDiscoveryRejected(t *testing.T) {
+	t.Parallel()
 	idp := newFakeIdP(t)
 	r := mustResolver(t, ResolverConfig{HTTPClient: idp.client()})
 	a := mustParse(t, "https://nowhere.example.com/contoso.com", KindAuto)
@@ -225,6 +227,7 @@ func TestInstanceDiscoveryRejected(t *testing.T) {
 }
 
 func TestInstanceDiscoveryCached(t *testing.T) {
+	t.Parallel()
 	idp := newFakeIdP(t)
 	r := mustResolver(t, ResolverConfig{HTTPClient: idp.client()})
 	a := mustParse(t, "https://login-legacy.example.com/contoso.com", KindAuto)
@@ -253,6 +256,7 @@ func TestInstanceDiscoveryCached(t *testing.T) {
 }
 
 func TestInstanceDiscoveryConcurrentFirstCallers(t *testing.T) {
+	t.Parallel()
 	// Concurrent first callers may each ask; they must agree and not race.
 	idp := newFakeIdP(t)
 	r := mustResolver(t, ResolverConfig{HTTPClient: idp.client()})
@@ -273,6 +277,7 @@ func TestInstanceDiscoveryConcurrentFirstCallers(t *testing.T) {
 }
 
 func TestDiscoveryFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		handler  http.HandlerFunc
@@ -315,6 +320,7 @@ func TestDiscoveryFailures(t *testing.T) {
 }
 
 func TestDiscoveryUnreachable(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewTLSServer(http.NotFoundHandler())
 	client := srv.Client()
 	srv.Close() // nothing listens any more
@@ -326,6 +332,7 @@ func TestDiscoveryUnreachable(t *testing.T) {
 }
 
 func TestDiscoveryCanceled(t *testing.T) {
+	t.Parallel()
 	// hanging is a server that never answers; arrived is closed when a
 	// request reaches it.
 	hanging := func(t *testing.T) (srv *httptest.Server, arrived chan struct{}) {
@@ -376,6 +383,7 @@ func TestDiscoveryCanceled(t *testing.T) {
 }
 
 func TestOIDCDiscovery(t *testing.T) {
+	t.Parallel()
 	idp := newFakeIdP(t)
 	r := mustResolver(t, ResolverConfig{HTTPClient: idp.client()})
 	a := mustParse(t, "https://idp.example.com/realms/main/", KindOIDC)
@@ -413,6 +421,7 @@ func TestOIDCDiscovery(t *testing.T) {
 }
 
 func TestOIDCDiscoveryRejected(t *testing.T) {
+	t.Parallel()
 	idp := newFakeIdP(t)
 	tests := []struct {
 		name, issuer, wantMsg string
@@ -433,6 +442,7 @@ func TestOIDCDiscoveryRejected(t *testing.T) {
 }
 
 func TestResolveStaticKinds(t *testing.T) {
+	t.Parallel()
 	// B2C and AD FS need no network and take no mTLS or regional rewrite.
 	r := mustResolver(t, ResolverConfig{Region: "westus2"})
 	tests := []struct {
@@ -458,6 +468,7 @@ func TestResolveStaticKinds(t *testing.T) {
 }
 
 func TestResolveRejectsHandMadeAuthority(t *testing.T) {
+	t.Parallel()
 	r := mustResolver(t, ResolverConfig{})
 	for _, a := range []Authority{
 		{},
@@ -476,6 +487,7 @@ func TestResolveRejectsHandMadeAuthority(t *testing.T) {
 }
 
 func TestAADIssuer(t *testing.T) {
+	t.Parallel()
 	r := mustResolver(t, ResolverConfig{})
 	const guid = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 	tests := map[string]string{

@@ -73,6 +73,7 @@ func env(kv ...string) func(string) string {
 }
 
 func TestValidRegion(t *testing.T) {
+	t.Parallel()
 	tests := map[string]bool{
 		"eastus": true, "WestUS2": true, "usgovvirginia": true, "1": true,
 		"": false, "west us": false, "west-us": false, "west_us": false, "westus.": false, "wéstus": false, "auto!": false,
@@ -85,6 +86,7 @@ func TestValidRegion(t *testing.T) {
 }
 
 func TestRegionSelection(t *testing.T) {
+	t.Parallel()
 	const global = "https://login.microsoftonline.com/t/oauth2/v2.0/token"
 	regional := func(r string) string { return "https://" + r + ".login.microsoft.com/t/oauth2/v2.0/token" }
 	tests := []struct {
@@ -143,6 +145,7 @@ func TestRegionSelection(t *testing.T) {
 }
 
 func TestInvalidRegion(t *testing.T) {
+	t.Parallel()
 	for _, region := range []string{"east us", "east-us", "eastus!", "autodetect!"} {
 		_, err := NewResolver(ResolverConfig{Region: region, Getenv: env()})
 		var e *entra.Error
@@ -156,6 +159,7 @@ func TestInvalidRegion(t *testing.T) {
 }
 
 func TestRegionIMDSUnreachable(t *testing.T) {
+	t.Parallel()
 	imds := newFakeIMDS(t, &fakeIMDS{})
 	imds.srv.Close() // nothing listens any more
 	r := mustResolver(t, ResolverConfig{Region: "auto", IMDSEndpoint: imds.srv.URL})
@@ -166,6 +170,7 @@ func TestRegionIMDSUnreachable(t *testing.T) {
 }
 
 func TestRegionIMDSSlow(t *testing.T) {
+	t.Parallel()
 	// An IMDS that never answers (off Azure, nothing answers at all) costs
 	// at most the detection timeout, then the global endpoint is used.
 	imds := newFakeIMDS(t, &fakeIMDS{location: "eastus", release: make(chan struct{})})
@@ -181,6 +186,7 @@ func TestRegionIMDSSlow(t *testing.T) {
 }
 
 func TestRegionDetectedOnceForConcurrentCallers(t *testing.T) {
+	t.Parallel()
 	imds := newFakeIMDS(t, &fakeIMDS{location: "eastus", release: make(chan struct{}), arrived: make(chan struct{})})
 	r := mustResolver(t, ResolverConfig{Region: "auto", IMDSEndpoint: imds.srv.URL})
 	a := mustParse(t, "https://login.microsoftonline.com/t", KindAuto)
@@ -202,6 +208,7 @@ func TestRegionDetectedOnceForConcurrentCallers(t *testing.T) {
 }
 
 func TestRegionWaiterCanceled(t *testing.T) {
+	t.Parallel()
 	// A caller that gives up while detection runs gets canceled; detection
 	// goes on and serves the next caller.
 	imds := newFakeIMDS(t, &fakeIMDS{location: "eastus", release: make(chan struct{}), arrived: make(chan struct{})})

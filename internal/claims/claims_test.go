@@ -77,6 +77,7 @@ func nest(n int) string {
 }
 
 func TestCanonicalize(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, want string
 	}{
@@ -123,6 +124,7 @@ func TestCanonicalize(t *testing.T) {
 }
 
 func TestCanonicalizeBlank(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{"", " ", "\t", "\n", "\r\n", " \t\r\n "} {
 		got, err := claims.Canonicalize(in)
 		if got != "" || err != nil {
@@ -138,6 +140,7 @@ func TestCanonicalizeBlank(t *testing.T) {
 }
 
 func TestEscaping(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, want string
 	}{
@@ -169,6 +172,7 @@ func TestEscaping(t *testing.T) {
 }
 
 func TestUnicodeKeyOrder(t *testing.T) {
+	t.Parallel()
 	// Code-point order: "Z" U+005A < "a" U+0061 < "z" U+007A < "é" U+00E9 <
 	// "｡" U+FF61 < "😀" U+1F600. UTF-16 order (JCS) would put the astral
 	// "😀" (0xD83D...) before "｡" (0xFF61).
@@ -203,6 +207,7 @@ func TestUnicodeKeyOrder(t *testing.T) {
 }
 
 func TestCanonicalizeInvalid(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, msg string
 	}{
@@ -340,6 +345,7 @@ func TestCanonicalizeInvalid(t *testing.T) {
 }
 
 func TestDepthLimit(t *testing.T) {
+	t.Parallel()
 	for depth := 1; depth <= 64; depth++ {
 		in := nest(depth)
 		got, err := claims.Canonicalize(in)
@@ -374,6 +380,7 @@ func TestDepthLimit(t *testing.T) {
 }
 
 func TestMerge(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		layers []string
@@ -414,6 +421,7 @@ func TestMerge(t *testing.T) {
 }
 
 func TestMergeDoesNotAliasLayers(t *testing.T) {
+	t.Parallel()
 	// Merging the same layer twice must concatenate, not share and grow.
 	got, err := claims.Merge(`{"a":[1]}`, `{"a":[2]}`, `{"a":[3]}`, `{"a":[4]}`)
 	if err != nil {
@@ -425,6 +433,7 @@ func TestMergeDoesNotAliasLayers(t *testing.T) {
 }
 
 func TestMergeInvalidLayer(t *testing.T) {
+	t.Parallel()
 	// The first invalid layer decides the error, wherever it is.
 	layers := []string{`{"a":1}`, "", `[]`, `{"a":1,"a":2}`}
 	_, err := claims.Merge(layers...)
@@ -438,6 +447,7 @@ func TestMergeInvalidLayer(t *testing.T) {
 }
 
 func TestWithCapabilities(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		claims string
@@ -477,6 +487,7 @@ func TestWithCapabilities(t *testing.T) {
 }
 
 func TestWithCapabilitiesInvalidName(t *testing.T) {
+	t.Parallel()
 	_, err := claims.WithCapabilities("", []string{"cp1", "\xff"})
 	if msg := invalidMessage(t, err); msg != msgCapability {
 		t.Fatalf("message = %q, want %q", msg, msgCapability)
@@ -484,6 +495,7 @@ func TestWithCapabilitiesInvalidName(t *testing.T) {
 }
 
 func TestWithCapabilitiesDoesNotModifyInput(t *testing.T) {
+	t.Parallel()
 	caps := []string{"cp1", "", "cp2"}
 	if _, err := claims.WithCapabilities("", caps); err != nil {
 		t.Fatal(err)
@@ -494,6 +506,7 @@ func TestWithCapabilitiesDoesNotModifyInput(t *testing.T) {
 }
 
 func TestKeyHash(t *testing.T) {
+	t.Parallel()
 	if got := claims.KeyHash(""); got != "" {
 		t.Fatalf(`KeyHash("") = %q`, got)
 	}
@@ -524,6 +537,7 @@ func TestKeyHash(t *testing.T) {
 // secret-looking value inside the claims and checks that no error text
 // contains it, or any 6-byte piece of it.
 func TestErrorsNeverContainClaims(t *testing.T) {
+	t.Parallel()
 	const secret = "SeCrEt-7f3a9c1e-Pa55w0rd-do-not-log"
 	s := secret
 	inputs := map[string]string{

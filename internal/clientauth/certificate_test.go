@@ -116,6 +116,7 @@ func commonNames(chain []*x509.Certificate) []string {
 }
 
 func TestLoadCertificateFixtures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, cert, key string
 		password        string
@@ -156,6 +157,7 @@ func TestLoadCertificateFixtures(t *testing.T) {
 }
 
 func TestParseCertificateBundles(t *testing.T) {
+	t.Parallel()
 	rsaCert, pkcs1 := fixture(t, "rsa.crt"), fixture(t, "rsa-pkcs1.key")
 	tests := []struct {
 		name      string
@@ -237,6 +239,7 @@ func parseErrorCases(t testing.TB) []errorCase {
 }
 
 func TestParseCertificateErrors(t *testing.T) {
+	t.Parallel()
 	seen := map[string]string{}
 	for _, tt := range parseErrorCases(t) {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,6 +264,7 @@ func TestParseCertificateErrors(t *testing.T) {
 }
 
 func TestNewCertificateErrors(t *testing.T) {
+	t.Parallel()
 	rsaKey, ec := fixtureRSAKey(t), ecKey(t, elliptic.P256())
 	rsaCert, ecCert := validCert(t, rsaKey, "rsa"), validCert(t, ec, "ec")
 	tests := []struct {
@@ -287,6 +291,7 @@ func TestNewCertificateErrors(t *testing.T) {
 }
 
 func TestLoadCertificateErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.pem")
 	if err := os.WriteFile(big, make([]byte, maxFileSize+1), 0o600); err != nil {
@@ -401,6 +406,7 @@ func verifyJWT(t *testing.T, tok string, pub crypto.PublicKey, alg string) decod
 var uuidV4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestAssertion(t *testing.T) {
+	t.Parallel()
 	rsaKey := fixtureRSAKey(t)
 	keys := map[string]crypto.Signer{
 		"RSA": rsaKey, "P-256": ecKey(t, elliptic.P256()), "P-384": ecKey(t, elliptic.P384()), "P-521": ecKey(t, elliptic.P521()),
@@ -477,6 +483,7 @@ func mustJSON(v any) []byte {
 }
 
 func TestMaterial(t *testing.T) {
+	t.Parallel()
 	key := fixtureLeafKey(t)
 	c, err := LoadCertificate(fixturePath("chain.pem"), fixturePath("chain-leaf.key"), CertificateOptions{SendX5C: true})
 	if err != nil {
@@ -515,6 +522,7 @@ func TestMaterial(t *testing.T) {
 }
 
 func TestMaterialRequestErrors(t *testing.T) {
+	t.Parallel()
 	key := ecKey(t, elliptic.P256())
 	c, err := NewCertificate([]*x509.Certificate{validCert(t, key, "app")}, key, CertificateOptions{})
 	if err != nil {
@@ -576,6 +584,7 @@ func (r *recordingSigner) Sign(rnd io.Reader, digest []byte, opts crypto.SignerO
 }
 
 func TestExternalSigner(t *testing.T) {
+	t.Parallel()
 	rsaKey := fixtureRSAKey(t)
 	leaf := validCert(t, rsaKey, "hsm")
 	rec := &recordingSigner{key: rsaKey}
@@ -635,6 +644,7 @@ func TestExternalSigner(t *testing.T) {
 }
 
 func TestConcurrentMaterial(t *testing.T) {
+	t.Parallel()
 	key := ecKey(t, elliptic.P256())
 	c, err := NewCertificate([]*x509.Certificate{validCert(t, key, "app")}, key, CertificateOptions{SendX5C: true})
 	if err != nil {
@@ -668,6 +678,7 @@ func TestConcurrentMaterial(t *testing.T) {
 }
 
 func TestCertificateAccessors(t *testing.T) {
+	t.Parallel()
 	c, err := ParseCertificate(fixture(t, "chain.pfx"), nil, CertificateOptions{Password: fixturePassword})
 	if err != nil {
 		t.Fatal(err)
@@ -714,6 +725,7 @@ func TestCertificateAccessors(t *testing.T) {
 }
 
 func TestNothingSecretIsPrinted(t *testing.T) {
+	t.Parallel()
 	const password = "pfx-password-Zq81x"
 	key := fixtureRSAKey(t)
 	c, err := LoadCertificate(fixturePath("rsa.crt"), fixturePath("rsa-pkcs1.key"), CertificateOptions{Password: password, SendX5C: true})
@@ -767,6 +779,7 @@ func TestNothingSecretIsPrinted(t *testing.T) {
 }
 
 func TestSecretAndCallback(t *testing.T) {
+	t.Parallel()
 	if _, err := NewSecret("  "); entra.ErrorCode(err) != entra.CodeInvalidCredentialMaterial {
 		t.Fatalf("blank secret: %v", err)
 	}
@@ -794,6 +807,7 @@ func must(c Credential, err error) Credential {
 }
 
 func TestBoundAssertion(t *testing.T) {
+	t.Parallel()
 	key := ecKey(t, elliptic.P256())
 	cert := &tls.Certificate{Certificate: [][]byte{validCert(t, key, "first").Raw}, PrivateKey: key}
 	current := cert
@@ -827,6 +841,7 @@ func TestBoundAssertion(t *testing.T) {
 }
 
 func TestStringers(t *testing.T) {
+	t.Parallel()
 	s, _ := NewSecret("s3cret-value")
 	if m, err := s.Material(context.Background(), Request{}); err != nil || m.ClientSecret != "s3cret-value" {
 		t.Fatalf("secret material %v, %v", m, err)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestNowTracksWallClock(t *testing.T) {
+	t.Parallel()
 	c := New()
 	for range 50 {
 		got, want := c.Now(), time.Now()
@@ -18,6 +19,7 @@ func TestNowTracksWallClock(t *testing.T) {
 }
 
 func TestReanchorsAfterResync(t *testing.T) {
+	t.Parallel()
 	c := New()
 	first := c.anchor.Load()
 	time.Sleep(Resync + 5*time.Millisecond)
@@ -28,6 +30,7 @@ func TestReanchorsAfterResync(t *testing.T) {
 }
 
 func TestConcurrent(t *testing.T) {
+	t.Parallel()
 	c := New()
 	var wg sync.WaitGroup
 	for range 8 {

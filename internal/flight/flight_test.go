@@ -13,6 +13,7 @@ import (
 )
 
 func TestDoSharesOneCall(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var g Group[int]
 		var calls atomic.Int32
@@ -48,6 +49,7 @@ func TestDoSharesOneCall(t *testing.T) {
 }
 
 func TestCallerCancellationDoesNotCancelOthers(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var g Group[string]
 		release := make(chan struct{})
@@ -91,6 +93,7 @@ func TestCallerCancellationDoesNotCancelOthers(t *testing.T) {
 }
 
 func TestBudgetEndsTheWorkWithTimeout(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var g Group[int]
 		start := time.Now()
@@ -108,6 +111,7 @@ func TestBudgetEndsTheWorkWithTimeout(t *testing.T) {
 }
 
 func TestCallerDeadlineIsCanceledNotTimeout(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var g Group[int]
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -130,6 +134,7 @@ func TestCallerDeadlineIsCanceledNotTimeout(t *testing.T) {
 }
 
 func TestErrorsReachEveryCaller(t *testing.T) {
+	t.Parallel()
 	var g Group[int]
 	want := errors.New("boom")
 	_, err := g.Do(context.Background(), "k", time.Second, func(context.Context) (int, error) { return 0, want })

@@ -15,6 +15,7 @@ import (
 )
 
 func TestSignVerify(t *testing.T) {
+	t.Parallel()
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
@@ -64,6 +65,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestRawECDSA(t *testing.T) {
+	t.Parallel()
 	der := func(r, s *big.Int) []byte { b, _ := asn1.Marshal(struct{ R, S *big.Int }{r, s}); return b }
 	tests := []struct {
 		name string

@@ -28,6 +28,7 @@ func certificate(t *testing.T, serial int64) *tls.Certificate {
 }
 
 func TestPoolReusesAndBounds(t *testing.T) {
+	t.Parallel()
 	made := 0
 	p := NewPool(nil, func(*tls.Certificate) (*http.Client, error) { made++; return &http.Client{}, nil }, 2)
 	a, b, c := certificate(t, 1), certificate(t, 2), certificate(t, 3)
@@ -52,6 +53,7 @@ func TestPoolReusesAndBounds(t *testing.T) {
 }
 
 func TestCloneFactory(t *testing.T) {
+	t.Parallel()
 	cert := certificate(t, 1)
 	base := &http.Client{Timeout: 7 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{ServerName: "kept"}}}
 	c, err := NewPool(base, nil, 0).Client(cert)

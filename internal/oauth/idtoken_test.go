@@ -16,6 +16,7 @@ func jwt(payload string) string {
 }
 
 func TestParseIDToken(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		raw     string
@@ -47,6 +48,7 @@ func TestParseIDToken(t *testing.T) {
 }
 
 func TestIDClaimsCheck(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	good := IDClaims{Audiences: []string{"other", "app"}, Issuer: "iss", TenantID: "t", Expiry: now.Add(time.Hour), Nonce: "n"}
 	issuer := func(iss, tid string) bool { return iss == "iss" && tid == "t" }
@@ -80,6 +82,7 @@ func TestIDClaimsCheck(t *testing.T) {
 }
 
 func TestParseClientInfo(t *testing.T) {
+	t.Parallel()
 	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	tests := []struct {
 		raw, want string

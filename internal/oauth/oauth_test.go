@@ -20,6 +20,7 @@ func response(status int, contentType, body string) *transport.Response {
 }
 
 func TestParseToken(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		resp     *transport.Response
@@ -81,6 +82,7 @@ func TestParseToken(t *testing.T) {
 }
 
 func TestServerErrorFields(t *testing.T) {
+	t.Parallel()
 	resp := response(400, "application/json",
 		`{"error":"invalid_grant","error_description":"AADSTS50076: MFA required.\r\nTrace ID: t","error_codes":[50076],"timestamp":"ts","trace_id":"tid","correlation_id":"cid","claims":"{\"access_token\":{\"capolids\":{\"essential\":true}}}"}`)
 	err := ServerError(resp)
@@ -101,6 +103,7 @@ func TestServerErrorFields(t *testing.T) {
 }
 
 func TestTokenResponseStringHidesTokens(t *testing.T) {
+	t.Parallel()
 	r := TokenResponse{TokenType: "Bearer", AccessToken: "secret-at", RefreshToken: "secret-rt"}
 	if s := r.String(); strings.Contains(s, "secret") {
 		t.Fatalf("String() = %s", s)

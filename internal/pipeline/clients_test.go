@@ -63,6 +63,7 @@ func startEmulator(t testing.TB, opts entratest.Options) *entratest.Emulator {
 }
 
 func TestConcurrentColdCallersShareOneRequest(t *testing.T) {
+	t.Parallel()
 	for _, c := range clients {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -89,6 +90,7 @@ func TestConcurrentColdCallersShareOneRequest(t *testing.T) {
 }
 
 func TestTheTimeBudgetBoundsEveryCaller(t *testing.T) {
+	t.Parallel()
 	for _, c := range clients {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -112,6 +114,7 @@ func TestTheTimeBudgetBoundsEveryCaller(t *testing.T) {
 }
 
 func TestProactiveRefreshIsOneBackgroundRequest(t *testing.T) {
+	t.Parallel()
 	for _, c := range clients {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

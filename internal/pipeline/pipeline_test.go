@@ -57,6 +57,7 @@ func newPipeline(s *service, timeout time.Duration) *Pipeline[string] {
 }
 
 func TestConcurrentCallersShareOneFetch(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		s := &service{life: time.Hour, block: make(chan struct{})}
 		p := newPipeline(s, time.Minute)
@@ -117,6 +118,7 @@ func TestHitAllocatesNothing(t *testing.T) {
 }
 
 func TestBypassSkipsTheReadAndStores(t *testing.T) {
+	t.Parallel()
 	s := &service{life: time.Hour}
 	p := newPipeline(s, time.Minute)
 	defer p.Close()
@@ -135,6 +137,7 @@ func TestBypassSkipsTheReadAndStores(t *testing.T) {
 }
 
 func TestProactiveRefreshRunsOnceInTheBackground(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		s := &service{life: time.Hour, hint: 10 * time.Minute}
 		p := newPipeline(s, time.Minute)
@@ -162,6 +165,7 @@ func TestProactiveRefreshRunsOnceInTheBackground(t *testing.T) {
 }
 
 func TestCloseEndsBackgroundRefreshes(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		s := &service{life: time.Hour, hint: time.Minute}
 		p := newPipeline(s, time.Hour)
@@ -191,6 +195,7 @@ func TestCloseEndsBackgroundRefreshes(t *testing.T) {
 }
 
 func TestTheBudgetBoundsEveryFetch(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		s := &service{life: time.Hour, block: make(chan struct{})}
 		p := newPipeline(s, 30*time.Second)
@@ -212,6 +217,7 @@ func TestTheBudgetBoundsEveryFetch(t *testing.T) {
 }
 
 func TestTheCallersDeadlineIsCanceled(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		s := &service{life: time.Hour, block: make(chan struct{})}
 		p := newPipeline(s, time.Minute)
@@ -231,6 +237,7 @@ func TestTheCallersDeadlineIsCanceled(t *testing.T) {
 }
 
 func TestRefreshOn(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		life, hint, want time.Duration // want 0: never

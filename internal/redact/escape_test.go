@@ -7,6 +7,7 @@ import (
 )
 
 func TestEscapeUnreserved(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{`{"xms_az_nwperimid":{"essential":true}}`, `%7B%22xms_az_nwperimid%22%3A%7B%22essential%22%3Atrue%7D%7D`},
 		{"a b+c~d.e-f_g", "a%20b%2Bc~d.e-f_g"},

@@ -8,6 +8,7 @@ import (
 )
 
 func TestString(t *testing.T) {
+	t.Parallel()
 	var s Set
 	s.Add("s3cret value/+=")
 	s.Add("short") // too short to redact
@@ -31,6 +32,7 @@ func TestString(t *testing.T) {
 }
 
 func TestErrorRedactsEveryField(t *testing.T) {
+	t.Parallel()
 	const secret = "the-client-secret-value"
 	var s Set
 	s.Add(secret)

@@ -24,6 +24,7 @@ func token(k Key, scopes []string, secret string, life time.Duration) AccessToke
 }
 
 func TestLookup(t *testing.T) {
+	t.Parallel()
 	app := Key{Environment: "login.windows.net", ClientID: "c1", Tenant: "t1"}
 	graph := []string{"https://graph.microsoft.com/.default"}
 	tests := []struct {
@@ -78,6 +79,7 @@ func TestLookup(t *testing.T) {
 }
 
 func TestExpiredTokenIsEvictedOnLookup(t *testing.T) {
+	t.Parallel()
 	c := New()
 	k := Key{ClientID: "c", Tenant: "t"}
 	c.store(token(k, []string{"s"}, "a", time.Hour), t0)
@@ -90,6 +92,7 @@ func TestExpiredTokenIsEvictedOnLookup(t *testing.T) {
 }
 
 func TestSweepDropsExpiredTokensOfOtherKeys(t *testing.T) {
+	t.Parallel()
 	c := New()
 	for i := range 100 {
 		c.store(token(Key{ClientID: "c", Tenant: fmt.Sprint(i)}, []string{"s"}, "a", time.Hour), t0)
@@ -104,6 +107,7 @@ func TestSweepDropsExpiredTokensOfOtherKeys(t *testing.T) {
 }
 
 func TestProactiveRefreshIsHandedToOneCaller(t *testing.T) {
+	t.Parallel()
 	c := New()
 	k := Key{ClientID: "c", Tenant: "t"}
 	at := token(k, []string{"s"}, "a", time.Hour)
@@ -144,6 +148,7 @@ func TestProactiveRefreshIsHandedToOneCaller(t *testing.T) {
 }
 
 func TestRefreshTokens(t *testing.T) {
+	t.Parallel()
 	c := New()
 	k := RefreshKey{Environment: "e", ClientID: "c", Partition: "p"}
 	if _, ok := c.LookupRefreshToken(k); ok {
@@ -169,6 +174,7 @@ func TestRefreshTokens(t *testing.T) {
 // every read finds nothing or a token some writer stored for that key, and
 // in the end each key holds exactly one token.
 func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
 	c := New()
 	const writers, keys = 8, 10
 	var wg sync.WaitGroup
@@ -235,6 +241,7 @@ func BenchmarkLookupHit(b *testing.B) {
 }
 
 func TestHasUpperASCII(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"", "a", "A", "z", "Z", "@", "[", "`", "{", "abcdefgh", "abcdefgH", "Abcdefgh",
 		"https://graph.microsoft.com/.default", "https://graph.microsoft.com/.defaulT", "HTTPS://GRAPH",
 		"ééééZ", "\xc3Zabcdefg", "abcdefg\xffZ", "\xff\xff\xff\xff\xff\xff\xff@Z", "0123456789@[`{"} {
@@ -266,6 +273,7 @@ func FuzzScopeHashIgnoresASCIICase(f *testing.F) {
 }
 
 func TestEntriesNeverPrintSecrets(t *testing.T) {
+	t.Parallel()
 	at := token(Key{ClientID: "c"}, []string{"s"}, "at-secret-1", time.Hour)
 	rt := RefreshToken{RefreshKey: RefreshKey{ClientID: "c"}, Secret: "rt-secret-2"}
 	hit := Cached{Secret: "hit-secret-3"}

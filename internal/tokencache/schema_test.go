@@ -28,6 +28,7 @@ func loadFixture(t *testing.T) []byte {
 }
 
 func TestImportMSALFixture(t *testing.T) {
+	t.Parallel()
 	c := New()
 	if err := c.Import(loadFixture(t)); err != nil {
 		t.Fatal(err)
@@ -58,6 +59,7 @@ func TestImportMSALFixture(t *testing.T) {
 // TestRoundTripPreservesUnknown: what this package does not know (fields,
 // sections) comes back out exactly, and entries it wrote read back equal.
 func TestRoundTripPreservesUnknown(t *testing.T) {
+	t.Parallel()
 	in := loadFixture(t)
 	c := New()
 	if err := c.Import(in); err != nil {
@@ -113,6 +115,7 @@ func TestRoundTripPreservesUnknown(t *testing.T) {
 }
 
 func TestImportRefusesInvalidData(t *testing.T) {
+	t.Parallel()
 	valid := loadFixture(t)
 	for name, data := range map[string][]byte{
 		"truncated":         valid[:len(valid)/2],
@@ -145,6 +148,7 @@ func TestImportRefusesInvalidData(t *testing.T) {
 }
 
 func TestSharedStorageLosesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := &entratest.Storage{}
 	const writers, each = 4, 25
@@ -176,6 +180,7 @@ func TestSharedStorageLosesNothing(t *testing.T) {
 }
 
 func TestCorruptStorageIsNeverOverwritten(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := &entratest.Storage{}
 	c, err := Open(ctx, s)
@@ -205,6 +210,7 @@ func TestCorruptStorageIsNeverOverwritten(t *testing.T) {
 }
 
 func TestRemoveAccount(t *testing.T) {
+	t.Parallel()
 	c := New()
 	if err := c.Import(loadFixture(t)); err != nil {
 		t.Fatal(err)
@@ -252,6 +258,7 @@ func FuzzImport(f *testing.F) {
 // under its own key form next to ours, the newer one is used and the
 // other dropped, whatever the map order.
 func TestDuplicateEntriesFromAnotherLibrary(t *testing.T) {
+	t.Parallel()
 	doc := `{
 	  "RefreshToken": {
 	    "u.t-login.microsoftonline.com-refreshtoken-c": {"home_account_id":"u.t","environment":"login.microsoftonline.com","credential_type":"RefreshToken","client_id":"c","secret":"ours-spent"},
@@ -314,6 +321,7 @@ func (s *partitionedStorage) Update(_ context.Context, p string, fn func([]byte)
 // write touches its partition's document only, and the cache holds the
 // union of what it loaded.
 func TestPartitionedStorage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := &partitionedStorage{docs: map[string][]byte{}, writes: map[string]int{}}
 	c, err := Open(ctx, s)

@@ -50,6 +50,7 @@ func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 }
 
 func TestRetryPolicy(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		statuses   []int  // answers before a 200
@@ -105,6 +106,7 @@ func TestRetryPolicy(t *testing.T) {
 }
 
 func TestHeaders(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
 			w.WriteHeader(400)
@@ -130,6 +132,7 @@ func TestHeaders(t *testing.T) {
 }
 
 func TestBodyCap(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(strings.Repeat("x", 2048)))
 	})
@@ -144,6 +147,7 @@ func TestBodyCap(t *testing.T) {
 }
 
 func TestSlowServerPastDeadline(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	srv := newServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		select {
@@ -165,6 +169,7 @@ func TestSlowServerPastDeadline(t *testing.T) {
 }
 
 func TestNetworkFailureRetriedOnce(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewTLSServer(http.NotFoundHandler())
 	addr := srv.URL
 	client := srv.Client()
@@ -184,6 +189,7 @@ func TestNetworkFailureRetriedOnce(t *testing.T) {
 }
 
 func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		in   string
@@ -208,6 +214,7 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestNewCorrelationID(t *testing.T) {
+	t.Parallel()
 	a, b := NewCorrelationID(), NewCorrelationID()
 	if a == b || len(a) != 36 || a[14] != '4' {
 		t.Fatalf("ids %q %q are not fresh v4 UUIDs", a, b)
