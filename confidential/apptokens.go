@@ -65,9 +65,9 @@ func (c *Client) acquire(ctx context.Context, kind grantType, req *TokenRequest,
 		q.Key.KeyID = binding.Thumbprint
 	}
 	q.Bypass = bypass(req)
-	tok, err = c.pipe.Acquire(ctx, q, req.Scopes, func() grant {
+	err = c.pipe.Acquire(ctx, q, req.Scopes, func() grant {
 		return grant{kind: kind, req: *req, key: q.Key, secret: secret, binding: binding}
-	})
+	}, &tok)
 	if err == nil && req.MTLSPoP && binding != nil {
 		tok.BindingCertificate = binding.Leaf // the cache does not keep it
 		if c.auth.Kind == authority.KindOIDC {

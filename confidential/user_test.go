@@ -433,3 +433,35 @@ func TestUserFlowSecretsNeverShow(t *testing.T) {
 		}
 	}
 }
+
+// TestUserFlowsOnEveryAuthorityKind: the code is redeemed and the ID token
+// checked against each kind of authority's issuer (B2C's from its policy's
+// discovery document), then silent serves the cached token.
+func TestUserFlowsOnEveryAuthorityKind(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, entratest.Options{ExtraHosts: []string{"idp.contoso.test", "adfs.contoso.test"}})
+	for _, tt := range []struct {
+		name, authority string
+		kind            AuthorityKind
+	}{
+		{"entra id by tenant id", "https://login.microsoftonline.com/" + tenant, AuthorityAuto},
+		{"entra id by domain", "https://login.microsoftonline.com/contoso.onmicrosoft.com", AuthorityAuto},
+		{"entra id common", "https://login.microsoftonline.com/common", AuthorityAuto},
+		{"b2c", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", AuthorityAuto},
+		{"generic oidc", "https://idp.contoso.test/oidc", AuthorityOIDC},
+		{"ad fs", "https://adfs.contoso.test/adfs", AuthorityAuto},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := f.client(t, f.secret, func(cfg *Config) { cfg.Authority, cfg.AuthorityKind = tt.authority, tt.kind })
+			code, _ := signIn(t, f, c, AuthorizationRequest{})
+			tok, err := c.AcquireTokenByAuthCode(context.Background(), code, TokenRequest{Scopes: userRead})
+			if err != nil {
+				t.Fatalf("redeeming the code: %v", err)
+			}
+			again, err := c.AcquireTokenSilent(context.Background(), tok.Account, TokenRequest{Scopes: userRead})
+			if err != nil || !again.FromCache {
+				t.Fatalf("silent: %v %v", again, err)
+			}
+		})
+	}
+}

@@ -19,11 +19,14 @@ type issuerPaths struct {
 // a B2C tenant's policy).
 func (e *Emulator) tenantConfiguration(w http.ResponseWriter, r *http.Request) {
 	base := "/" + r.PathValue("tenant")
+	issuer := base + "/v2.0"
 	if p := r.PathValue("policy"); p != "" {
 		base += "/" + p
+		// A B2C issuer names the tenant by id, with a trailing slash.
+		issuer = "/" + b2cTenantID(r.PathValue("tenant")) + "/v2.0/"
 	}
 	e.configuration(issuerPaths{
-		issuer: base + "/v2.0", token: base + "/oauth2/v2.0/token",
+		issuer: issuer, token: base + "/oauth2/v2.0/token",
 		authorize: base + "/oauth2/v2.0/authorize", keys: base + "/discovery/v2.0/keys",
 	})(w, r)
 }

@@ -3,6 +3,7 @@ package entratest
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -161,8 +162,18 @@ func (e *Emulator) idToken(r *http.Request, tenant, clientID string, u User, non
 	if isGUID(tenant) {
 		tid = strings.ToLower(tenant)
 	}
+	iss := "https://" + issuerHost(hostOnly(r.Host)) + "/" + tid + "/v2.0"
+	switch {
+	case r.PathValue("policy") != "": // B2C: the tenant's id, as its discovery document names it
+		tid = b2cTenantID(tenant)
+		iss = "https://" + hostOnly(r.Host) + "/" + tid + "/v2.0/"
+	case strings.HasPrefix(r.URL.Path, "/oidc/"): // the generic OIDC issuer's own
+		iss = "https://" + r.Host + "/oidc"
+	case strings.HasPrefix(r.URL.Path, "/adfs/"):
+		iss = "https://" + r.Host + "/adfs"
+	}
 	claims := map[string]any{
-		"aud": clientID, "iss": "https://" + issuerHost(hostOnly(r.Host)) + "/" + tid + "/v2.0", "tid": tid,
+		"aud": clientID, "iss": iss, "tid": tid,
 		"oid": u.ObjectID, "sub": u.Subject, "preferred_username": u.Username, "name": u.Name,
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "ver": "2.0",
 	}
@@ -170,6 +181,17 @@ func (e *Emulator) idToken(r *http.Request, tenant, clientID string, u User, non
 		claims["nonce"] = nonce
 	}
 	return e.sign(claims)
+}
+
+// b2cTenantID is the id of a B2C tenant named by its domain: a stable
+// GUID derived from the name, as the real service has one per tenant.
+func b2cTenantID(tenant string) string {
+	if isGUID(tenant) {
+		return strings.ToLower(tenant)
+	}
+	sum := sha256.Sum256([]byte("b2c:" + strings.ToLower(tenant)))
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
 }
 
 // clientInfo is client_info for a user: base64url {"uid","utid"}.

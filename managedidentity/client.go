@@ -282,9 +282,11 @@ func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Toke
 		q.Bypass = pipeline.Force
 	}
 	scopes := [1]string{resource} // read only: a hit allocates nothing
-	return c.pipe.Acquire(ctx, &q, scopes[:], func() request {
+	var tok entra.Token
+	err = c.pipe.Acquire(ctx, &q, scopes[:], func() request {
 		return request{key: q.Key, resource: resource, clientClaims: cc, correlationID: req.CorrelationID}
-	})
+	}, &tok)
+	return tok, err
 }
 
 // Close stops the client's background refreshes and waits for them to end.

@@ -115,18 +115,21 @@ func (p *Pipeline[R]) Now() time.Time { return p.now() }
 // pass a slice on its stack) and build is only called on a miss or a
 // refresh, so it may capture the caller's variables without moving them
 // to the heap.
-func (p *Pipeline[R]) Acquire(ctx context.Context, q *Query, scopes []string, build func() R) (entra.Token, error) {
+//
+// The token is written to *tok, where the caller keeps it: a hit copies it
+// once.
+func (p *Pipeline[R]) Acquire(ctx context.Context, q *Query, scopes []string, build func() R, tok *entra.Token) (err error) {
 	if q.Bypass == "" {
-		tok, status := p.lookup(&q.Key, scopes)
-		switch status {
+		switch p.lookup(&q.Key, scopes, tok) {
 		case tokencache.Hit:
-			return tok, nil
+			return nil
 		case tokencache.HitRefresh:
 			p.refreshInBackground(*q, slices.Clone(scopes), build())
-			return tok, nil
+			return nil
 		}
 	}
-	return p.shared(ctx, *q, slices.Clone(scopes), build())
+	*tok, err = p.shared(ctx, *q, slices.Clone(scopes), build())
+	return err
 }
 
 // Redeem fetches req once, under the time budget, for a request that
@@ -152,19 +155,19 @@ func (p *Pipeline[R]) Close() {
 func (p *Pipeline[R]) Wait() { p.pending.Wait() }
 
 // lookup reads the cache. HitRefresh goes to one caller at a time.
-func (p *Pipeline[R]) lookup(k *tokencache.Key, scopes []string) (entra.Token, tokencache.Status) {
+func (p *Pipeline[R]) lookup(k *tokencache.Key, scopes []string, tok *entra.Token) tokencache.Status {
 	c, status := p.cache.Lookup(k, scopes, p.now())
-	if status == tokencache.Miss {
-		return entra.Token{}, tokencache.Miss
+	if status != tokencache.Miss {
+		*tok = entra.Token{
+			AccessToken: c.Secret,
+			TokenType:   tokenType(c.TokenType),
+			ExpiresOn:   c.ExpiresOn,
+			RefreshOn:   c.RefreshOn,
+			Scopes:      c.Scopes,
+			FromCache:   true,
+		}
 	}
-	return entra.Token{
-		AccessToken: c.Secret,
-		TokenType:   tokenType(c.TokenType),
-		ExpiresOn:   c.ExpiresOn,
-		RefreshOn:   c.RefreshOn,
-		Scopes:      c.Scopes,
-		FromCache:   true,
-	}, status
+	return status
 }
 
 func tokenType(cached string) string {
@@ -188,7 +191,8 @@ func (p *Pipeline[R]) shared(ctx context.Context, q Query, scopes []string, req 
 			p.warnStorage(err)
 		}
 		if q.Bypass == "" {
-			if tok, status := p.lookup(&q.Key, scopes); status != tokencache.Miss {
+			var tok entra.Token
+			if p.lookup(&q.Key, scopes, &tok) != tokencache.Miss {
 				return tok, nil // a due refresh is left to the next hit
 			}
 		}

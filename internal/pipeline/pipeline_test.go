@@ -257,5 +257,7 @@ func TestRefreshOn(t *testing.T) {
 }
 
 func acquire(p *Pipeline[string], ctx context.Context, q Query, scopes []string, req string) (entra.Token, error) {
-	return p.Acquire(ctx, &q, scopes, func() string { return req })
+	var tok entra.Token
+	err := p.Acquire(ctx, &q, scopes, func() string { return req }, &tok)
+	return tok, err
 }
