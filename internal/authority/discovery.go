@@ -10,6 +10,7 @@ import (
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/internal/cloud"
 	"github.com/entra-go/entra/internal/errs"
+	"github.com/entra-go/entra/internal/oauth"
 	"github.com/entra-go/entra/internal/transport"
 )
 
@@ -35,16 +36,6 @@ type oidcConfig struct {
 	MTLSEndpointAliases   struct {
 		TokenEndpoint string `json:"token_endpoint"`
 	} `json:"mtls_endpoint_aliases"`
-}
-
-// serverError is an OAuth error answer.
-type serverError struct {
-	Error         string `json:"error"`
-	Description   string `json:"error_description"`
-	ErrorCodes    []int  `json:"error_codes"`
-	Timestamp     string `json:"timestamp"`
-	TraceID       string `json:"trace_id"`
-	CorrelationID string `json:"correlation_id"`
 }
 
 // preferredHost returns the host Entra ID requests for a go to: the
@@ -162,17 +153,12 @@ func getJSON(ctx context.Context, tc *transport.Client, policy entra.RetryPolicy
 	}
 	host := hostOf(rawURL)
 	body := resp.Body
-	var se serverError
-	if json.Unmarshal(body, &se) == nil && se.Error != "" {
-		msg := what + " at " + host + " rejected the authority: " + se.Error
-		if se.Description != "" {
-			msg += ": " + se.Description
-		}
-		return &entra.Error{
-			Code: entra.CodeInvalidAuthority, Message: msg, StatusCode: resp.StatusCode,
-			Description: se.Description, ErrorCodes: se.ErrorCodes, CorrelationID: se.CorrelationID,
-			TraceID: se.TraceID, Timestamp: se.Timestamp,
-		}
+	if e := oauth.ServerError(resp); e.Code != entra.CodeServerFailure {
+		// The service's OAuth error, its fields kept (and redacted like
+		// every server error), under the code that says what failed.
+		e.Message = what + " at " + host + " rejected the authority: " + string(e.Code) + prefixed(": ", e.Message)
+		e.Code = entra.CodeInvalidAuthority
+		return e
 	}
 	switch {
 	case resp.StatusCode >= 500:
@@ -193,4 +179,11 @@ func hostOf(rawURL string) string {
 		return u.Host
 	}
 	return ""
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }

@@ -140,7 +140,8 @@ func ServerError(resp *transport.Response) *entra.Error {
 	e := &entra.Error{Code: entra.CodeServerFailure, StatusCode: resp.StatusCode, RetryAfter: resp.RetryAfter(),
 		CorrelationID: truncate(scrub(resp.Header.Get("client-request-id")), 128)}
 	var w wireError
-	if isJSON(resp.Header) && json.Unmarshal(resp.Body, &w) == nil && w.Error != "" {
+	// An error body is read whatever its declared type: only its fields are kept.
+	if json.Unmarshal(resp.Body, &w) == nil && w.Error != "" {
 		e.Code = entra.Code(truncate(scrub(w.Error), 128))
 		e.Description = scrub(w.Description)
 		e.ErrorCodes = w.ErrorCodes
