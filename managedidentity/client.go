@@ -88,8 +88,12 @@ type TokenRequest struct {
 	// request skip the cache read (the new token is cached).
 	Claims string
 	// ClientClaims are client-originated claims, e.g.
-	// {"xms_az_nwperimid":{"essential":true}}. Experimental: they need
-	// Config.EnableClientClaims and the IMDS source. Blank means none.
+	// {"xms_az_nwperimid":{"essential":true}} (every top-level key must be
+	// xms_az_nwperimid). Experimental: they need Config.EnableClientClaims
+	// and the IMDS source. They are canonicalized (keys sorted at every
+	// depth), sent as the claims query parameter percent-encoded with the
+	// RFC 3986 unreserved set, and the token is cached under them, apart
+	// from tokens without them. Blank means none.
 	ClientClaims string
 	// ForceRefresh skips the cache read.
 	ForceRefresh bool

@@ -47,21 +47,10 @@
 // Machine Learning sends clientid for every request: the user-assigned
 // client id, or DEFAULT_IDENTITY_CLIENT_ID for the system-assigned identity.
 //
-// Azure Arc answers the first request with 401 and
-// "WWW-Authenticate: Basic realm=<file>". The client reads that file and
-// repeats the request with "Authorization: Basic <contents>", but only if
-// the file, after resolving symbolic links, is a regular *.key file of at
-// most 4096 bytes directly inside [Config.ArcTokenDir]; otherwise it fails
-// with entra.CodeInvalidCredentialMaterial.
-//
-// # Client claims
-//
-// With [Config.EnableClientClaims] (experimental), a request may carry
-// client-originated claims: a JSON object whose only member is
-// xms_az_nwperimid (the network security perimeter). They are
-// canonicalized (keys sorted at every depth), sent to IMDS (only) as the claims
-// query parameter percent-encoded with the RFC 3986 unreserved set, and
-// the token is cached under them, apart from tokens without them.
+// Azure Arc answers the first request with a Basic challenge naming a
+// file; the client answers with its contents only if it is a *.key file of
+// at most 4096 bytes directly inside [Config.ArcTokenDir]. Client claims
+// ([TokenRequest.ClientClaims], experimental) go to IMDS only.
 //
 // # Retries
 //
