@@ -291,3 +291,27 @@ func BenchmarkAcquireTokenCacheHit(b *testing.B) {
 		}
 	})
 }
+
+func TestCachePartitionKey(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{})
+	c, err := managedidentity.New(managedidentity.Config{Getenv: emu.Getenv("imds")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	get := func(key string) entra.Token {
+		tok, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource, CachePartitionKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	a, b := get("a"), get("b")
+	if a.FromCache || b.FromCache || len(emu.Requests("imds")) != 2 {
+		t.Fatalf("tokens of two partition keys met (%d requests)", len(emu.Requests("imds")))
+	}
+	if again := get("a"); !again.FromCache || again.AccessToken != a.AccessToken {
+		t.Fatalf("the same partition key missed")
+	}
+}
