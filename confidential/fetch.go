@@ -136,7 +136,7 @@ func (c *Client) request(ctx context.Context, g grant, form url.Values, requeste
 	material, err := c.cred.Material(ctx, clientauth.Request{
 		ClientID: c.clientID, TokenEndpoint: r.endpoints.Token, Dialect: c.dialect,
 		IncludeX5C: r.binding != nil && !r.pop, CertificateOnly: r.pop,
-		Tenant: auth.Tenant, CorrelationID: correlationID, Claims: requestClaims, Capabilities: c.capabilities,
+		Tenant: auth.Tenant, CorrelationID: correlationID, Claims: g.req.Claims, Capabilities: c.capabilities,
 	})
 	if err != nil {
 		return pipeline.Answer{}, err

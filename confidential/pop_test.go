@@ -7,10 +7,14 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/credential"
@@ -260,5 +264,62 @@ func TestBoundAssertionRotation(t *testing.T) {
 				t.Errorf("the new token is bound to %v, want the renewed certificate", claims["cnf"])
 			}
 		})
+	}
+}
+
+// TestWatchedCertificateRotation: a certificate file replaced on disk while
+// the client runs binds the next PoP token to the new certificate, without
+// a new client; the bearer token obtained before is still served.
+func TestWatchedCertificateRotation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, entratest.Options{})
+	old, renewed := sameKeyCertificates(t)
+	f.em.RegisterClient(entratest.Client{ID: f.clientID, Certificates: []*x509.Certificate{old.Leaf(), renewed.Leaf()}})
+	path := filepath.Join(t.TempDir(), "app.pem")
+	write := func(c *clientauth.Certificate) {
+		key, err := x509.MarshalPKCS8PrivateKey(c.TLSCertificate().PrivateKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Leaf().Raw}),
+			pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})...)
+		if err := os.WriteFile(path+".tmp", data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".tmp", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(old)
+	cred, err := clientauth.WatchCertificate(path, "", clientauth.CertificateOptions{}, nil, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.client(t, cred)
+	ctx := context.Background()
+	pop := TokenRequest{Scopes: graphScopes, MTLSPoP: true}
+	bearer := TokenRequest{Scopes: graphScopes}
+	first, err := c.AcquireTokenForClient(ctx, pop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstBearer, err := c.AcquireTokenForClient(ctx, bearer)
+	if err != nil || clientauth.ThumbprintOf(first.BindingCertificate) != old.Thumbprint() {
+		t.Fatalf("before the rotation: %v", err)
+	}
+	write(renewed)
+	time.Sleep(20 * time.Millisecond) // past the check interval
+	tok, err := c.AcquireTokenForClient(ctx, pop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.FromCache || clientauth.ThumbprintOf(tok.BindingCertificate) != renewed.Thumbprint() {
+		t.Fatalf("after the rotation the PoP token is bound to %s, want the new certificate", clientauth.ThumbprintOf(tok.BindingCertificate))
+	}
+	if last := f.tokenRequests()[len(f.tokenRequests())-1]; !last.ClientCertificate.Equal(renewed.Leaf()) {
+		t.Fatal("the request after the rotation did not present the new certificate")
+	}
+	if again, err := c.AcquireTokenForClient(ctx, bearer); err != nil || !again.FromCache || again.AccessToken != firstBearer.AccessToken {
+		t.Fatalf("the bearer token from before the rotation was not served: %v", err)
 	}
 }

@@ -13,8 +13,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net/url"
 
 	"github.com/entra-go/entra/internal/clientauth"
+	"github.com/entra-go/entra/internal/cloud"
+	"github.com/entra-go/entra/managedidentity"
 )
 
 // Credential authenticates a confidential client. Make one with the
@@ -34,6 +37,9 @@ type CertificateOptions struct {
 	// SendX5C puts the certificate chain in the x5c header of every assertion
 	// (needed for apps registered by subject name and issuer).
 	SendX5C bool
+	// Logger receives WatchCertificate's warning about a file that could not
+	// be reloaded; nil discards it.
+	Logger *slog.Logger
 }
 
 // Format prints the options without the password, for every verb.
@@ -74,6 +80,54 @@ func LoadCertificate(certPath, keyPath string, opts CertificateOptions) (Credent
 // never contains the data, the key or the password.
 func ParseCertificate(certData, keyData []byte, opts CertificateOptions) (Credential, error) {
 	return clientauth.ParseCertificate(certData, keyData, opts.internal())
+}
+
+// WatchCertificate is LoadCertificate for a certificate that rotates on
+// disk: the files are looked at, at most every five seconds, by the
+// acquisitions that use the certificate, and a changed certificate is
+// loaded without a new client. Requests then present it, and
+// proof-of-possession tokens are bound (and cached) by it; bearer tokens
+// obtained before stay served until they expire. A file that fails to
+// parse (half-written, wrong password) leaves the previous certificate in
+// use, with a warning on opts.Logger. The password is kept in memory, to
+// read a rotated PFX.
+func WatchCertificate(certPath, keyPath string, opts CertificateOptions) (Credential, error) {
+	return clientauth.WatchCertificate(certPath, keyPath, opts.internal(), opts.Logger, clientauth.CheckInterval)
+}
+
+// NewWorkloadIdentity returns the credential of a workload identity
+// federation: the token another issuer writes to tokenFile (on Kubernetes,
+// the service-account token at AZURE_FEDERATED_TOKEN_FILE) is the client
+// assertion. The file is read again when the copy in memory is older than
+// five minutes or its exp is less than five minutes away, so the token the
+// kubelet rotates is always picked up, and an expired one never sent. A
+// missing or empty file, or one without a JWT, is
+// entra.CodeInvalidCredentialMaterial naming the file.
+func NewWorkloadIdentity(tokenFile string) Credential {
+	return clientauth.NewTokenFile(tokenFile, "")
+}
+
+// NewManagedIdentityAssertion returns the credential of an application
+// that trusts a managed identity as a federated credential: the identity's
+// token for the token-exchange audience of the authority's cloud
+// (api://AzureADTokenExchange, or the US Gov, China, France or Germany
+// one) is the client assertion. mi caches that token; a claims challenge
+// of the application's request reaches it (it then skips its cache), and
+// so does the correlation id.
+func NewManagedIdentityAssertion(mi *managedidentity.Client) Credential {
+	return clientauth.NewAssertion(func(ctx context.Context, req clientauth.AssertionRequest) (string, error) {
+		tok, err := mi.AcquireToken(ctx, managedidentity.TokenRequest{Resource: exchangeAudience(req.TokenEndpoint),
+			Claims: req.Claims, CorrelationID: req.CorrelationID})
+		return tok.AccessToken, err
+	})
+}
+
+func exchangeAudience(tokenEndpoint string) string {
+	u, err := url.Parse(tokenEndpoint)
+	if err != nil {
+		return cloud.ExchangeAudience("")
+	}
+	return cloud.ExchangeAudience(u.Hostname())
 }
 
 // NewCertificate returns a certificate credential. chain[0] is the leaf,

@@ -88,8 +88,9 @@ type Request struct {
 	// authenticates the client (mTLS proof-of-possession, RFC 8705
 	// tls_client_auth); a certificate credential signs no assertion.
 	CertificateOnly bool
-	// Tenant, CorrelationID, Claims and Capabilities describe the request
-	// for assertion callbacks (a federated credential passes them on).
+	// Tenant, CorrelationID, the claims challenge (Claims) and the client
+	// Capabilities describe the request for assertion callbacks (a
+	// federated credential passes them on).
 	Tenant        string
 	CorrelationID string
 	Claims        string

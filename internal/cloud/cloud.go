@@ -17,6 +17,9 @@ type Cloud struct {
 	MTLS string
 	// Aliases are the hosts (lower-case, no port) that name the cloud.
 	Aliases []string
+	// ExchangeAudience is the audience of the tokens a managed identity
+	// presents as a federated credential to the cloud's token service.
+	ExchangeAudience string
 }
 
 // Lookup finds the cloud a host (lower-case, without port) is an alias of.
@@ -30,26 +33,59 @@ func Lookup(host string) (Cloud, bool) {
 			Regional:  "login.microsoft.com",
 			MTLS:      "mtlsauth.microsoft.com",
 			Aliases:   []string{"login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"},
+
+			ExchangeAudience: publicExchangeAudience,
 		}, true
 	case "login.microsoftonline.us", "login.usgovcloudapi.net":
-		return sovereign("login.microsoftonline.us", "login.usgovcloudapi.net"), true
+		return sovereign("api://AzureADTokenExchangeUSGov", "login.microsoftonline.us", "login.usgovcloudapi.net"), true
 	case "login.partner.microsoftonline.cn", "login.chinacloudapi.cn":
-		return sovereign("login.partner.microsoftonline.cn", "login.chinacloudapi.cn"), true
-	case "login.sovcloud-identity.fr", "login.sovcloud-identity.de", "login.sovcloud-identity.sg":
-		return sovereign(host), true
+		return sovereign("api://AzureADTokenExchangeChina", "login.partner.microsoftonline.cn", "login.chinacloudapi.cn"), true
+	case "login.sovcloud-identity.fr":
+		return sovereign("api://AzureADTokenExchangeFrance", host), true
+	case "login.sovcloud-identity.de":
+		return sovereign("api://AzureADTokenExchangeGermany", host), true
+	case "login.sovcloud-identity.sg":
+		return sovereign(publicExchangeAudience, host), true // no audience of its own is documented
 	}
 	return Cloud{}, false
 }
 
-// sovereign is a cloud whose every host derives from its preferred one.
-func sovereign(preferred string, aliases ...string) Cloud {
+const publicExchangeAudience = "api://AzureADTokenExchange"
+
+// sovereign is a cloud whose every host derives from its preferred one,
+// the first of hosts.
+func sovereign(exchange string, hosts ...string) Cloud {
+	preferred := hosts[0]
 	return Cloud{
 		Preferred: preferred,
 		CacheEnv:  preferred,
 		Regional:  preferred,
 		MTLS:      "mtlsauth" + strings.TrimPrefix(preferred, "login"),
-		Aliases:   append([]string{preferred}, aliases...),
+		Aliases:   hosts,
+
+		ExchangeAudience: exchange,
 	}
+}
+
+// ExchangeAudience is the token-exchange audience for the token service
+// at host, a cloud's host or a regional or mTLS host of it (a leading
+// region or mtlsauth label is looked through); the public cloud's for a
+// host of no known cloud.
+func ExchangeAudience(host string) string {
+	host = strings.ToLower(host)
+	for _, h := range []string{host, afterFirstLabel(host)} {
+		if c, ok := Lookup(strings.Replace(h, "mtlsauth.", "login.", 1)); ok {
+			return c.ExchangeAudience
+		}
+	}
+	return publicExchangeAudience
+}
+
+func afterFirstLabel(host string) string {
+	if _, rest, ok := strings.Cut(host, "."); ok {
+		return rest
+	}
+	return host
 }
 
 // CacheEnvironment returns the cache environment of an Entra ID host: the
