@@ -102,6 +102,7 @@ func TestTokenCommandsAgainstEmulator(t *testing.T) {
 		wantStatus int
 		wantStderr string
 		check      func(t *testing.T, out tokenOutput)
+		env        []string // more environment for this run
 	}{
 		{name: "client credentials with a secret",
 			args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID, "--secret-env", "APP_SECRET"},
@@ -146,14 +147,41 @@ func TestTokenCommandsAgainstEmulator(t *testing.T) {
 			wantStatus: 1, wantStderr: "entra: invalid_authority: "},
 		{name: "unknown flag", args: []string{"token", "client-credentials", "--bogus"}, wantStatus: 2, wantStderr: "flag provided but not defined"},
 		{name: "no credential", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID},
-			wantStatus: 2, wantStderr: "exactly one of --secret-env, --secret-file and --cert"},
+			wantStatus: 2, wantStderr: "no --authority, --client-id or credential flag, and the AZURE_* environment cannot stand in"},
 		{name: "unknown command", args: []string{"frobnicate"}, wantStatus: 2, wantStderr: "unknown command"},
+		{name: "the AZURE_* environment stands in for the flags",
+			args: []string{"token", "client-credentials"},
+			env: []string{"AZURE_CLIENT_ID=" + dc.ID, "AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_AUTHORITY_HOST=" + em.URL() + "/",
+				"AZURE_CLIENT_SECRET=" + dc.Secret},
+			check: func(t *testing.T, out tokenOutput) {
+				if out.AccessToken == "" || out.Credential != "secret" || !strings.HasSuffix(out.TokenEndpoint, "/contoso.onmicrosoft.com/oauth2/v2.0/token") {
+					t.Errorf("output %+v", out)
+				}
+			}},
+		{name: "flags override the environment",
+			args: []string{"token", "client-credentials", "--cert", certFile},
+			env: []string{"AZURE_CLIENT_ID=" + dc.ID, "AZURE_TENANT_ID=contoso.onmicrosoft.com", "AZURE_AUTHORITY_HOST=" + em.URL() + "/",
+				"AZURE_CLIENT_SECRET=" + dc.Secret},
+			check: func(t *testing.T, out tokenOutput) {
+				if out.AccessToken == "" || out.Credential != "certificate" {
+					t.Errorf("output %+v", out)
+				}
+			}},
+		{name: "conflicting environment", args: []string{"token", "client-credentials"},
+			env: []string{"AZURE_CLIENT_ID=" + dc.ID, "AZURE_TENANT_ID=t", "AZURE_CLIENT_SECRET=" + dc.Secret, "AZURE_FEDERATED_TOKEN_FILE=/t"},
+			wantStatus: 2, wantStderr: "more than one credential (AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE)"},
+		{name: "two credential flags", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID,
+			"--secret-env", "APP_SECRET", "--federated-token-file", "/t"}, wantStatus: 2, wantStderr: "at most one of --secret-env"},
+		{name: "a bad managed identity assertion", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID,
+			"--managed-identity-assertion", "client-id"}, wantStatus: 2, wantStderr: "--managed-identity-assertion is system, client-id=ID"},
 		{name: "unreadable certificate", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID, "--cert", filepath.Join(dir, "missing.pem")},
 			wantStatus: 1, wantStderr: "entra: invalid_credential_material: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr, status := c.run(t, tt.args...)
+			run := c
+			run.env = append(append([]string(nil), c.env...), tt.env...)
+			stdout, stderr, status := run.run(t, tt.args...)
 			if status != tt.wantStatus {
 				t.Fatalf("exit status %d, want %d\nstdout: %s\nstderr: %s", status, tt.wantStatus, stdout, stderr)
 			}

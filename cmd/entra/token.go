@@ -18,6 +18,7 @@ import (
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/internal/errs"
+	"github.com/entra-go/entra/managedidentity"
 )
 
 const defaultScope = "https://graph.microsoft.com/.default"
@@ -33,6 +34,8 @@ type tokenFlags struct {
 	authority, tenant, clientID   string
 	secretEnv, secretFile         string
 	cert, key, certPasswordEnv    string
+	federatedTokenFile            string
+	miAssertion                   string
 	sendX5C                       bool
 	scopes, capabilities          listFlag
 	region, claims, userAssertion string
@@ -55,15 +58,17 @@ var tokenFlows = []string{"client-credentials", "obo", "auth-code", "refresh", "
 func newTokenFlagSet(flow string, f *tokenFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("entra token "+flow, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.authority, "authority", "", "authority URL, e.g. https://login.microsoftonline.com/TENANT (required)")
+	fs.StringVar(&f.authority, "authority", "", "authority URL, e.g. https://login.microsoftonline.com/TENANT (default: from AZURE_AUTHORITY_HOST and AZURE_TENANT_ID)")
 	fs.StringVar(&f.tenant, "tenant", "", "tenant to use instead of the authority's, for this request")
-	fs.StringVar(&f.clientID, "client-id", "", "application (client) id (required)")
+	fs.StringVar(&f.clientID, "client-id", "", "application (client) id (default: AZURE_CLIENT_ID)")
 	fs.StringVar(&f.secretEnv, "secret-env", "", "read the client secret from this environment variable")
 	fs.StringVar(&f.secretFile, "secret-file", "", "read the client secret from this file")
 	fs.StringVar(&f.cert, "cert", "", "client certificate: PEM (chain and key) or PKCS#12 file")
 	fs.StringVar(&f.key, "key", "", "PEM private key, when it is not in the --cert file")
 	fs.StringVar(&f.certPasswordEnv, "cert-password-env", "", "read the PKCS#12 password from this environment variable")
 	fs.BoolVar(&f.sendX5C, "send-x5c", false, "send the certificate chain (x5c) in the client assertion")
+	fs.StringVar(&f.federatedTokenFile, "federated-token-file", "", "workload identity: send the token in this file (re-read as it rotates) as the client assertion")
+	fs.StringVar(&f.miAssertion, "managed-identity-assertion", "", "managed identity as a federated credential: system, client-id=ID, object-id=ID or resource-id=ID")
 	fs.Var(&f.scopes, "scope", "scope to request (repeatable; default "+defaultScope+")")
 	fs.StringVar(&f.region, "region", "", `Azure region for a regional endpoint, or "auto"`)
 	fs.StringVar(&f.claims, "claims", "", "claims challenge JSON received from a resource (bypasses the cache)")
@@ -110,32 +115,21 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 	if err := f.validate(flow); err != nil {
 		return err
 	}
-	cred, err := f.credential(e)
+	cfg, kind, err := f.clientConfig(e)
 	if err != nil {
 		return err
 	}
-	c, err := openCache(ctx, f.cachePath, e)
+	if cfg.Cache, err = openCache(ctx, f.cachePath, e); err != nil {
+		return err
+	}
+	cfg.Region, cfg.Capabilities, cfg.DisableInstanceDiscovery = f.region, f.capabilities, f.disableInstanceDiscovery
+	cfg.EnableClientClaims = f.clientClaims != "" // passing --client-claims is the CLI user's opt-in to the preview
+	cfg.Logger, cfg.HTTPClient, cfg.SendCertificateOverMTLS = e.logger(), e.httpClient, f.mtls
+	client, err := confidential.New(cfg)
 	if err != nil {
 		return err
 	}
-	client, err := confidential.New(confidential.Config{
-		Authority:                f.authority,
-		ClientID:                 f.clientID,
-		Credential:               cred,
-		Region:                   f.region,
-		Capabilities:             f.capabilities,
-		DisableInstanceDiscovery: f.disableInstanceDiscovery,
-		// Passing --client-claims is the CLI user's opt-in to the preview.
-		EnableClientClaims: f.clientClaims != "",
-		Cache:              c,
-		Logger:             e.logger(),
-		HTTPClient:         e.httpClient,
-
-		SendCertificateOverMTLS: f.mtls,
-	})
-	if err != nil {
-		return err
-	}
+	defer client.Close()
 	req := confidential.TokenRequest{
 		Scopes:       f.scopes,
 		Tenant:       f.tenant,
@@ -173,17 +167,13 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	return printToken(e.stdout, f.output, tok)
+	out := newTokenOutput(tok)
+	out.Credential = kind
+	return printOutput(e.stdout, f.output, out)
 }
 
 func (f *tokenFlags) validate(flow string) error {
 	var missing []string
-	if f.authority == "" {
-		missing = append(missing, "--authority")
-	}
-	if f.clientID == "" {
-		missing = append(missing, "--client-id")
-	}
 	for _, req := range []struct {
 		flow, name, value string
 	}{
@@ -204,14 +194,8 @@ func (f *tokenFlags) validate(flow string) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("%w: missing %s", errUsage, strings.Join(missing, ", "))
 	}
-	n := 0
-	for _, set := range []bool{f.secretEnv != "", f.secretFile != "", f.cert != ""} {
-		if set {
-			n++
-		}
-	}
-	if n != 1 {
-		return fmt.Errorf("%w: give exactly one of --secret-env, --secret-file and --cert", errUsage)
+	if len(f.credentialFlags()) > 1 {
+		return fmt.Errorf("%w: give at most one of --secret-env, --secret-file, --cert, --federated-token-file and --managed-identity-assertion", errUsage)
 	}
 	if f.output != "json" && f.output != "text" {
 		return fmt.Errorf("%w: -o must be json or text", errUsage)
@@ -222,26 +206,102 @@ func (f *tokenFlags) validate(flow string) error {
 	return nil
 }
 
-func (f *tokenFlags) credential(e env) (credential.Credential, error) {
+// credentialFlags are the credential flags given.
+func (f *tokenFlags) credentialFlags() []string {
+	var set []string
+	for name, value := range map[string]string{"--secret-env": f.secretEnv, "--secret-file": f.secretFile, "--cert": f.cert,
+		"--federated-token-file": f.federatedTokenFile, "--managed-identity-assertion": f.miAssertion} {
+		if value != "" {
+			set = append(set, name)
+		}
+	}
+	return set
+}
+
+// clientConfig is the client's authority, client id and credential: from
+// the flags, and, for what they do not give, from the AZURE_* environment
+// (which must then describe a whole application). kind names the
+// credential for the output.
+func (f *tokenFlags) clientConfig(e env) (cfg confidential.Config, kind string, err error) {
+	if f.authority == "" || f.clientID == "" || len(f.credentialFlags()) == 0 {
+		if cfg, err = confidential.ConfigFromEnvironment(e.getenv); err != nil {
+			return cfg, "", fmt.Errorf("%w: no --authority, --client-id or credential flag, and the AZURE_* environment cannot stand in: %v", errUsage, err)
+		}
+		kind = environmentCredential(e.getenv)
+	}
+	if f.authority != "" {
+		cfg.Authority = f.authority
+	}
+	if f.clientID != "" {
+		cfg.ClientID = f.clientID
+	}
+	if len(f.credentialFlags()) == 1 {
+		cfg.Credential, kind, err = f.credential(e)
+	}
+	return cfg, kind, err
+}
+
+// environmentCredential names the credential ConfigFromEnvironment took
+// (it takes exactly one).
+func environmentCredential(getenv func(string) string) string {
+	switch {
+	case getenv("AZURE_FEDERATED_TOKEN_FILE") != "":
+		return "workload_identity"
+	case getenv("AZURE_CLIENT_CERTIFICATE_PATH") != "":
+		return "certificate"
+	}
+	return "secret"
+}
+
+func (f *tokenFlags) credential(e env) (credential.Credential, string, error) {
 	switch {
 	case f.secretEnv != "":
 		secret := e.getenv(f.secretEnv)
 		if secret == "" {
-			return nil, errs.New(entra.CodeInvalidCredentialMaterial, "environment variable %s is empty or not set", f.secretEnv)
+			return nil, "", errs.New(entra.CodeInvalidCredentialMaterial, "environment variable %s is empty or not set", f.secretEnv)
 		}
-		return credential.NewSecret(secret)
+		cred, err := credential.NewSecret(secret)
+		return cred, "secret", err
 	case f.secretFile != "":
 		b, err := os.ReadFile(f.secretFile)
 		if err != nil {
-			return nil, errs.Wrap(entra.CodeInvalidCredentialMaterial, err, "cannot read the secret file")
+			return nil, "", errs.Wrap(entra.CodeInvalidCredentialMaterial, err, "cannot read the secret file")
 		}
-		return credential.NewSecret(strings.TrimRight(string(b), "\r\n"))
+		cred, err := credential.NewSecret(strings.TrimRight(string(b), "\r\n"))
+		return cred, "secret", err
+	case f.federatedTokenFile != "":
+		return credential.NewWorkloadIdentity(f.federatedTokenFile), "workload_identity", nil
+	case f.miAssertion != "":
+		mi, err := managedIdentityFor(f.miAssertion, e)
+		if err != nil {
+			return nil, "", err
+		}
+		return credential.NewManagedIdentityAssertion(mi), "managed_identity", nil
 	}
 	opts := credential.CertificateOptions{SendX5C: f.sendX5C}
 	if f.certPasswordEnv != "" {
 		opts.Password = e.getenv(f.certPasswordEnv)
 	}
-	return credential.LoadCertificate(f.cert, f.key, opts)
+	cred, err := credential.LoadCertificate(f.cert, f.key, opts)
+	return cred, "certificate", err
+}
+
+// managedIdentityFor makes the managed identity client of
+// --managed-identity-assertion: system, client-id=ID, object-id=ID or
+// resource-id=ID.
+func managedIdentityFor(spec string, e env) (*managedidentity.Client, error) {
+	kind, value, _ := strings.Cut(spec, "=")
+	ids := map[string]func(string) managedidentity.ID{"client-id": managedidentity.UserAssignedClientID,
+		"object-id": managedidentity.UserAssignedObjectID, "resource-id": managedidentity.UserAssignedResourceID}
+	id := managedidentity.SystemAssigned()
+	switch newID, ok := ids[kind]; {
+	case spec == "system":
+	case ok && value != "":
+		id = newID(value)
+	default:
+		return nil, fmt.Errorf("%w: --managed-identity-assertion is system, client-id=ID, object-id=ID or resource-id=ID, not %q", errUsage, spec)
+	}
+	return managedidentity.New(managedidentity.Config{ID: id, Getenv: e.getenv, ArcTokenDir: e.arcTokenDir, Logger: e.logger()})
 }
 
 // tokenOutput is the JSON contract of "entra token".
@@ -257,6 +317,9 @@ type tokenOutput struct {
 	// BindingCertificateSHA256 is the x5t#S256 of the certificate a PoP
 	// token is bound to.
 	BindingCertificateSHA256 string `json:"binding_certificate_sha256,omitempty"`
+	// Credential names the client's credential: secret, certificate,
+	// workload_identity or managed_identity.
+	Credential string `json:"credential,omitempty"`
 	// ManagedIdentitySource is the managed identity source used (imds,
 	// app_service, azure_arc, cloud_shell, service_fabric or machine_learning).
 	ManagedIdentitySource string `json:"managed_identity_source,omitempty"`
