@@ -168,7 +168,7 @@ func TestTokenCommandsAgainstEmulator(t *testing.T) {
 				}
 			}},
 		{name: "conflicting environment", args: []string{"token", "client-credentials"},
-			env: []string{"AZURE_CLIENT_ID=" + dc.ID, "AZURE_TENANT_ID=t", "AZURE_CLIENT_SECRET=" + dc.Secret, "AZURE_FEDERATED_TOKEN_FILE=/t"},
+			env:        []string{"AZURE_CLIENT_ID=" + dc.ID, "AZURE_TENANT_ID=t", "AZURE_CLIENT_SECRET=" + dc.Secret, "AZURE_FEDERATED_TOKEN_FILE=/t"},
 			wantStatus: 2, wantStderr: "more than one credential (AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE)"},
 		{name: "two credential flags", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID,
 			"--secret-env", "APP_SECRET", "--federated-token-file", "/t"}, wantStatus: 2, wantStderr: "at most one of --secret-env"},
