@@ -22,6 +22,11 @@ const (
 	envCertificatePass   = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
 	envSendCertChain     = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"
 	envFederatedToken    = "AZURE_FEDERATED_TOKEN_FILE"
+	// An AKS identity binding re-targets token requests to a proxy.
+	envTokenProxy = "AZURE_KUBERNETES_TOKEN_PROXY"
+	envSNIName    = "AZURE_KUBERNETES_SNI_NAME"
+	envCAFile     = "AZURE_KUBERNETES_CA_FILE"
+	envCAData     = "AZURE_KUBERNETES_CA_DATA"
 	defaultAuthorityHost = "https://login.microsoftonline.com/"
 )
 
@@ -32,7 +37,9 @@ const (
 // AZURE_CLIENT_SECRET; AZURE_CLIENT_CERTIFICATE_PATH (PEM or PFX, with
 // AZURE_CLIENT_CERTIFICATE_PASSWORD and AZURE_CLIENT_SEND_CERTIFICATE_CHAIN);
 // or AZURE_FEDERATED_TOKEN_FILE (workload identity, as the AKS webhook
-// sets it). getenv nil means os.Getenv; it also becomes Config.Getenv.
+// sets it; with an AKS identity binding, AZURE_KUBERNETES_TOKEN_PROXY,
+// AZURE_KUBERNETES_SNI_NAME and AZURE_KUBERNETES_CA_FILE or _CA_DATA send
+// its token requests through the binding's proxy). getenv nil means os.Getenv; it also becomes Config.Getenv.
 // Other fields can be set on the result before New.
 //
 // A missing or conflicting variable is entra.CodeInvalidArgument naming
@@ -81,7 +88,13 @@ func ConfigFromEnvironment(getenv func(string) string) (Config, error) {
 		cfg.Credential, err = credential.LoadCertificate(env(envCertificatePath), "",
 			credential.CertificateOptions{Password: getenv(envCertificatePass), SendX5C: sendChain})
 	case envFederatedToken:
-		cfg.Credential = clientauth.NewTokenFile(env(envFederatedToken), envFederatedToken)
+		var proxy *clientauth.Proxy
+		if u := env(envTokenProxy); u != "" {
+			if proxy, err = clientauth.NewProxy(u, env(envSNIName), env(envCAFile), getenv(envCAData)); err != nil {
+				return Config{}, err
+			}
+		}
+		cfg.Credential = clientauth.NewTokenFile(env(envFederatedToken), envFederatedToken, proxy)
 	}
 	return cfg, err
 }

@@ -87,6 +87,7 @@ func refreshForm(rt string) url.Values {
 type route struct {
 	endpoints authority.Endpoints
 	binding   *clientauth.Binding // presented in the TLS handshake; nil for none
+	proxy     *clientauth.Proxy   // where the request goes instead; nil for none
 	pop       bool
 }
 
@@ -111,6 +112,9 @@ func (c *Client) route(ctx context.Context, g grant, auth authority.Authority) (
 	opts := authority.ResolveOptions{Regional: g.kind == grantClient || overMTLS, MTLS: overMTLS}
 	var err error
 	r.endpoints, err = c.resolver.Resolve(ctx, auth, opts)
+	if p, ok := c.cred.(clientauth.Proxied); ok && err == nil {
+		r.proxy = p.Proxy()
+	}
 	return r, err
 }
 
@@ -142,7 +146,10 @@ func (c *Client) request(ctx context.Context, g grant, form url.Values, requeste
 		return pipeline.Answer{}, err
 	}
 	c.completeForm(form, g, auth, r, material, requestClaims)
-	tc := c.transport
+	tc, endpoint := c.transport, r.endpoints.Token
+	if r.proxy != nil {
+		tc, endpoint = &transport.Client{HTTP: r.proxy.HTTP, Logger: c.logger}, r.proxy.Rewrite(endpoint)
+	}
 	if r.binding != nil {
 		hc, err := c.mtlsClients.Client(r.binding.TLS)
 		if err != nil {
@@ -150,7 +157,7 @@ func (c *Client) request(ctx context.Context, g grant, form url.Values, requeste
 		}
 		tc = &transport.Client{HTTP: hc, Logger: c.logger}
 	}
-	resp, err := tc.PostForm(ctx, r.endpoints.Token, form, correlationID, c.retry)
+	resp, err := tc.PostForm(ctx, endpoint, form, correlationID, c.retry)
 	if err != nil {
 		return pipeline.Answer{}, err
 	}
@@ -171,7 +178,7 @@ func (c *Client) request(ctx context.Context, g grant, form url.Values, requeste
 	if err != nil {
 		return pipeline.Answer{}, err
 	}
-	a.Token.TokenEndpoint, a.Token.Region = r.endpoints.Token, r.endpoints.Region
+	a.Token.TokenEndpoint, a.Token.Region = endpoint, r.endpoints.Region
 	if r.pop {
 		a.Token.BindingCertificate = r.binding.Leaf
 	}

@@ -104,7 +104,7 @@ func WatchCertificate(certPath, keyPath string, opts CertificateOptions) (Creden
 // missing or empty file, or one without a JWT, is
 // entra.CodeInvalidCredentialMaterial naming the file.
 func NewWorkloadIdentity(tokenFile string) Credential {
-	return clientauth.NewTokenFile(tokenFile, "")
+	return clientauth.NewTokenFile(tokenFile, "", nil)
 }
 
 // NewManagedIdentityAssertion returns the credential of an application

@@ -34,6 +34,7 @@ type tokenFile struct {
 	// origin names where the path came from, for messages (e.g.
 	// "AZURE_FEDERATED_TOKEN_FILE").
 	origin string
+	proxy  *Proxy // nil: requests go to the token service itself
 	now    func() time.Time
 
 	mu      sync.Mutex // one reader at a time: concurrent callers share a read
@@ -45,10 +46,15 @@ type tokenFile struct {
 // NewTokenFile returns a credential that sends the token in path as its
 // client assertion, re-reading the file when its copy is older than five
 // minutes or its exp is less than five minutes away. origin, if not empty,
-// names where the path came from, for error messages.
-func NewTokenFile(path, origin string) Credential {
-	return &tokenFile{path: path, origin: origin, now: time.Now}
+// names where the path came from, for error messages. proxy, if not nil,
+// is where its token requests go (an AKS identity binding).
+func NewTokenFile(path, origin string, proxy *Proxy) Credential {
+	return &tokenFile{path: path, origin: origin, proxy: proxy, now: time.Now}
 }
+
+// Proxy is where the credential's token requests go; nil for the token
+// service itself.
+func (f *tokenFile) Proxy() *Proxy { return f.proxy }
 
 func (f *tokenFile) Material(ctx context.Context, req Request) (Material, error) {
 	if req.CertificateOnly {

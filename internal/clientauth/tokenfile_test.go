@@ -37,7 +37,7 @@ func TestTokenFileFollowsRotation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token")
 	first := unsignedJWT("first", now.Add(time.Hour))
 	writeAtomically(t, path, first+"\n")
-	f := NewTokenFile(path, "AZURE_FEDERATED_TOKEN_FILE").(*tokenFile)
+	f := NewTokenFile(path, "AZURE_FEDERATED_TOKEN_FILE", nil).(*tokenFile)
 	f.now = func() time.Time { return now }
 	assertion := func() string {
 		t.Helper()
@@ -92,7 +92,7 @@ func TestTokenFileFailures(t *testing.T) {
 	}
 	for name, want := range wants {
 		path := filepath.Join(dir, name)
-		_, err := NewTokenFile(path, "AZURE_FEDERATED_TOKEN_FILE").Material(context.Background(), Request{})
+		_, err := NewTokenFile(path, "AZURE_FEDERATED_TOKEN_FILE", nil).Material(context.Background(), Request{})
 		if entra.ErrorCode(err) != entra.CodeInvalidCredentialMaterial || !strings.Contains(err.Error(), want) ||
 			!strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "AZURE_FEDERATED_TOKEN_FILE") {
 			t.Errorf("%s: %v, want %s naming the file, its variable and %q", name, err, entra.CodeInvalidCredentialMaterial, want)
@@ -101,7 +101,7 @@ func TestTokenFileFailures(t *testing.T) {
 			t.Errorf("%s: the error shows the token", name)
 		}
 	}
-	if _, err := NewTokenFile(filepath.Join(dir, "expired"), "").Material(context.Background(), Request{CertificateOnly: true}); entra.ErrorCode(err) != entra.CodeMTLSCertificateNotProvided {
+	if _, err := NewTokenFile(filepath.Join(dir, "expired"), "", nil).Material(context.Background(), Request{CertificateOnly: true}); entra.ErrorCode(err) != entra.CodeMTLSCertificateNotProvided {
 		t.Errorf("PoP with a federated token: %v", err)
 	}
 }
@@ -117,7 +117,7 @@ func TestTokenFileConcurrentReaders(t *testing.T) {
 		valid[unsignedJWT(fmt.Sprint(i), exp)] = true
 	}
 	writeAtomically(t, path, unsignedJWT("0", exp))
-	f := NewTokenFile(path, "").(*tokenFile)
+	f := NewTokenFile(path, "", nil).(*tokenFile)
 	var rotations sync.WaitGroup
 	rotations.Go(func() {
 		for token := range valid {
