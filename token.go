@@ -1,7 +1,7 @@
 package entra
 
 import (
-	"crypto/x509"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
@@ -41,9 +41,10 @@ type Token struct {
 	// token service sent one.
 	IDToken string
 	// BindingCertificate is the certificate a proof-of-possession token is
-	// bound to (its cnf x5t#S256): the request using the token must present
-	// it in the TLS handshake. Nil for bearer tokens.
-	BindingCertificate *x509.Certificate
+	// bound to (its cnf x5t#S256), with its key and its Leaf: the request
+	// using the token must present it in the TLS handshake (package
+	// httpauth does). Nil for bearer tokens.
+	BindingCertificate *tls.Certificate
 	// RefreshToken is the refresh token the token service sent with a user
 	// flow's token, for callers that keep it themselves. The cache keeps it
 	// too; most callers need not touch it.

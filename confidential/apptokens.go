@@ -69,7 +69,7 @@ func (c *Client) acquire(ctx context.Context, kind grantType, req *TokenRequest,
 		return grant{kind: kind, req: *req, key: q.Key, secret: secret, binding: binding}
 	}, &tok)
 	if err == nil && req.MTLSPoP && binding != nil {
-		tok.BindingCertificate = binding.Leaf // the cache does not keep it
+		tok.BindingCertificate = binding.TLS // the cache does not keep it
 		if c.auth.Kind == authority.KindOIDC {
 			tok.TokenType = entra.TokenTypeBearer // RFC 8705 bound tokens are Bearer on the wire
 		}

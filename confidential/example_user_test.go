@@ -87,7 +87,7 @@ func ExampleTokenRequest_mTLSPoP() {
 	}
 	fmt.Println(tok.TokenType, strings.SplitN(tok.AuthorizationHeader(), " ", 2)[0])
 	fmt.Println(tok.TokenEndpoint)
-	fmt.Println(tok.BindingCertificate.Subject.CommonName)
+	fmt.Println(tok.BindingCertificate.Leaf.Subject.CommonName)
 	// Output:
 	// mtls_pop mtls_pop
 	// https://mtlsauth.microsoft.com/contoso.onmicrosoft.com/oauth2/v2.0/token

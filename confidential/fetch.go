@@ -180,7 +180,7 @@ func (c *Client) request(ctx context.Context, g grant, form url.Values, requeste
 	}
 	a.Token.TokenEndpoint, a.Token.Region = endpoint, r.endpoints.Region
 	if r.pop {
-		a.Token.BindingCertificate = r.binding.Leaf
+		a.Token.BindingCertificate = r.binding.TLS
 	}
 	return a, nil
 }

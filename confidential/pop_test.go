@@ -45,7 +45,7 @@ func TestMTLSPoP(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tok.TokenType != entra.TokenTypeMTLSPoP || tok.AuthorizationHeader() != "mtls_pop "+tok.AccessToken ||
-		tok.BindingCertificate == nil || clientauth.ThumbprintOf(tok.BindingCertificate) != f.rsaCert.Thumbprint() {
+		tok.BindingCertificate == nil || clientauth.ThumbprintOf(tok.BindingCertificate.Leaf) != f.rsaCert.Thumbprint() {
 		t.Fatalf("token %v, binding %v", tok, tok.BindingCertificate != nil)
 	}
 	req := f.tokenRequests()[0]
@@ -90,7 +90,7 @@ func TestMTLSPoPRenewedCertificateIsAMiss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.FromCache || clientauth.ThumbprintOf(tok.BindingCertificate) != renewed.Thumbprint() {
+	if tok.FromCache || clientauth.ThumbprintOf(tok.BindingCertificate.Leaf) != renewed.Thumbprint() {
 		t.Fatalf("the renewed certificate was served a token bound to the old one: %v", tok)
 	}
 }
@@ -169,7 +169,7 @@ func TestMTLSPoPWithCallbackCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.TokenType != entra.TokenTypeMTLSPoP || clientauth.ThumbprintOf(tok.BindingCertificate) != f.ecCert.Thumbprint() {
+	if tok.TokenType != entra.TokenTypeMTLSPoP || clientauth.ThumbprintOf(tok.BindingCertificate.Leaf) != f.ecCert.Thumbprint() {
 		t.Fatalf("token %v", tok)
 	}
 	again, err := c.AcquireTokenForClient(context.Background(), TokenRequest{Scopes: graphScopes, MTLSPoP: true})
@@ -304,7 +304,7 @@ func TestWatchedCertificateRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	firstBearer, err := c.AcquireTokenForClient(ctx, bearer)
-	if err != nil || clientauth.ThumbprintOf(first.BindingCertificate) != old.Thumbprint() {
+	if err != nil || clientauth.ThumbprintOf(first.BindingCertificate.Leaf) != old.Thumbprint() {
 		t.Fatalf("before the rotation: %v", err)
 	}
 	write(renewed)
@@ -313,8 +313,8 @@ func TestWatchedCertificateRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.FromCache || clientauth.ThumbprintOf(tok.BindingCertificate) != renewed.Thumbprint() {
-		t.Fatalf("after the rotation the PoP token is bound to %s, want the new certificate", clientauth.ThumbprintOf(tok.BindingCertificate))
+	if tok.FromCache || clientauth.ThumbprintOf(tok.BindingCertificate.Leaf) != renewed.Thumbprint() {
+		t.Fatalf("after the rotation the PoP token is bound to %s, want the new certificate", clientauth.ThumbprintOf(tok.BindingCertificate.Leaf))
 	}
 	if last := f.tokenRequests()[len(f.tokenRequests())-1]; !last.ClientCertificate.Equal(renewed.Leaf()) {
 		t.Fatal("the request after the rotation did not present the new certificate")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -349,7 +350,7 @@ func newTokenOutput(tok entra.Token) tokenOutput {
 		Region:        tok.Region,
 		Account:       newAccountOutput(tok.Account),
 
-		BindingCertificateSHA256: thumbprint(tok.BindingCertificate),
+		BindingCertificateSHA256: bindingThumbprint(tok.BindingCertificate),
 	}
 }
 
@@ -360,6 +361,14 @@ func thumbprint(c *x509.Certificate) string {
 	}
 	sum := sha256.Sum256(c.Raw)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// bindingThumbprint is a binding certificate's x5t#S256; "" for none.
+func bindingThumbprint(c *tls.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	return thumbprint(c.Leaf)
 }
 
 func printToken(w io.Writer, format string, tok entra.Token) error {

@@ -70,7 +70,12 @@ type boundCallback struct {
 	cert func(context.Context) (*tls.Certificate, error)
 	// last is the binding of the certificate cert returned last, so that a
 	// look-up keyed by it costs a pointer comparison.
-	last atomic.Pointer[Binding]
+	last atomic.Pointer[lastBinding]
+}
+
+type lastBinding struct {
+	returned *tls.Certificate // what cert returned
+	binding  *Binding         // its binding, with Leaf set
 }
 
 // NewBoundAssertion returns a credential whose assertions fn supplies,
@@ -93,17 +98,17 @@ func (b *boundCallback) Certificate(ctx context.Context) (*Binding, error) {
 	case cert == nil || len(cert.Certificate) == 0:
 		return nil, errs.New(entra.CodeMTLSCertificateNotProvided, "the binding certificate callback returned no certificate")
 	}
-	if last := b.last.Load(); last != nil && last.TLS == cert {
-		return last, nil
+	if last := b.last.Load(); last != nil && last.returned == cert {
+		return last.binding, nil
 	}
-	leaf := cert.Leaf
-	if leaf == nil {
-		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+	withLeaf := *cert // the caller's value stays as it is
+	if withLeaf.Leaf == nil {
+		if withLeaf.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
 			return nil, errs.Wrap(entra.CodeInvalidCredentialMaterial, err, "the binding certificate is not a valid X.509 certificate")
 		}
 	}
-	binding := &Binding{TLS: cert, Leaf: leaf, Thumbprint: ThumbprintOf(leaf)}
-	b.last.Store(binding)
+	binding := &Binding{TLS: &withLeaf, Leaf: withLeaf.Leaf, Thumbprint: ThumbprintOf(withLeaf.Leaf)}
+	b.last.Store(&lastBinding{returned: cert, binding: binding})
 	return binding, nil
 }
 

@@ -2,10 +2,10 @@ package clientauth
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,11 +34,10 @@ type certFile struct {
 	stamp fileStamp
 }
 
-// fileStamp tells whether the files changed since they were read.
-type fileStamp struct {
-	certMod, keyMod   time.Time
-	certSize, keySize int64
-}
+// fileStamp tells whether the files changed since they were read: a
+// hash of their contents (times and sizes can stay the same across a
+// replacement made within the file system's time resolution).
+type fileStamp [sha256.Size]byte
 
 // WatchCertificate loads a certificate credential from files, as
 // LoadCertificate does, and reloads it when the files change, looking at
@@ -92,18 +91,20 @@ func (f *certFile) reload(now time.Time) {
 }
 
 func (f *certFile) stat() (fileStamp, error) {
-	var s fileStamp
-	fi, err := os.Stat(f.certPath)
-	if err != nil {
-		return s, err
-	}
-	s.certMod, s.certSize = fi.ModTime(), fi.Size()
-	if f.keyPath != "" {
-		if fi, err = os.Stat(f.keyPath); err != nil {
-			return s, err
+	h := sha256.New()
+	for _, path := range []string{f.certPath, f.keyPath} {
+		if path == "" {
+			continue
 		}
-		s.keyMod, s.keySize = fi.ModTime(), fi.Size()
+		data, err := readFile(path, "certificate")
+		if err != nil {
+			return fileStamp{}, err
+		}
+		h.Write(data)
+		h.Write([]byte{0})
 	}
+	var s fileStamp
+	h.Sum(s[:0])
 	return s, nil
 }
 
