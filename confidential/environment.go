@@ -14,19 +14,19 @@ import (
 // The environment variables the Azure SDKs, and the AKS workload identity
 // webhook, configure an application with.
 const (
-	envClientID          = "AZURE_CLIENT_ID"
-	envTenantID          = "AZURE_TENANT_ID"
-	envAuthorityHost     = "AZURE_AUTHORITY_HOST"
-	envClientSecret      = "AZURE_CLIENT_SECRET"
-	envCertificatePath   = "AZURE_CLIENT_CERTIFICATE_PATH"
-	envCertificatePass   = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
-	envSendCertChain     = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"
-	envFederatedToken    = "AZURE_FEDERATED_TOKEN_FILE"
+	envClientID        = "AZURE_CLIENT_ID"
+	envTenantID        = "AZURE_TENANT_ID"
+	envAuthorityHost   = "AZURE_AUTHORITY_HOST"
+	envClientSecret    = "AZURE_CLIENT_SECRET"
+	envCertificatePath = "AZURE_CLIENT_CERTIFICATE_PATH"
+	envCertificatePass = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
+	envSendCertChain   = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"
+	envFederatedToken  = "AZURE_FEDERATED_TOKEN_FILE"
 	// An AKS identity binding re-targets token requests to a proxy.
-	envTokenProxy = "AZURE_KUBERNETES_TOKEN_PROXY"
-	envSNIName    = "AZURE_KUBERNETES_SNI_NAME"
-	envCAFile     = "AZURE_KUBERNETES_CA_FILE"
-	envCAData     = "AZURE_KUBERNETES_CA_DATA"
+	envTokenProxy        = "AZURE_KUBERNETES_TOKEN_PROXY"
+	envSNIName           = "AZURE_KUBERNETES_SNI_NAME"
+	envCAFile            = "AZURE_KUBERNETES_CA_FILE"
+	envCAData            = "AZURE_KUBERNETES_CA_DATA"
 	defaultAuthorityHost = "https://login.microsoftonline.com/"
 )
 
