@@ -41,7 +41,7 @@ type entry struct {
 // with the certificate added.
 func NewPool(base *http.Client, factory Factory, max int) *Pool {
 	if factory == nil {
-		factory = cloneFactory(base)
+		factory = CloneFactory(base, false)
 	}
 	if max <= 0 {
 		max = DefaultMaxClients
@@ -97,7 +97,12 @@ func (p *Pool) evictOldest() {
 	}
 }
 
-func cloneFactory(base *http.Client) Factory {
+// CloneFactory makes clients that clone base's *http.Transport (proxy,
+// dialer, root CAs, timeouts) and present the certificate. renegotiate
+// accepts one TLS renegotiation, in which some servers (Azure Key Vault)
+// ask for the client certificate; Go renegotiates under TLS 1.2 only, so
+// it also caps the version at 1.2.
+func CloneFactory(base *http.Client, renegotiate bool) Factory {
 	return func(cert *tls.Certificate) (*http.Client, error) {
 		var t *http.Transport
 		switch rt := base.Transport.(type) {
@@ -123,6 +128,9 @@ func cloneFactory(base *http.Client) Factory {
 		// a server whose list does not include our issuer.
 		cfg.Certificates = nil
 		cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert, nil }
+		if renegotiate {
+			cfg.MaxVersion, cfg.Renegotiation = tls.VersionTLS12, tls.RenegotiateOnceAsClient
+		}
 		t.TLSClientConfig = cfg
 		return &http.Client{Transport: t, Timeout: base.Timeout, CheckRedirect: base.CheckRedirect, Jar: base.Jar}, nil
 	}
