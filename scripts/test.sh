@@ -2,7 +2,7 @@
 # The project's test command (README: "Run the tests"). Checks formatting and
 # vet, runs every test of the library with the race detector, the interop
 # tests (cache round trip with MSAL Go, RFC 8705 against oidc-provider), the
-# Azure SDK adapter (azentra/) and the Redis store (redisstore/), each its
+# Azure SDK adapter (azentra/), the x/oauth2 adapter (xoauth2/) and the Redis store (redisstore/), each its
 # own module,
 # and the tests of the side-by-side benchmark module (which check its
 # measuring set-up). Needs Go, openssl, Node.js 20+ with npm, and redis-server.
@@ -22,6 +22,7 @@ go test -race -count=1 ./...
 (cd interop/oidcprovider && npm ci --no-audit --no-fund --loglevel=error)
 (cd interop && go vet ./... && ENTRA_REQUIRE_OIDC_PROVIDER=1 go test -race -count=1 ./...)
 (cd azentra && go vet ./... && go test -race -count=1 ./...)
+(cd xoauth2 && go vet ./... && go test -race -count=1 ./...)
 # redisstore/: the shared cache on a real redis-server, which its tests start.
 (cd redisstore && go vet ./... && ENTRA_REQUIRE_REDIS=1 go test -race -count=1 ./...)
 (cd bench && go vet ./... && go test -count=1 ./...)
