@@ -5,6 +5,7 @@
 //	entra token obo --authority URL --client-id ID --cert PATH --user-assertion TOKEN [--scope S]...
 //	entra token managed-identity --resource R [--client-id|--resource-id|--object-id ID] [--source S]
 //	entra token auth-code|refresh|silent ... [--cache FILE]
+//	entra http [-X METHOD] [-H 'Name: value']... [--data @FILE|-] [-i] [token flags | --managed-identity] URL
 //	entra auth-url --authority URL --client-id ID --redirect-uri URI [-o json]
 //	entra accounts list|remove --authority URL --client-id ID --cache FILE
 //	entra emulator [--addr HOST:PORT] [--dir DIR]
@@ -35,6 +36,7 @@ const usage = `usage:
   entra token auth-code [flags]            redeem an authorization code for a user's tokens
   entra token refresh [flags]              redeem a refresh token
   entra token silent [flags]               a cached user's token, refreshed if needed
+  entra http [flags] URL                   call a URL with a token (Bearer or mTLS PoP; CAE answered)
   entra auth-url [flags]                   sign-in URL with PKCE, state and nonce
   entra accounts list|remove [flags]       accounts in a cache file
   entra emulator [flags]                   run the local token service emulator
@@ -103,6 +105,8 @@ func dispatch(ctx context.Context, args []string, e env) error {
 			return fmt.Errorf("%w: entra token needs a flow: client-credentials, obo, auth-code, refresh, silent or managed-identity", errUsage)
 		}
 		return runToken(ctx, args[1], args[2:], e)
+	case "http":
+		return runHTTP(ctx, args[1:], e)
 	case "auth-url":
 		return runAuthURL(ctx, args[1:], e)
 	case "accounts":

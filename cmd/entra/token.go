@@ -59,6 +59,12 @@ var tokenFlows = []string{"client-credentials", "obo", "auth-code", "refresh", "
 func newTokenFlagSet(flow string, f *tokenFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("entra token "+flow, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	addTokenFlags(fs, flow, f)
+	return fs
+}
+
+// addTokenFlags defines the flags of a confidential client's flow on fs.
+func addTokenFlags(fs *flag.FlagSet, flow string, f *tokenFlags) {
 	fs.StringVar(&f.authority, "authority", "", "authority URL, e.g. https://login.microsoftonline.com/TENANT (default: from AZURE_AUTHORITY_HOST and AZURE_TENANT_ID)")
 	fs.StringVar(&f.tenant, "tenant", "", "tenant to use instead of the authority's, for this request")
 	fs.StringVar(&f.clientID, "client-id", "", "application (client) id (default: AZURE_CLIENT_ID)")
@@ -98,7 +104,6 @@ func newTokenFlagSet(flow string, f *tokenFlags, stderr io.Writer) *flag.FlagSet
 		fs.StringVar(&f.account, "account", "", "home account id of a cached account")
 		fs.StringVar(&f.username, "username", "", "username of a cached account")
 	}
-	return fs
 }
 
 func runToken(ctx context.Context, flow string, args []string, e env) error {
