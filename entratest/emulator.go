@@ -8,6 +8,8 @@
 //     (authorize) and the token endpoint, which authenticates clients for
 //     real (secrets, assertions verified against registered certificates,
 //     TLS client certificates on the mTLS hosts) and issues signed JWTs;
+//   - on the same listener, the OpenID Connect issuers made by NewIssuer,
+//     which play a Kubernetes cluster's service-account issuer;
 //   - on a plain-HTTP listener, IMDS (tokens and the compute metadata used
 //     for region detection) and the managed identity endpoints of App
 //     Service, Azure Arc, Cloud Shell and Azure Machine Learning;
@@ -21,8 +23,9 @@
 //	"token"                 token endpoint
 //	"authorize"             sign-in (authorization endpoint)
 //	"instance_discovery"    /common/discovery/instance
-//	"openid_configuration"  OpenID Connect discovery document
-//	"keys"                  token signing keys (JWKS)
+//	"openid_configuration"  OpenID Connect discovery document (also an
+//	                        Issuer's)
+//	"keys"                  token signing keys (JWKS; also an Issuer's)
 //	"imds_compute"          IMDS compute metadata
 //	"imds", "app_service", "azure_arc", "cloud_shell", "service_fabric",
 //	"machine_learning"      managed identity token endpoints, named as
@@ -135,7 +138,8 @@ type Emulator struct {
 	refresh    map[string]refreshGrant
 	requests   []Request
 	faults     []*Fault
-	arcSecrets map[string]string // outstanding challenge secret → file
+	arcSecrets map[string]string  // outstanding challenge secret → file
+	issuers    map[string]*Issuer // by URL
 }
 
 // New starts an emulator: its three listeners serve until Close.
@@ -145,6 +149,7 @@ func New(opts Options) (*Emulator, error) {
 		opts: opts, keyID: newGUID(), tenant: newGUID(), closed: make(chan struct{}),
 		clients: map[string]Client{}, users: map[string]User{}, codes: map[string]*authCode{},
 		jtis: map[string]time.Time{}, refresh: map[string]refreshGrant{}, arcSecrets: map[string]string{},
+		issuers: map[string]*Issuer{},
 	}
 	tokenCert, sfCert, err := e.setUp()
 	if err != nil {
@@ -209,7 +214,7 @@ func (e *Emulator) listen(tokenCert, sfCert tls.Certificate) error {
 		e.imdsLn.Close()
 		return err
 	}
-	token := newServer(e.tokenServiceMux(), &tls.Config{
+	token := newServer(e.tokenServiceHandler(), &tls.Config{
 		MinVersion:   tls.VersionTLS12,
 		Certificates: []tls.Certificate{tokenCert},
 		// Client certificates are recorded; the mTLS endpoints refuse a

@@ -46,10 +46,26 @@ func (e *Emulator) tokenServiceMux() *http.ServeMux {
 		issuer: "/adfs", token: "/adfs/oauth2/token", authorize: "/adfs/oauth2/authorize", keys: "/adfs/discovery/keys",
 	})))
 	mux.Handle("GET /common/discovery/instance", ep(epInstanceDiscovery, e.instanceDiscovery))
-	mux.Handle("/", ep(epUnknown, func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, "invalid_request", 90002, "No such endpoint.")
-	}))
+	mux.Handle("/", ep(epUnknown, notFound))
 	return mux
+}
+
+// tokenServiceHandler routes the token service's listener: the paths of
+// the issuers made by NewIssuer to issuerMux, the others to
+// tokenServiceMux. Two muxes, because ServeMux refuses
+// /issuers/{name}/.well-known/openid-configuration beside
+// /{tenant}/v2.0/.well-known/openid-configuration: both match
+// /issuers/v2.0/.well-known/openid-configuration, and neither pattern is
+// more specific. No tenant is named "issuers".
+func (e *Emulator) tokenServiceHandler() http.Handler {
+	entra, issuers := e.tokenServiceMux(), e.issuerMux()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, issuersPath) {
+			issuers.ServeHTTP(w, r)
+			return
+		}
+		entra.ServeHTTP(w, r)
+	})
 }
 
 // plainMux routes the plain-HTTP listener: IMDS at its real paths, so
@@ -88,6 +104,10 @@ func (e *Emulator) handleSource(mux *http.ServeMux, method, source string, check
 		}
 		miWriteError(w, source, &miRefusal{status: http.StatusMethodNotAllowed, code: code, msg: "The request method is not supported."})
 	}))
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, http.StatusNotFound, "invalid_request", 90002, "No such endpoint.")
 }
 
 func refuseNotPost(w http.ResponseWriter, r *http.Request) {
