@@ -88,12 +88,14 @@ func parseAssertion(r *http.Request, overMTLS, pop bool) (*jws.Token, *refusal) 
 	return t, nil
 }
 
-// checkCredential verifies the assertion or the secret; certified means
-// the TLS handshake's registered certificate is enough (mtls_pop, RFC 8705
-// tls_client_auth). A bearer request to an Entra ID mTLS host still needs
-// its assertion.
+// checkCredential verifies the assertion (the client's own or a
+// federated one) or the secret; certified means the TLS handshake's
+// registered certificate is enough (mtls_pop, RFC 8705 tls_client_auth).
+// A bearer request to an Entra ID mTLS host still needs its assertion.
 func (e *Emulator) checkCredential(r *http.Request, client Client, assertion *jws.Token, certified bool) *refusal {
 	switch {
+	case assertion != nil && isFederated(r, assertion, client.ID):
+		return e.verifyFederated(assertion, client)
 	case assertion != nil:
 		if m := e.verifyAssertion(r, assertion, client); m != "" {
 			return refuse(401, "invalid_client", 700027, "Client assertion failed validation: "+m+".")

@@ -2,6 +2,7 @@ package entratest
 
 import (
 	"crypto/x509"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,6 +20,9 @@ type Client struct {
 	// FamilyID, if not empty ("1"), puts the client in a family whose
 	// members redeem each other's refresh tokens.
 	FamilyID string
+	// FederatedCredentials are the issuers' tokens the client accepts as
+	// its client assertion (workload identity federation).
+	FederatedCredentials []FederatedCredential
 }
 
 // DefaultClient is the client every emulator registers at start.
@@ -67,7 +71,8 @@ func (e *Emulator) registerDefaults(now time.Time) error {
 func (e *Emulator) RegisterClient(c Client) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c.Certificates = append([]*x509.Certificate(nil), c.Certificates...)
+	c.Certificates = slices.Clone(c.Certificates)
+	c.FederatedCredentials = slices.Clone(c.FederatedCredentials)
 	e.clients[c.ID] = c
 }
 

@@ -7,7 +7,8 @@
 //     instance and OpenID Connect discovery, signing keys, sign-in
 //     (authorize) and the token endpoint, which authenticates clients for
 //     real (secrets, assertions verified against registered certificates,
-//     TLS client certificates on the mTLS hosts) and issues signed JWTs;
+//     TLS client certificates on the mTLS hosts, federated credentials:
+//     tokens of an Issuer) and issues signed JWTs;
 //   - on the same listener, the OpenID Connect issuers made by NewIssuer,
 //     which play a Kubernetes cluster's service-account issuer;
 //   - on a plain-HTTP listener, IMDS (tokens and the compute metadata used

@@ -23,8 +23,9 @@ const issuersPath = "/issuers/"
 
 // Issuer is an OpenID Connect issuer of service-account tokens, as a
 // Kubernetes cluster's API server is one for workload identity: the
-// emulator serves its discovery document and keys. It is safe for
-// concurrent use.
+// emulator serves its discovery document and keys, and its token endpoint
+// trusts its tokens as the client assertions of the clients that
+// register it in a FederatedCredential. It is safe for concurrent use.
 type Issuer struct {
 	url string
 	kid string
