@@ -8,7 +8,8 @@
 //     (authorize) and the token endpoint, which authenticates clients for
 //     real (secrets, assertions verified against registered certificates,
 //     TLS client certificates on the mTLS hosts, federated credentials:
-//     tokens of an Issuer) and issues signed JWTs;
+//     tokens of an Issuer or of the emulator's managed identities) and
+//     issues signed JWTs;
 //   - on the same listener, the OpenID Connect issuers made by NewIssuer,
 //     which play a Kubernetes cluster's service-account issuer;
 //   - on a plain-HTTP listener, IMDS (tokens and the compute metadata used

@@ -15,10 +15,36 @@ import (
 // FederatedCredential is a federated identity credential of a client: the
 // client accepts as its client assertion a token that Issuer signed for
 // Subject, with Audience among its audiences. The three are compared
-// exactly, case included, as the real service compares them. The token
-// endpoint trusts the issuers made by Emulator.NewIssuer.
+// exactly, case included, as the real service compares them.
+//
+// The token endpoint trusts two kinds of issuer: those made by
+// Emulator.NewIssuer, and the emulator's managed identities, whose tokens
+// for a token-exchange audience (api://AzureADTokenExchange and its
+// sovereign clouds' counterparts) have the issuer
+// https://login.microsoftonline.com/{tenant}/v2.0, {tenant} being the
+// emulator's (DefaultUser().TenantID), and the identity's object id as
+// subject (Emulator.ManagedIdentityObjectID).
 type FederatedCredential struct {
 	Issuer, Subject, Audience string
+}
+
+// exchangeAudience is the audience of a managed identity token asked for
+// resource, if resource is a token-exchange audience: the one of a cloud,
+// with or without /.default.
+func exchangeAudience(resource string) (string, bool) {
+	aud := strings.TrimSuffix(resource, "/.default")
+	switch aud {
+	case "api://AzureADTokenExchange", "api://AzureADTokenExchangeUSGov", "api://AzureADTokenExchangeChina",
+		"api://AzureADTokenExchangeFrance", "api://AzureADTokenExchangeGermany":
+		return aud, true
+	}
+	return "", false
+}
+
+// miIssuer is the issuer of the managed identity tokens that serve as
+// federated credentials: Entra's v2.0 issuer of the identities' tenant.
+func (e *Emulator) miIssuer() string {
+	return "https://login.microsoftonline.com/" + e.tenant + "/v2.0"
 }
 
 // isFederated reports a federated assertion: a jwt-bearer assertion that
@@ -114,8 +140,11 @@ func (e *Emulator) verifyIssuerSignature(t *jws.Token, issuer string) *refusal {
 }
 
 // issuerKey is the signing key of an issuer of federated credentials the
-// emulator serves: one made by NewIssuer.
+// emulator serves: its managed identities' or one made by NewIssuer.
 func (e *Emulator) issuerKey(issuer string) (kid string, key crypto.PublicKey, ok bool) {
+	if issuer == e.miIssuer() {
+		return e.keyID, &e.signer.PublicKey, true
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	is, ok := e.issuers[issuer]

@@ -170,3 +170,63 @@ func TestFederatedAssertionReusableUntilExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestManagedIdentityAsFederatedCredential plays both legs of a managed
+// identity as an app's federated credential, on each cloud's
+// token-exchange audience: the identity's token for the audience, then
+// that token as the assertion of an app that trusts the identity.
+func TestManagedIdentityAsFederatedCredential(t *testing.T) {
+	t.Parallel()
+	emu := miStart(t, entratest.Options{TokenLifetime: 90 * time.Minute})
+	issuer := "https://login.microsoftonline.com/" + emu.DefaultUser().TenantID + "/v2.0"
+	ok := outcome{200, "", 0}
+	tests := []struct {
+		name, param, value   string
+		registered, resource string
+		want                 outcome
+	}{
+		{"public, system-assigned", "", "", exchangeAudience, exchangeAudience, ok},
+		{"US Gov, by client id", "client_id", "c1", "api://AzureADTokenExchangeUSGov", "api://AzureADTokenExchangeUSGov/.default", ok},
+		{"China, by resource id", "msi_res_id", "/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/u", "api://AzureADTokenExchangeChina", "api://AzureADTokenExchangeChina", ok},
+		{"France, by object id", "object_id", "o1", "api://AzureADTokenExchangeFrance", "api://AzureADTokenExchangeFrance", ok},
+		{"Germany", "", "", "api://AzureADTokenExchangeGermany", "api://AzureADTokenExchangeGermany", ok},
+		{"another cloud's audience", "", "", "api://AzureADTokenExchangeUSGov", exchangeAudience, outcome{401, "invalid_client", 7002206}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			oid := emu.ManagedIdentityObjectID(tt.param, tt.value)
+			app := fmt.Sprintf("app-%d", i)
+			emu.RegisterClient(entratest.Client{ID: app, FederatedCredentials: []entratest.FederatedCredential{
+				{Issuer: issuer, Subject: oid, Audience: tt.registered},
+			}})
+			token := imdsToken(t, emu, tt.resource, tt.param, tt.value)
+			claims, err := emu.VerifyAccessToken(token)
+			iat, _ := claims["iat"].(float64)
+			exp, _ := claims["exp"].(float64)
+			if err != nil || claims["iss"] != issuer || claims["sub"] != oid || claims["oid"] != oid ||
+				claims["aud"] != strings.TrimSuffix(tt.resource, "/.default") || exp-iat != 90*60 {
+				t.Fatalf("managed identity token: %v, claims %v", err, claims)
+			}
+			if got, desc := redeem(t, emu, app, token); got != tt.want {
+				t.Fatalf("got %v %q, want %v", got, desc, tt.want)
+			}
+		})
+	}
+}
+
+// imdsToken is IMDS's token for resource and the identity param=value
+// names (the system-assigned one if param is "").
+func imdsToken(t *testing.T, emu *entratest.Emulator, resource, param, value string) string {
+	t.Helper()
+	q := url.Values{"api-version": {"2018-02-01"}, "resource": {resource}}
+	if param != "" {
+		q.Set(param, value)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	status, _, body := send(t, client, "GET", emu.ManagedIdentityURL("imds")+"?"+q.Encode(), http.Header{"Metadata": {"true"}}, nil)
+	token, _ := body["access_token"].(string)
+	if status != 200 || token == "" {
+		t.Fatalf("IMDS: %d %v", status, body)
+	}
+	return token
+}

@@ -143,6 +143,16 @@ func (e *Emulator) ArcTokenDir() string {
 	return e.mi.arcDir
 }
 
+// ManagedIdentityObjectID is the object id of the identity that a request
+// naming it by param=value gets a token for: the subject of its tokens,
+// to register in a FederatedCredential. param is an identity parameter of
+// the sources (client_id, object_id, msi_res_id and the sources' other
+// spellings of these); "" names the system-assigned identity.
+func (e *Emulator) ManagedIdentityObjectID(param, value string) string {
+	_, claims := e.identityClaims(miGrant{param: param, value: value})
+	return claims["oid"].(string)
+}
+
 // DefaultIdentityClientID is the client id of the host's system-assigned
 // managed identity (Machine Learning's DEFAULT_IDENTITY_CLIENT_ID), the
 // appid of the tokens every source issues for it.
@@ -197,6 +207,11 @@ func (e *Emulator) issueManagedIdentityToken(w http.ResponseWriter, source strin
 	expires := now.Add(e.miLifetime()).Truncate(time.Second)
 	clientID, claims := e.identityClaims(g)
 	claims["aud"], claims["tid"], claims["iss"] = g.resource, e.tenant, "https://sts.windows.net/"+e.tenant+"/"
+	if aud, ok := exchangeAudience(g.resource); ok {
+		// A token meant as a federated credential is in Entra's v2.0
+		// form, whose issuer and subject an app registration trusts.
+		claims["aud"], claims["iss"], claims["ver"] = aud, e.miIssuer(), "2.0"
+	}
 	claims["iat"], claims["nbf"], claims["exp"] = now.Unix(), now.Unix(), expires.Unix()
 	claims["uti"], claims["idtyp"] = newGUID(), "app"
 	token, err := e.sign(claims)
