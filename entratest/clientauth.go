@@ -111,6 +111,25 @@ func (e *Emulator) checkCredential(r *http.Request, client Client, assertion *jw
 	return nil
 }
 
+// clientAuthKind names the credential a token request presents, in the
+// order checkCredential looks at them (Request.ClientAuth).
+func clientAuthKind(r *http.Request) string {
+	f := r.PostForm
+	switch {
+	case f.Get("client_assertion") != "":
+		t, err := jws.Parse(f.Get("client_assertion"))
+		if err == nil && isFederated(r, t, f.Get("client_id")) {
+			return "federated"
+		}
+		return "certificate"
+	case f.Has("client_secret"):
+		return "secret"
+	case isMTLSEndpoint(r) && r.TLS != nil && len(r.TLS.PeerCertificates) > 0:
+		return "certificate_tls"
+	}
+	return ""
+}
+
 // isMTLSEndpoint reports a request to an mTLS token endpoint: an Entra ID
 // mtlsauth host (global, regional or sovereign) or the OIDC mTLS alias.
 func isMTLSEndpoint(r *http.Request) bool {

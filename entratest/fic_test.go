@@ -108,6 +108,11 @@ func TestFederatedCredentialFromIssuer(t *testing.T) {
 			}
 		})
 	}
+	send(t, emu.HTTPClient(), "POST", graphToken, nil, secretForm(emu))
+	reqs := emu.Requests("token")
+	if a, b := reqs[len(reqs)-2].ClientAuth, reqs[len(reqs)-1].ClientAuth; a != "federated" || b != "secret" {
+		t.Errorf("Request.ClientAuth = %q, %q; want federated, secret", a, b)
+	}
 }
 
 // foreignToken is a token claiming issuer's name (and kid) but signed with

@@ -27,6 +27,12 @@ type Request struct {
 	// ClientCertificate is the certificate the client presented in the TLS
 	// handshake; nil if none.
 	ClientCertificate *x509.Certificate
+	// ClientAuth is how a token request authenticates its client, whether
+	// or not that succeeds: "secret", "certificate" (an assertion the
+	// client signed), "federated" (an assertion of another issuer),
+	// "certificate_tls" (the TLS client certificate alone, on an mTLS
+	// endpoint) or "" (none, or another endpoint).
+	ClientAuth string
 }
 
 // Fault changes the answer to the requests it matches.
@@ -120,6 +126,9 @@ func (e *Emulator) record(r *http.Request, endpoint string) *Fault {
 	}
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		rec.ClientCertificate = r.TLS.PeerCertificates[0]
+	}
+	if endpoint == epToken {
+		rec.ClientAuth = clientAuthKind(r)
 	}
 	e.mu.Lock()
 	e.requests = append(e.requests, rec)
