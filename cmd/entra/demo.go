@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -202,7 +206,68 @@ func (d *demo) run(ctx context.Context) ([]demoRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(rows, miRows...), nil
+	rows = append(rows, miRows...)
+	federated, err := d.federatedRows(ctx, graph)
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, federated...), nil
+}
+
+// federatedRows are the credentials of secretless workloads: a Kubernetes
+// service-account token file (workload identity) and the host's managed
+// identity, each trusted by the application as a federated credential.
+func (d *demo) federatedRows(ctx context.Context, req confidential.TokenRequest) ([]demoRow, error) {
+	const subject, audience = "system:serviceaccount:demo:api", "api://AzureADTokenExchange"
+	issuer := d.em.NewIssuer("demo-cluster")
+	miIssuer := "https://login.microsoftonline.com/" + d.em.DefaultUser().TenantID + "/v2.0"
+	dc := d.em.DefaultClient()
+	block, _ := pem.Decode(dc.CertPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	// The application keeps its secret and certificate, and trusts both issuers.
+	d.em.RegisterClient(entratest.Client{ID: d.clientID, Secret: dc.Secret, Certificates: []*x509.Certificate{cert},
+		RedirectURIs: []string{entratest.DefaultRedirectURI}, FederatedCredentials: []entratest.FederatedCredential{
+			{Issuer: issuer.URL(), Subject: subject, Audience: audience},
+			{Issuer: miIssuer, Subject: d.em.ManagedIdentityObjectID("", ""), Audience: audience},
+		}})
+	dir, err := os.MkdirTemp("", "entra-demo")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	tokenFile := filepath.Join(dir, "token")
+	if err := issuer.WriteTokenFile(tokenFile, subject, audience, time.Hour); err != nil {
+		return nil, err
+	}
+	mi, err := managedidentity.New(managedidentity.Config{Getenv: d.em.Getenv("imds")})
+	if err != nil {
+		return nil, err
+	}
+	var rows []demoRow
+	for _, s := range []struct {
+		auth string
+		cred credential.Credential
+	}{
+		{"workload identity (token file)", credential.NewWorkloadIdentity(tokenFile)},
+		{"managed identity (federated)", credential.NewManagedIdentityAssertion(mi)},
+	} {
+		c, err := d.client(s.cred, "")
+		if err != nil {
+			return nil, err
+		}
+		for range 2 {
+			start := time.Now()
+			tok, err := c.AcquireTokenForClient(ctx, req)
+			if err != nil {
+				return nil, fmt.Errorf("client credentials with %s: %w", s.auth, err)
+			}
+			rows = append(rows, demoRow{flow: "client credentials, no secret", auth: s.auth, tok: tok, took: time.Since(start)})
+		}
+	}
+	return rows, nil
 }
 
 // managedIdentityRows gets a token from every managed identity source of

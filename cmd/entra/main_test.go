@@ -259,3 +259,40 @@ func TestEmulatorCommand(t *testing.T) {
 		t.Fatalf("output:\n%s", stdout.String())
 	}
 }
+
+// TestFederatedCredentialFlags: --federated-token-file and
+// --managed-identity-assertion, with the built CLI against the emulator.
+func TestFederatedCredentialFlags(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	em, ca, _ := startEmulator(t)
+	dc := em.DefaultClient()
+	issuer := em.NewIssuer("cluster")
+	em.RegisterClient(entratest.Client{ID: dc.ID, FederatedCredentials: []entratest.FederatedCredential{
+		{Issuer: issuer.URL(), Subject: "system:serviceaccount:ns:app", Audience: "api://AzureADTokenExchange"},
+		{Issuer: "https://login.microsoftonline.com/" + em.DefaultUser().TenantID + "/v2.0",
+			Subject: em.ManagedIdentityObjectID("client_id", "c0ffee00-0000-4000-8000-000000000001"), Audience: "api://AzureADTokenExchange"},
+	}})
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := issuer.WriteTokenFile(tokenFile, "system:serviceaccount:ns:app", "api://AzureADTokenExchange", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c := cli{bin: bin, env: []string{"SSL_CERT_FILE=" + ca, "AZURE_POD_IDENTITY_AUTHORITY_HOST=" + em.IMDSURL()}}
+	app := []string{"token", "client-credentials", "--authority", em.URL() + "/contoso.onmicrosoft.com", "--client-id", dc.ID}
+	for _, tt := range []struct {
+		flags []string
+		kind  string
+	}{
+		{[]string{"--federated-token-file", tokenFile}, "workload_identity"},
+		{[]string{"--managed-identity-assertion", "client-id=c0ffee00-0000-4000-8000-000000000001"}, "managed_identity"},
+	} {
+		stdout, stderr, status := c.run(t, append(append([]string(nil), app...), tt.flags...)...)
+		var out tokenOutput
+		if status != 0 || json.Unmarshal([]byte(stdout), &out) != nil || out.Credential != tt.kind || out.AccessToken == "" {
+			t.Fatalf("%v: exit %d, output %+v\nstderr: %s", tt.flags, status, out, stderr)
+		}
+	}
+	if n := len(em.Requests("imds")); n != 1 {
+		t.Fatalf("%d IMDS requests, want one for the identity's exchange token", n)
+	}
+}
