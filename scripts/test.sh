@@ -5,7 +5,8 @@
 # Azure SDK adapter (azentra/), the x/oauth2 adapter (xoauth2/) and the Redis store (redisstore/), each its
 # own module,
 # and the tests of the side-by-side benchmark module (which check its
-# measuring set-up). Needs Go, openssl, Node.js 20+ with npm, and redis-server.
+# measuring set-up). Needs Go, openssl, Node.js 20+ with npm, redis-server
+# and chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,9 @@ go test -race -count=1 ./...
 (cd interop && go vet ./... && ENTRA_REQUIRE_OIDC_PROVIDER=1 go test -race -count=1 ./...)
 (cd azentra && go vet ./... && go test -race -count=1 ./...)
 (cd xoauth2 && go vet ./... && go test -race -count=1 ./...)
+# examples/webapp: the sample web app, driven in headless Chromium (which
+# .ci/run installs).
+(cd examples/webapp && go vet ./... && ENTRA_REQUIRE_BROWSER=1 go test -count=1 ./...)
 # redisstore/: the shared cache on a real redis-server, which its tests start.
 (cd redisstore && go vet ./... && ENTRA_REQUIRE_REDIS=1 go test -race -count=1 ./...)
 (cd bench && go vet ./... && go test -count=1 ./...)

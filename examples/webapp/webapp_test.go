@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestInABrowser drives the sample in headless Chromium: the app sends the
+// browser to the emulator's sign-in page, the user signs in, lands back
+// signed in, calls the API through httpauth.Transport, sees its answer and
+// signs out. A screenshot of the signed-in page is saved
+// ($ENTRA_ARTIFACTS, else the test's temporary folder).
+func TestInABrowser(t *testing.T) {
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("ENTRA_REQUIRE_BROWSER") != "" {
+			t.Fatal("chromium is not installed")
+		}
+		t.Skip("chromium is not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
+	a, stop, err := setup(func(string) string { return "" }, base+"/callback")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("ignore-certificate-errors", true), // the emulator's CA is the test's own
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.UserDataDir(t.TempDir()))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+
+	var signInTitle, user, answer, afterSignOut string
+	var shot []byte
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.Click("#signin", chromedp.ByID), // the app's link to the sign-in page
+		chromedp.WaitVisible("#username", chromedp.ByID),
+		chromedp.Title(&signInTitle),
+		chromedp.Click("#signin", chromedp.ByID), // the emulator's sign-in button
+		chromedp.WaitVisible("#user", chromedp.ByID),
+		chromedp.Text("#user", &user, chromedp.ByID),
+		chromedp.Click("#call-api", chromedp.ByID),
+		chromedp.WaitVisible("#api-answer", chromedp.ByID),
+		chromedp.Text("#api-answer", &answer, chromedp.ByID),
+		chromedp.FullScreenshot(&shot, 90),
+		chromedp.Click("#signout", chromedp.ByID),
+		chromedp.WaitVisible("a#signin", chromedp.ByQuery),
+		chromedp.Text("body", &afterSignOut, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v (sign-in page %q, user %q, API %q)", err, signInTitle, user, answer)
+	}
+	if !strings.Contains(signInTitle, "Sign in") || !strings.Contains(user, "Signed in as") || !strings.Contains(answer, "200 OK") {
+		t.Fatalf("sign-in page %q, user %q, API answer %q", signInTitle, user, answer)
+	}
+	if !strings.Contains(afterSignOut, "Not signed in") {
+		t.Fatalf("after signing out: %q", afterSignOut)
+	}
+	dir := os.Getenv("ENTRA_ARTIFACTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	path := filepath.Join(dir, "webapp.png")
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", path, len(shot))
+}
