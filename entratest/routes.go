@@ -27,6 +27,7 @@ func (e *Emulator) tokenServiceMux() *http.ServeMux {
 		"/oidc/authorize", "/adfs/oauth2/authorize",
 	} {
 		mux.Handle("GET "+path, authorize)
+		mux.Handle("POST "+path, authorize) // the sign-in page's form
 	}
 	keys := ep(epKeys, e.keys)
 	for _, path := range []string{
