@@ -25,7 +25,8 @@ type authCode struct {
 	redeemed                                               bool
 }
 
-// SignIn plays a user at the sign-in page: it requests authorizeURL and
+// SignIn plays a user at the sign-in page: it requests authorizeURL as a
+// program does, not a browser, which would get the page's form, and
 // returns the redirect the emulator answers with (the redirect URI with
 // code and state, or with an error), without following it. The user is
 // the one named by login_hint, else DefaultUser; consent is automatic.
@@ -53,53 +54,109 @@ func (e *Emulator) SignIn(ctx context.Context, authorizeURL string) (*url.URL, e
 	return url.Parse(resp.Header.Get("Location"))
 }
 
-// authorize is the authorization endpoint: it signs the user in at once.
+// authorize is the authorization endpoint. A browser (Accept: text/html)
+// gets the sign-in page, whose form posts the request back here with the
+// username typed; a program is signed in at once, as the user of its
+// login_hint or the default user, which SignIn relies on.
 func (e *Emulator) authorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q := r.Form // the query; for a POST, the form's values first
+	client, redirect, ok := e.authorizeClient(w, q)
+	if !ok {
+		return
+	}
+	if code, desc := checkAuthorizeParams(q); code != "" {
+		redirectError(w, r, redirect, q.Get("state"), code, desc)
+		return
+	}
+	if r.Method == http.MethodGet && wantsHTML(r) {
+		writeSignInPage(w, r, signInForm{ClientID: client.ID, Username: e.hintedUsername(q), Params: q})
+		return
+	}
+	typed := r.PostForm.Has("username") // the sign-in page's form
+	username := q.Get("login_hint")
+	if typed {
+		username = r.PostForm.Get("username")
+	}
+	user, ok := e.signingIn(username)
+	switch {
+	case !ok && typed:
+		writeSignInPage(w, r, signInForm{ClientID: client.ID, Username: username, Params: q, Error: "We could not find an account with that username."})
+	case !ok:
+		redirectError(w, r, redirect, q.Get("state"), "invalid_grant", "AADSTS50034: The user account does not exist in the directory.")
+	default:
+		e.grantCode(w, r, q, client, redirect, user)
+	}
+}
+
+// authorizeClient finds the client an authorization request names and
+// checks its redirect URI. If either is wrong, it answers with an error
+// page rather than redirect to an address that may not be the client's.
+func (e *Emulator) authorizeClient(w http.ResponseWriter, q url.Values) (Client, *url.URL, bool) {
 	e.mu.Lock()
 	client, known := e.clients[q.Get("client_id")]
 	e.mu.Unlock()
 	if !known {
 		errorPage(w, 700016, "Application with identifier '"+q.Get("client_id")+"' was not found in the directory.")
-		return
+		return Client{}, nil, false
 	}
 	redirect, err := url.Parse(q.Get("redirect_uri"))
 	if err != nil || !client.allowsRedirect(q.Get("redirect_uri")) {
 		errorPage(w, 50011, "The redirect URI specified in the request does not match the redirect URIs configured for the application.")
-		return
+		return Client{}, nil, false
 	}
-	fail := func(code, desc string) {
-		v := redirect.Query()
-		v.Set("error", code)
-		v.Set("error_description", desc)
-		if s := q.Get("state"); s != "" {
-			v.Set("state", s)
-		}
-		redirect.RawQuery = v.Encode()
-		http.Redirect(w, r, redirect.String(), http.StatusFound)
-	}
+	return client, redirect, true
+}
+
+// checkAuthorizeParams returns the error an authorization request gets
+// back at its redirect URI, or "".
+func checkAuthorizeParams(q url.Values) (code, desc string) {
 	switch {
 	case q.Get("response_type") != "code":
-		fail("unsupported_response_type", "AADSTS700054: response_type must be code.")
-		return
+		return "unsupported_response_type", "AADSTS700054: response_type must be code."
 	case q.Get("code_challenge") != "" && q.Get("code_challenge_method") != "S256":
-		fail("invalid_request", "AADSTS501491: code_challenge_method must be S256.")
-		return
+		return "invalid_request", "AADSTS501491: code_challenge_method must be S256."
 	case q.Get("scope") == "":
-		fail("invalid_request", "AADSTS900144: The request body must contain the following parameter: 'scope'.")
-		return
+		return "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'scope'."
 	}
-	user := e.DefaultUser()
+	return "", ""
+}
+
+// redirectError sends the browser back to the client with an error.
+func redirectError(w http.ResponseWriter, r *http.Request, redirect *url.URL, state, code, desc string) {
+	v := redirect.Query()
+	v.Set("error", code)
+	v.Set("error_description", desc)
+	if state != "" {
+		v.Set("state", state)
+	}
+	redirect.RawQuery = v.Encode()
+	http.Redirect(w, r, redirect.String(), http.StatusFound)
+}
+
+// hintedUsername is the username the sign-in page offers: the
+// login_hint, else the default user's.
+func (e *Emulator) hintedUsername(q url.Values) string {
 	if hint := q.Get("login_hint"); hint != "" {
-		e.mu.Lock()
-		u, ok := e.users[strings.ToLower(hint)]
-		e.mu.Unlock()
-		if !ok {
-			fail("invalid_grant", "AADSTS50034: The user account does not exist in the directory.")
-			return
-		}
-		user = u
+		return hint
 	}
+	return e.DefaultUser().Username
+}
+
+// signingIn is the user a sign-in names by username (case-insensitive);
+// an empty name is the default user.
+func (e *Emulator) signingIn(username string) (User, bool) {
+	if username == "" {
+		return e.DefaultUser(), true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, ok := e.users[strings.ToLower(username)]
+	return u, ok
+}
+
+// grantCode issues an authorization code for user and sends it, with the
+// state, to the redirect URI: in its query, or posted (form_post).
+func (e *Emulator) grantCode(w http.ResponseWriter, r *http.Request, q url.Values, client Client, redirect *url.URL, user User) {
 	code := "code." + newGUID() + newGUID()
 	e.mu.Lock()
 	e.codes[code] = &authCode{

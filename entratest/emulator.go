@@ -12,6 +12,10 @@
 //     issues signed JWTs;
 //   - on the same listener, the OpenID Connect issuers made by NewIssuer,
 //     which play a Kubernetes cluster's service-account issuer;
+//   - on the same listener too, under /api (ResourceURL), a protected API
+//     that checks the tokens the emulator issued as a real resource does,
+//     mTLS proof of possession and continuous access evaluation
+//     (RevokeSessions) included;
 //   - on a plain-HTTP listener, IMDS (tokens and the compute metadata used
 //     for region detection) and the managed identity endpoints of App
 //     Service, Azure Arc, Cloud Shell and Azure Machine Learning;
@@ -24,6 +28,7 @@
 //
 //	"token"                 token endpoint
 //	"authorize"             sign-in (authorization endpoint)
+//	"resource"              the protected API (ResourceURL)
 //	"instance_discovery"    /common/discovery/instance
 //	"openid_configuration"  OpenID Connect discovery document (also an
 //	                        Issuer's)
@@ -57,6 +62,7 @@ const (
 	epInstanceDiscovery   = "instance_discovery"
 	epOpenIDConfiguration = "openid_configuration"
 	epKeys                = "keys"
+	epResource            = "resource"
 	epIMDSCompute         = "imds_compute"
 	epUnknown             = "unknown"
 
@@ -142,6 +148,8 @@ type Emulator struct {
 	faults     []*Fault
 	arcSecrets map[string]string  // outstanding challenge secret → file
 	issuers    map[string]*Issuer // by URL
+	// revoked is when RevokeSessions was last called; zero if never.
+	revoked time.Time
 }
 
 // New starts an emulator: its three listeners serve until Close.

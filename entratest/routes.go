@@ -27,6 +27,7 @@ func (e *Emulator) tokenServiceMux() *http.ServeMux {
 		"/oidc/authorize", "/adfs/oauth2/authorize",
 	} {
 		mux.Handle("GET "+path, authorize)
+		mux.Handle("POST "+path, authorize) // the sign-in page's form
 	}
 	keys := ep(epKeys, e.keys)
 	for _, path := range []string{
@@ -51,20 +52,25 @@ func (e *Emulator) tokenServiceMux() *http.ServeMux {
 }
 
 // tokenServiceHandler routes the token service's listener: the paths of
-// the issuers made by NewIssuer to issuerMux, the others to
-// tokenServiceMux. Two muxes, because ServeMux refuses
-// /issuers/{name}/.well-known/openid-configuration beside
-// /{tenant}/v2.0/.well-known/openid-configuration: both match
-// /issuers/v2.0/.well-known/openid-configuration, and neither pattern is
-// more specific. No tenant is named "issuers".
+// the issuers made by NewIssuer to issuerMux, those of the protected API
+// to resourceHandler, the others to tokenServiceMux. Separate handlers,
+// because ServeMux refuses patterns that overlap without one being more
+// specific: /issuers/{name}/.well-known/openid-configuration and
+// /{tenant}/v2.0/.well-known/openid-configuration both match
+// /issuers/v2.0/.well-known/openid-configuration, and /api/{rest...}
+// and /{tenant}/oauth2/v2.0/token both match /api/oauth2/v2.0/token. No
+// tenant is named "issuers" or "api".
 func (e *Emulator) tokenServiceHandler() http.Handler {
-	entra, issuers := e.tokenServiceMux(), e.issuerMux()
+	entra, issuers, resource := e.tokenServiceMux(), e.issuerMux(), e.resourceHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, issuersPath) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, issuersPath):
 			issuers.ServeHTTP(w, r)
-			return
+		case p == resourcePath || strings.HasPrefix(p, resourcePath+"/"):
+			resource.ServeHTTP(w, r)
+		default:
+			entra.ServeHTTP(w, r)
 		}
-		entra.ServeHTTP(w, r)
 	})
 }
 
