@@ -46,7 +46,7 @@ func TestInABrowser(t *testing.T) {
 		chromedp.Flag("ignore-certificate-errors", true), // the emulator's CA is the test's own
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()))
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(900, 560))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)
@@ -54,26 +54,43 @@ func TestInABrowser(t *testing.T) {
 	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
 	defer cancelTimeout()
 
-	var signInTitle, user, answer, afterSignOut string
-	var shot []byte
-	err = chromedp.Run(ctx,
-		chromedp.Navigate(base+"/"),
-		chromedp.Click("#signin", chromedp.ByID), // the app's link to the sign-in page
-		chromedp.WaitVisible("#username", chromedp.ByID),
-		chromedp.Title(&signInTitle),
-		chromedp.Click("#signin", chromedp.ByID), // the emulator's sign-in button
-		chromedp.WaitVisible("#user", chromedp.ByID),
-		chromedp.Text("#user", &user, chromedp.ByID),
-		chromedp.Click("#call-api", chromedp.ByID),
-		chromedp.WaitVisible("#api-answer", chromedp.ByID),
-		chromedp.Text("#api-answer", &answer, chromedp.ByID),
-		chromedp.FullScreenshot(&shot, 90),
-		chromedp.Click("#signout", chromedp.ByID),
-		chromedp.WaitVisible("a#signin", chromedp.ByQuery),
-		chromedp.Text("body", &afterSignOut, chromedp.ByQuery),
-	)
+	// Each step waits for what the previous one brought about.
+	step := func(name string, a chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, a); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	text := func(sel chromedp.ID) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+		return s
+	}
+	step("open the app", chromedp.Navigate(base+"/"))
+	step("follow the sign-in link", chromedp.Click(chromedp.ID("signin")))
+	step("reach the emulator's sign-in page", chromedp.WaitVisible(chromedp.ID("username")))
+	signInTitle, err := chromedp.Run(ctx, chromedp.Title())
 	if err != nil {
-		t.Fatalf("browser: %v (sign-in page %q, user %q, API %q)", err, signInTitle, user, answer)
+		t.Fatal(err)
+	}
+	step("sign in", chromedp.Click(chromedp.ID("signin")))
+	step("land back signed in", chromedp.WaitVisible(chromedp.ID("user")))
+	user := text("user")
+	step("call the API", chromedp.Click(chromedp.ID("call-api")))
+	step("see its answer", chromedp.WaitVisible(chromedp.ID("api-answer")))
+	answer := text("api-answer")
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("sign out", chromedp.Click(chromedp.ID("signout")))
+	step("see the sign-in link again", chromedp.WaitVisible(chromedp.CSS("a#signin")))
+	afterSignOut, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if !strings.Contains(signInTitle, "Sign in") || !strings.Contains(user, "Signed in as") || !strings.Contains(answer, "200 OK") {
 		t.Fatalf("sign-in page %q, user %q, API answer %q", signInTitle, user, answer)
