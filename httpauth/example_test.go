@@ -1,11 +1,10 @@
 package httpauth_test
 
 import (
+	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
-	"net/http/httptest"
 
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
@@ -13,34 +12,44 @@ import (
 	"github.com/entra-go/entra/httpauth"
 )
 
+// The emulator's protected API stands for Graph, Key Vault or your own
+// API: it accepts an mTLS PoP token only over a connection that presents
+// the certificate the token is bound to, which the Transport does.
 func ExampleTransport() {
 	em, err := entratest.New(entratest.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer em.Close()
-	secret, _ := credential.NewSecret(em.DefaultClient().Secret)
+	dc := em.DefaultClient()
+	cert, err := credential.ParseCertificate(dc.CertPEM, dc.KeyPEM, credential.CertificateOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	app, err := confidential.New(confidential.Config{Authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
-		ClientID: em.DefaultClient().ID, Credential: secret, HTTPClient: em.HTTPClient()})
+		ClientID: dc.ID, Credential: cert, HTTPClient: em.HTTPClient()})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer app.Close()
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "scheme:", r.Header.Get("Authorization")[:6])
-	}))
-	defer api.Close()
 
 	// Every request carries a token; a CAE challenge is answered once.
 	client := &http.Client{Transport: &httpauth.Transport{
-		Token: httpauth.ForClient(app, confidential.TokenRequest{Scopes: []string{"api://my-api/.default"}}),
+		Token: httpauth.ForClient(app, confidential.TokenRequest{Scopes: []string{entratest.ResourceAudience + "/.default"}, MTLSPoP: true}),
+		Base:  em.Transport(), // trusts the emulator; nil means http.DefaultTransport
 	}}
-	resp, err := client.Get(api.URL)
+	resp, err := client.Get(em.ResourceURL() + "/items")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	fmt.Print(string(body))
-	// Output: scheme: Bearer
+	var caller struct {
+		TokenType string `json:"token_type"`
+		Bound     bool   `json:"bound"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&caller); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.Status, caller.TokenType, "bound:", caller.Bound)
+	// Output: 200 OK pop bound: true
 }

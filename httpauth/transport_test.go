@@ -8,11 +8,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
+	"encoding/json"
 	"io"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,81 +25,78 @@ import (
 	"github.com/entra-go/entra/httpauth"
 )
 
-const cae = `{"access_token":{"nbf":{"essential":true,"value":"1732960000"}}}`
+// These tests call the emulator's protected API, which checks tokens as
+// a resource does: signature, audience, lifetime, the certificate a PoP
+// token is bound to, and revoked sessions (CAE).
 
-// resource is a protected API: it accepts a token that satisfies its
-// claims challenge (once it asks for one), and for a PoP token, only over
-// a connection presenting the bound certificate.
-type resource struct {
-	*httptest.Server
-	challenge atomic.Bool // answer tokens without the claims with a CAE challenge
-	mu        sync.Mutex
-	seen      []seen
+var resourceScopes = []string{entratest.ResourceAudience + "/.default"}
+
+// world is an emulator with a movable clock and a confidential client of
+// its default application, signing with the registered certificate and
+// announcing the CAE capability.
+type world struct {
+	em    *entratest.Emulator
+	app   *confidential.Client
+	clock atomic.Int64 // seconds added to the real time
 }
 
-type seen struct {
-	authorization, tokenBound, body string
-	peer                            *x509.Certificate
-}
-
-func newResource(t *testing.T) *resource {
+func newWorld(t *testing.T) *world {
 	t.Helper()
-	r := &resource{}
-	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		s := seen{authorization: req.Header.Get("Authorization"), tokenBound: req.Header.Get("x-ms-tokenboundauth"), body: string(body)}
-		if len(req.TLS.PeerCertificates) > 0 {
-			s.peer = req.TLS.PeerCertificates[0]
-		}
-		r.mu.Lock()
-		r.seen = append(r.seen, s)
-		r.mu.Unlock()
-		if r.challenge.Load() && !strings.Contains(s.authorization, "claims-satisfied") {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", `+
-				`error="insufficient_claims", claims="`+base64.StdEncoding.EncodeToString([]byte(cae))+`"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		io.WriteString(w, "ok:"+s.body)
-	}))
-	r.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
-	r.StartTLS()
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *resource) requests() []seen {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]seen(nil), r.seen...)
-}
-
-// tokens is a token source: it issues "tok-N", and a token that names
-// the claims it was asked for.
-type tokens struct {
-	calls   atomic.Int32
-	claims  []string
-	mu      sync.Mutex
-	binding *tls.Certificate // set: mtls_pop tokens bound to it
-}
-
-func (s *tokens) get(_ context.Context, claims string) (entra.Token, error) {
-	n := s.calls.Add(1)
-	s.mu.Lock()
-	s.claims = append(s.claims, claims)
-	s.mu.Unlock()
-	tok := entra.Token{AccessToken: "tok-" + string(rune('0'+n)), TokenType: entra.TokenTypeBearer, ExpiresOn: time.Now().Add(time.Hour)}
-	if claims == cae {
-		tok.AccessToken += "-claims-satisfied"
+	w := &world{}
+	em, err := entratest.New(entratest.Options{
+		Now:        func() time.Time { return time.Now().Add(time.Duration(w.clock.Load()) * time.Second) },
+		ExtraHosts: []string{"origin.contoso.example", "elsewhere.contoso.example"},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if s.binding != nil {
-		tok.TokenType, tok.BindingCertificate = entra.TokenTypeMTLSPoP, s.binding
+	t.Cleanup(func() { em.Close() })
+	dc := em.DefaultClient()
+	cert, err := credential.ParseCertificate(dc.CertPEM, dc.KeyPEM, credential.CertificateOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return tok, nil
+	w.em = em
+	w.app, err = confidential.New(confidential.Config{
+		Authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com", ClientID: dc.ID,
+		Credential: cert, Capabilities: []string{"cp1"}, HTTPClient: em.HTTPClient(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
 
-func transportFor(r *resource, s *tokens) *httpauth.Transport {
-	return &httpauth.Transport{Token: s.get, Base: r.Client().Transport.(*http.Transport)}
+// revoke moves the clock on and revokes every session, so that the
+// tokens issued so far get a claims challenge.
+func (w *world) revoke() {
+	w.clock.Add(2)
+	w.em.RevokeSessions()
+}
+
+func (w *world) transport(token httpauth.TokenFunc) *httpauth.Transport {
+	return &httpauth.Transport{Token: token, Base: w.em.Transport()}
+}
+
+// answer is what the protected API says of an accepted request.
+type answer struct {
+	AppID      string `json:"appid"`
+	TokenType  string `json:"token_type"`
+	Bound      bool   `json:"bound"`
+	Path       string `json:"path"`
+	BodyLength int    `json:"body_length"`
+}
+
+func call(t *testing.T, tr http.RoundTripper, req *http.Request) (*http.Response, answer) {
+	t.Helper()
+	resp, body := do(t, tr, req)
+	var a answer
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal([]byte(body), &a); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+	}
+	return resp, a
 }
 
 func do(t *testing.T, tr http.RoundTripper, req *http.Request) (*http.Response, string) {
@@ -112,20 +108,6 @@ func do(t *testing.T, tr http.RoundTripper, req *http.Request) (*http.Response, 
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp, string(body)
-}
-
-func TestBearer(t *testing.T) {
-	t.Parallel()
-	r := newResource(t)
-	s := &tokens{}
-	req, _ := http.NewRequest(http.MethodGet, r.URL, nil)
-	resp, _ := do(t, transportFor(r, s), req)
-	if resp.StatusCode != 200 || r.requests()[0].authorization != "Bearer tok-1" || r.requests()[0].peer != nil {
-		t.Fatalf("status %d, resource saw %+v", resp.StatusCode, r.requests())
-	}
-	if req.Header.Get("Authorization") != "" {
-		t.Fatal("the caller's request was modified")
-	}
 }
 
 func selfSigned(t *testing.T) *tls.Certificate {
@@ -144,152 +126,189 @@ func selfSigned(t *testing.T) *tls.Certificate {
 	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
-func TestPoPPresentsTheBindingCertificate(t *testing.T) {
+func TestBearer(t *testing.T) {
 	t.Parallel()
-	r := newResource(t)
-	cert := selfSigned(t)
-	s := &tokens{binding: cert}
-	tr := transportFor(r, s)
-	tr.KeyVault = true
-	for range 3 { // the certificate's connection is reused
-		req, _ := http.NewRequest(http.MethodGet, r.URL, nil)
-		if resp, _ := do(t, tr, req); resp.StatusCode != 200 {
-			t.Fatalf("status %d", resp.StatusCode)
-		}
+	w := newWorld(t)
+	tr := w.transport(httpauth.ForClient(w.app, confidential.TokenRequest{Scopes: resourceScopes}))
+	tr.KeyVault = true // changes nothing for a bearer token
+	req, _ := http.NewRequest(http.MethodGet, w.em.ResourceURL()+"/items", nil)
+	resp, a := call(t, tr, req)
+	if resp.StatusCode != 200 || a.TokenType != "Bearer" || a.Bound || a.AppID != w.em.DefaultClient().ID || a.Path != "/api/items" {
+		t.Fatalf("status %d, answer %+v", resp.StatusCode, a)
 	}
-	for _, got := range r.requests() {
-		if !strings.HasPrefix(got.authorization, "mtls_pop tok-") || got.peer == nil || !got.peer.Equal(cert.Leaf) || got.tokenBound != "true" {
-			t.Fatalf("resource saw %q, bound auth %q, certificate %v", got.authorization, got.tokenBound, got.peer != nil)
-		}
+	if req.Header.Get("Authorization") != "" {
+		t.Fatal("the caller's request was modified")
 	}
-	// Bearer requests through the same transport present no certificate.
-	s.binding = nil
-	req, _ := http.NewRequest(http.MethodGet, r.URL, nil)
-	do(t, tr, req)
-	if last := r.requests()[len(r.requests())-1]; last.peer != nil || last.tokenBound != "" {
-		t.Fatal("a bearer request presented the certificate")
+	if got := w.em.Requests("resource")[0]; got.ClientCertificate != nil || got.Header.Get("x-ms-tokenboundauth") != "" {
+		t.Fatal("a bearer request presented a certificate or asked for token-bound authentication")
 	}
 }
 
-func TestCAEChallengeIsAnsweredOnce(t *testing.T) {
+func TestPoP(t *testing.T) {
 	t.Parallel()
-	r := newResource(t)
-	r.challenge.Store(true)
-	s := &tokens{}
-	req, _ := http.NewRequest(http.MethodPost, r.URL, strings.NewReader("payload")) // GetBody set
-	resp, body := do(t, transportFor(r, s), req)
-	if resp.StatusCode != 200 || body != "ok:payload" {
-		t.Fatalf("status %d, body %q", resp.StatusCode, body)
+	w := newWorld(t)
+	pop := httpauth.ForClient(w.app, confidential.TokenRequest{Scopes: resourceScopes, MTLSPoP: true})
+	tr := w.transport(pop)
+	tr.KeyVault = true
+	var afterFirst int64
+	for i := range 3 {
+		req, _ := http.NewRequest(http.MethodGet, w.em.ResourceURL(), nil)
+		if resp, a := call(t, tr, req); resp.StatusCode != 200 || a.TokenType != "pop" || !a.Bound {
+			t.Fatalf("status %d, answer %+v", resp.StatusCode, a)
+		}
+		if i == 0 {
+			afterFirst = w.em.Connections()
+		}
 	}
-	if n := s.calls.Load(); n != 2 || s.claims[0] != "" || s.claims[1] != cae {
-		t.Fatalf("%d token calls with claims %q, want one more with the decoded challenge", n, s.claims)
+	if n := w.em.Connections() - afterFirst; n != 0 {
+		t.Fatalf("%d new connections for later calls with the same certificate, want 0", n)
 	}
-	if seen := r.requests(); len(seen) != 2 || seen[1].body != "payload" {
-		t.Fatalf("resource saw %+v: the body was not replayed", seen)
+	tok, err := pop(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, got := range w.em.Requests("resource") {
+		if got.ClientCertificate == nil || !got.ClientCertificate.Equal(tok.BindingCertificate.Leaf) || got.Header.Get("x-ms-tokenboundauth") != "true" {
+			t.Fatal("the resource did not see the binding certificate and x-ms-tokenboundauth")
+		}
+	}
+
+	// The resource refuses the token over a connection presenting another
+	// certificate, or none.
+	for name, cert := range map[string]func(*testing.T) *entra.Token{
+		"another certificate": func(t *testing.T) *entra.Token { c := tok; c.BindingCertificate = selfSigned(t); return &c },
+		"no certificate":      func(*testing.T) *entra.Token { c := tok; c.BindingCertificate = nil; return &c },
+	} {
+		stolen := cert(t)
+		tr := w.transport(func(context.Context, string) (entra.Token, error) { return *stolen, nil })
+		req, _ := http.NewRequest(http.MethodGet, w.em.ResourceURL(), nil)
+		resp, _ := call(t, tr, req)
+		if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+			t.Errorf("%s: status %d, challenge %q", name, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+	}
+}
+
+// TestCAE: after the sessions are revoked, the resource's
+// claims challenge costs one token request, and the body is replayed.
+func TestCAE(t *testing.T) {
+	t.Parallel()
+	for _, popToken := range []bool{false, true} {
+		w := newWorld(t)
+		tr := w.transport(httpauth.ForClient(w.app, confidential.TokenRequest{Scopes: resourceScopes, MTLSPoP: popToken}))
+		post := func() (*http.Response, answer) {
+			req, _ := http.NewRequest(http.MethodPost, w.em.ResourceURL(), strings.NewReader("payload")) // GetBody set
+			return call(t, tr, req)
+		}
+		if resp, _ := post(); resp.StatusCode != 200 {
+			t.Fatalf("pop=%t: status %d before the revocation", popToken, resp.StatusCode)
+		}
+		w.revoke()
+		resp, a := post()
+		if resp.StatusCode != 200 || a.BodyLength != len("payload") {
+			t.Fatalf("pop=%t: status %d, answer %+v after the challenge", popToken, resp.StatusCode, a)
+		}
+		tokens := w.em.Requests("token")
+		if len(tokens) != 2 || !strings.Contains(tokens[1].Form.Get("claims"), `"nbf"`) {
+			t.Fatalf("pop=%t: %d token requests, want 2, the second with the challenge's claims", popToken, len(tokens))
+		}
+		if n := len(w.em.Requests("resource")); n != 3 {
+			t.Fatalf("pop=%t: %d calls of the resource, want 3", popToken, n)
+		}
+		if resp, _ := post(); resp.StatusCode != 200 || len(w.em.Requests("token")) != 2 {
+			t.Fatalf("pop=%t: the token that answered the challenge was not reused", popToken)
+		}
 	}
 }
 
 func TestSecondChallengeIsReturned(t *testing.T) {
 	t.Parallel()
-	r := newResource(t)
-	r.challenge.Store(true)
-	s := &tokens{}
-	tr := &httpauth.Transport{Base: r.Client().Transport.(*http.Transport),
-		Token: func(ctx context.Context, claims string) (entra.Token, error) {
-			tok, err := s.get(ctx, claims)
-			tok.AccessToken = strings.TrimSuffix(tok.AccessToken, "-claims-satisfied") // never satisfies
-			return tok, err
-		}}
-	req, _ := http.NewRequest(http.MethodGet, r.URL, nil)
-	resp, _ := do(t, tr, req)
+	w := newWorld(t)
+	stale := func(ctx context.Context, _ string) (entra.Token, error) { // ignores the challenge
+		return w.app.AcquireTokenForClient(ctx, confidential.TokenRequest{Scopes: resourceScopes})
+	}
+	tr := w.transport(stale)
+	req, _ := http.NewRequest(http.MethodGet, w.em.ResourceURL(), nil)
+	call(t, tr, req)
+	w.revoke()
+	resp, _ := call(t, tr, req)
 	claims, ok := httpauth.Challenge(resp)
-	if resp.StatusCode != 401 || !ok || claims != cae || s.calls.Load() != 2 || len(r.requests()) != 2 {
-		t.Fatalf("status %d, challenge %q %t, %d token calls, %d requests", resp.StatusCode, claims, ok, s.calls.Load(), len(r.requests()))
+	if resp.StatusCode != 401 || !ok || !strings.Contains(claims, `"nbf"`) {
+		t.Fatalf("status %d, challenge %q %t", resp.StatusCode, claims, ok)
+	}
+	if n := len(w.em.Requests("resource")); n != 3 {
+		t.Fatalf("%d calls of the resource, want 3: the second challenge is not answered", n)
 	}
 }
 
-func TestUnreplayableBodyReturnsTheChallenge(t *testing.T) {
+func TestUnreplayableBody(t *testing.T) {
 	t.Parallel()
-	r := newResource(t)
-	r.challenge.Store(true)
-	s := &tokens{}
-	req, _ := http.NewRequest(http.MethodPost, r.URL, io.NopCloser(strings.NewReader("stream"))) // no GetBody
-	resp, _ := do(t, transportFor(r, s), req)
-	if _, ok := httpauth.Challenge(resp); resp.StatusCode != 401 || !ok || s.calls.Load() != 1 || len(r.requests()) != 1 {
-		t.Fatalf("status %d, %d token calls, %d requests: a body that cannot be replayed was sent again", resp.StatusCode, s.calls.Load(), len(r.requests()))
+	w := newWorld(t)
+	tr := w.transport(httpauth.ForClient(w.app, confidential.TokenRequest{Scopes: resourceScopes}))
+	req, _ := http.NewRequest(http.MethodGet, w.em.ResourceURL(), nil)
+	call(t, tr, req)
+	w.revoke()
+	req, _ = http.NewRequest(http.MethodPost, w.em.ResourceURL(), io.NopCloser(strings.NewReader("stream"))) // no GetBody
+	resp, _ := call(t, tr, req)
+	if _, ok := httpauth.Challenge(resp); resp.StatusCode != 401 || !ok {
+		t.Fatalf("status %d, challenge %t", resp.StatusCode, ok)
+	}
+	if n, m := len(w.em.Requests("token")), len(w.em.Requests("resource")); n != 1 || m != 2 {
+		t.Fatalf("%d token requests, %d calls of the resource: a body that cannot be replayed was sent again", n, m)
 	}
 }
 
-func TestRedirectToAnotherHostCarriesNoToken(t *testing.T) {
+// TestRedirect: the token follows a redirect on the same
+// host, not one to another host.
+func TestRedirect(t *testing.T) {
 	t.Parallel()
-	elsewhere := newResource(t)
-	origin := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Header.Get("Authorization") == "" {
-			t.Error("the origin got no token")
-		}
-		http.Redirect(w, req, elsewhere.URL+"/moved", http.StatusFound) // another host: another port
-	}))
-	t.Cleanup(origin.Close)
-	s := &tokens{}
-	req, _ := http.NewRequest(http.MethodGet, origin.URL, nil)
-	resp, _ := do(t, transportFor(elsewhere, s), req)
-	if seen := elsewhere.requests(); resp.StatusCode != 200 || len(seen) != 1 || seen[0].authorization != "" {
-		t.Fatalf("status %d, the other host saw %+v", resp.StatusCode, seen)
-	}
-}
-
-func TestChallengeParsing(t *testing.T) {
-	t.Parallel()
-	enc := base64.StdEncoding.EncodeToString([]byte(cae))
+	w := newWorld(t)
+	tr := w.transport(httpauth.ForClient(w.app, confidential.TokenRequest{Scopes: resourceScopes}))
 	for _, tt := range []struct {
-		header string
-		want   string
+		to        string
+		wantToken bool
 	}{
-		{`Bearer realm="", error="insufficient_claims", claims="` + enc + `"`, cae},
-		{`Bearer error="insufficient_claims", claims="` + strings.TrimRight(enc, "=") + `"`, cae},
-		{`PoP realm="", claims="` + base64.RawURLEncoding.EncodeToString([]byte(cae)) + `", error="insufficient_claims"`, cae},
-		{`Bearer error="invalid_token"`, ""},
-		{`Bearer error="insufficient_claims", claims="not base64!"`, ""},
+		{"https://origin.contoso.example/api/moved", true},
+		{"https://elsewhere.contoso.example/api/moved", false},
 	} {
-		resp := &http.Response{StatusCode: 401, Header: http.Header{"Www-Authenticate": {tt.header}}}
-		if got, ok := httpauth.Challenge(resp); got != tt.want || ok != (tt.want != "") {
-			t.Errorf("Challenge(%s) = %q, %t", tt.header, got, ok)
+		w.em.ResetRequests()
+		w.em.InjectFault(entratest.Fault{Endpoint: "resource", Host: "origin.contoso.example", Status: http.StatusTemporaryRedirect,
+			Header: http.Header{"Location": {tt.to}}})
+		req, _ := http.NewRequest(http.MethodGet, "https://origin.contoso.example/api/items", nil)
+		resp, _ := call(t, tr, req)
+		seen := w.em.Requests("resource")
+		if len(seen) != 2 || seen[0].Header.Get("Authorization") == "" {
+			t.Fatalf("%s: the resource saw %d requests", tt.to, len(seen))
+		}
+		if got := seen[1].Header.Get("Authorization") != ""; got != tt.wantToken || (resp.StatusCode == 200) != tt.wantToken {
+			t.Fatalf("%s: token sent %t, status %d", tt.to, got, resp.StatusCode)
 		}
 	}
 }
 
-// TestConcurrentRequestsShareOneToken: a confidential client under the
-// transport: 20 concurrent requests, one token request.
-func TestConcurrentRequestsShareOneToken(t *testing.T) {
+// TestConcurrentPoP: concurrent calls share one token
+// acquisition and the certificate's connections.
+func TestConcurrentPoP(t *testing.T) {
 	t.Parallel()
-	em, err := entratest.New(entratest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { em.Close() })
-	secret, _ := credential.NewSecret(em.DefaultClient().Secret)
-	app, err := confidential.New(confidential.Config{Authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
-		ClientID: em.DefaultClient().ID, Credential: secret, HTTPClient: em.HTTPClient()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newResource(t)
-	tr := &httpauth.Transport{Base: r.Client().Transport.(*http.Transport),
-		Token: httpauth.ForClient(app, confidential.TokenRequest{Scopes: []string{"https://graph.microsoft.com/.default"}})}
+	w := newWorld(t)
+	tr := w.transport(httpauth.ForClient(w.app, confidential.TokenRequest{Scopes: resourceScopes, MTLSPoP: true}))
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			req, _ := http.NewRequest(http.MethodGet, r.URL, nil)
+			req, _ := http.NewRequest(http.MethodGet, w.em.ResourceURL(), nil)
 			resp, err := (&http.Client{Transport: tr}).Do(req)
-			if err != nil || resp.StatusCode != 200 {
+			if err != nil {
 				t.Error(err)
 				return
 			}
 			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("status %d", resp.StatusCode)
+			}
 		})
 	}
 	wg.Wait()
-	if n := len(em.Requests("token")); n != 1 {
+	if n := len(w.em.Requests("token")); n != 1 {
 		t.Fatalf("%d token requests for 20 concurrent calls, want 1", n)
 	}
 }
