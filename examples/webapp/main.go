@@ -73,20 +73,22 @@ func setup(getenv func(string) string, redirectURI string) (*app, func(), error)
 	// The browser reaches the emulator as localhost (its certificate is
 	// the emulator CA's: a test browser ignores that, a person clicks through).
 	client, err := confidential.New(confidential.Config{Authority: em.URL() + "/contoso.onmicrosoft.com", ClientID: dc.ID,
-		Credential: secret, HTTPClient: em.HTTPClient(), Logger: logger})
+		Credential: secret, Capabilities: []string{"cp1"}, HTTPClient: em.HTTPClient(), Logger: logger})
 	if err != nil {
 		em.Close()
 		return nil, nil, err
 	}
 	a := &app{client: client, redirectURI: redirectURI, apiURL: em.ResourceURL() + "/me",
-		apiScopes: []string{entratest.ResourceAudience + "/.default"}, sessions: sessions, base: em.Transport(), logger: logger,
+		apiScopes: []string{entratest.ResourceAudience + "/access_as_user"}, sessions: sessions, base: em.Transport(), logger: logger,
 		emulator: em}
 	return a, func() { client.Close(); em.Close() }, nil
 }
 
 // fromEnvironment configures the app for real Microsoft Entra ID.
 func fromEnvironment(getenv func(string) string, logger *slog.Logger) (*app, error) {
-	cfg := confidential.Config{Authority: getenv("ENTRA_AUTHORITY"), ClientID: getenv("ENTRA_CLIENT_ID"), Logger: logger}
+	// cp1: the app answers CAE claims challenges (httpauth.Transport does).
+	cfg := confidential.Config{Authority: getenv("ENTRA_AUTHORITY"), ClientID: getenv("ENTRA_CLIENT_ID"),
+		Capabilities: []string{"cp1"}, Logger: logger}
 	var err error
 	switch {
 	case getenv("ENTRA_CLIENT_CERT") != "":

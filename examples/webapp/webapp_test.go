@@ -92,8 +92,16 @@ func TestInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(signInTitle, "Sign in") || !strings.Contains(user, "Signed in as") || !strings.Contains(answer, "200 OK") {
-		t.Fatalf("sign-in page %q, user %q, API answer %q", signInTitle, user, answer)
+	who := a.emulator.DefaultUser()
+	if !strings.Contains(signInTitle, "Sign in") || !strings.Contains(user, who.Username) {
+		t.Fatalf("sign-in page %q, user %q, want %s", signInTitle, user, who.Username)
+	}
+	// The API saw the user's delegated token: their object id and the
+	// delegated scope.
+	for _, want := range []string{"200 OK", `"oid": "` + who.ObjectID + `"`, `"scp": "access_as_user"`} {
+		if !strings.Contains(answer, want) {
+			t.Fatalf("the API's answer %q lacks %s", answer, want)
+		}
 	}
 	if !strings.Contains(afterSignOut, "Not signed in") {
 		t.Fatalf("after signing out: %q", afterSignOut)
