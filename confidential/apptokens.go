@@ -64,7 +64,7 @@ func (c *Client) acquire(ctx context.Context, kind grantType, req *TokenRequest,
 	if binding != nil {
 		q.Key.KeyID = binding.Thumbprint
 	}
-	q.Bypass = bypass(req)
+	q.Flow, q.Bypass = kind.flow(), bypass(req)
 	err = c.pipe.Acquire(ctx, q, req.Scopes, func() grant {
 		return grant{kind: kind, req: *req, key: q.Key, secret: secret, binding: binding}
 	}, &tok)

@@ -90,6 +90,9 @@ type Config struct {
 	Getenv func(string) string
 	// Logger receives debug records without secrets; nil disables logging.
 	Logger *slog.Logger
+	// Observer, if not nil, is told of every acquisition and HTTP request
+	// (see entra.Observer; module entraotel makes OpenTelemetry of it).
+	Observer entra.Observer
 
 	// now is the clock; the package's tests of expiry set it.
 	now func() time.Time
@@ -199,6 +202,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	resolver, err := authority.NewResolver(authority.ResolverConfig{
 		HTTPClient: httpClient, DisableInstanceDiscovery: cfg.DisableInstanceDiscovery, Region: cfg.Region, Getenv: cfg.Getenv,
+		Observer: cfg.Observer,
 	})
 	if err != nil {
 		return nil, err
@@ -224,7 +228,7 @@ func New(cfg Config) (*Client, error) {
 		clientClaims: cfg.EnableClientClaims,
 		sendOverMTLS: cfg.SendCertificateOverMTLS,
 		resolver:     resolver,
-		transport:    &transport.Client{HTTP: httpClient, Logger: cfg.Logger},
+		transport:    &transport.Client{HTTP: httpClient, Logger: cfg.Logger, Observer: cfg.Observer},
 		mtlsClients:  mtls.NewPool(httpClient, cfg.MTLSHTTPClient, 0),
 		retry:        cfg.RetryPolicy,
 		logger:       cfg.Logger,
@@ -236,7 +240,8 @@ func New(cfg Config) (*Client, error) {
 	if timeout <= 0 {
 		timeout = defaultRequestTimeout
 	}
-	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger}, (*fetcher)(c))
+	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger,
+		Observer: cfg.Observer}, (*fetcher)(c))
 	return c, nil
 }
 

@@ -26,6 +26,11 @@ const (
 	grantSilent
 )
 
+// flow names the grant for observers (entra.Acquisition.Flow).
+func (k grantType) flow() string {
+	return [...]string{"client_credentials", "on_behalf_of", "authorization_code", "refresh_token", "silent"}[k]
+}
+
 // grant is one acquisition, as the pipeline carries it from the caller to
 // the fetch. It holds plain values only: the form is built on a miss.
 type grant struct {
@@ -148,14 +153,14 @@ func (c *Client) request(ctx context.Context, g grant, form url.Values, requeste
 	c.completeForm(form, g, auth, r, material, requestClaims)
 	tc, endpoint := c.transport, r.endpoints.Token
 	if r.proxy != nil {
-		tc, endpoint = &transport.Client{HTTP: r.proxy.HTTP, Logger: c.logger}, r.proxy.Rewrite(endpoint)
+		tc, endpoint = c.transport.With(r.proxy.HTTP), r.proxy.Rewrite(endpoint)
 	}
 	if r.binding != nil {
 		hc, err := c.mtlsClients.Client(r.binding.TLS)
 		if err != nil {
 			return pipeline.Answer{}, err
 		}
-		tc = &transport.Client{HTTP: hc, Logger: c.logger}
+		tc = c.transport.With(hc)
 	}
 	resp, err := tc.PostForm(ctx, endpoint, form, correlationID, c.retry)
 	if err != nil {

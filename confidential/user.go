@@ -195,7 +195,7 @@ func (c *Client) redeem(ctx context.Context, g grant) (entra.Token, error) {
 	if g.binding != nil {
 		g.key.KeyID = g.binding.Thumbprint
 	}
-	tok, err := c.pipe.Redeem(ctx, g)
+	tok, err := c.pipe.Redeem(ctx, g.kind.flow(), g)
 	if err != nil {
 		return entra.Token{}, err
 	}

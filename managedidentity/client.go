@@ -69,6 +69,9 @@ type Config struct {
 	EnableClientClaims bool
 	// Logger receives debug records without secrets; nil disables logging.
 	Logger *slog.Logger
+	// Observer, if not nil, is told of every acquisition and HTTP request
+	// (see entra.Observer; module entraotel makes OpenTelemetry of it).
+	Observer entra.Observer
 	// Cache persists the tokens (see cache.Storage and package filestore);
 	// nil keeps them in this client's memory only.
 	Cache cache.Storage
@@ -183,7 +186,7 @@ func New(cfg Config) (*Client, error) {
 	if c.idValue != "" {
 		c.cacheID = c.idParam + "=" + c.idValue
 	}
-	c.transport = &transport.Client{HTTP: httpClient(cfg.HTTPClient, ep), Logger: cfg.Logger}
+	c.transport = &transport.Client{HTTP: httpClient(cfg.HTTPClient, ep), Logger: cfg.Logger, Observer: cfg.Observer}
 	if c.retry == nil {
 		c.retry = sourcePolicy(ep.source)
 	}
@@ -191,7 +194,8 @@ func New(cfg Config) (*Client, error) {
 	if timeout <= 0 {
 		timeout = defaultRequestTimeout
 	}
-	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger}, (*fetcher)(c))
+	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger,
+		Observer: cfg.Observer, Source: string(ep.source)}, (*fetcher)(c))
 	if c.logger != nil {
 		c.logger.Debug("entra: managed identity", "source", string(ep.source), "identity", identityKind(cfg.ID))
 	}
@@ -273,7 +277,7 @@ func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Toke
 	if err != nil {
 		return entra.Token{}, err
 	}
-	q := pipeline.Query{Key: tokencache.Key{Environment: c.cacheEnv, ClientID: c.cacheID, Ext: claims.KeyHash(cc)}}
+	q := pipeline.Query{Flow: "managed_identity", Key: tokencache.Key{Environment: c.cacheEnv, ClientID: c.cacheID, Ext: claims.KeyHash(cc)}}
 	if req.CachePartitionKey != "" {
 		q.Key.Partition = tokencache.CallerPartition(req.CachePartitionKey)
 	}

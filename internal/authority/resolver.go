@@ -44,6 +44,8 @@ type ResolverConfig struct {
 	IMDSEndpoint string
 	// Getenv reads REGION_NAME and MSAL_FORCE_REGION. Nil means os.Getenv.
 	Getenv func(string) string
+	// Observer, if not nil, is told of each request.
+	Observer entra.Observer
 }
 
 // Resolver turns authorities into endpoints. It remembers what it
@@ -75,7 +77,7 @@ func NewResolver(cfg ResolverConfig) (*Resolver, error) {
 		cfg.HTTPClient = &http.Client{Timeout: defaultHTTPTimeout}
 	}
 	r := &Resolver{
-		http:             &transport.Client{HTTP: cfg.HTTPClient, MaxBodyBytes: maxDiscoveryBody},
+		http:             &transport.Client{HTTP: cfg.HTTPClient, MaxBodyBytes: maxDiscoveryBody, Observer: cfg.Observer},
 		disableDiscovery: cfg.DisableInstanceDiscovery,
 		imds:             strings.TrimRight(cfg.IMDSEndpoint, "/"),
 		getenv:           cfg.Getenv,

@@ -23,31 +23,48 @@ type client struct {
 	name string
 	// endpoint is the emulator endpoint its requests go to.
 	endpoint string
-	new      func(t testing.TB, em *entratest.Emulator, timeout time.Duration) func(context.Context) (entra.Token, error)
+	new      func(t testing.TB, em *entratest.Emulator, o options) acquireFunc
+}
+
+// acquireFunc gets the token.
+type acquireFunc func(ctx context.Context) (entra.Token, error)
+
+// options configure a client of the tests.
+type options struct {
+	timeout  time.Duration // 0: a minute
+	observer entra.Observer
+	force    bool // every request bypasses the cache
+}
+
+func (o options) budget() time.Duration {
+	if o.timeout == 0 {
+		return time.Minute
+	}
+	return o.timeout
 }
 
 var clients = []client{
-	{"confidential", "token", func(t testing.TB, em *entratest.Emulator, timeout time.Duration) func(context.Context) (entra.Token, error) {
+	{"confidential", "token", func(t testing.TB, em *entratest.Emulator, o options) acquireFunc {
 		secret, err := credential.NewSecret(em.DefaultClient().Secret)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c, err := confidential.New(confidential.Config{Authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
-			ClientID: em.DefaultClient().ID, Credential: secret, HTTPClient: em.HTTPClient(), RequestTimeout: timeout})
+			ClientID: em.DefaultClient().ID, Credential: secret, HTTPClient: em.HTTPClient(), RequestTimeout: o.budget(), Observer: o.observer})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		req := confidential.TokenRequest{Scopes: []string{"https://graph.microsoft.com/.default"}}
+		req := confidential.TokenRequest{Scopes: []string{"https://graph.microsoft.com/.default"}, ForceRefresh: o.force}
 		return func(ctx context.Context) (entra.Token, error) { return c.AcquireTokenForClient(ctx, req) }
 	}},
-	{"managed identity", "imds", func(t testing.TB, em *entratest.Emulator, timeout time.Duration) func(context.Context) (entra.Token, error) {
-		c, err := managedidentity.New(managedidentity.Config{Getenv: em.Getenv("imds"), RequestTimeout: timeout})
+	{"managed identity", "imds", func(t testing.TB, em *entratest.Emulator, o options) acquireFunc {
+		c, err := managedidentity.New(managedidentity.Config{Getenv: em.Getenv("imds"), RequestTimeout: o.budget(), Observer: o.observer})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		req := managedidentity.TokenRequest{Resource: "https://management.azure.com"}
+		req := managedidentity.TokenRequest{Resource: "https://management.azure.com", ForceRefresh: o.force}
 		return func(ctx context.Context) (entra.Token, error) { return c.AcquireToken(ctx, req) }
 	}},
 }
@@ -68,7 +85,7 @@ func TestConcurrentColdCallersShareOneRequest(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			em := startEmulator(t, entratest.Options{})
-			acquire := c.new(t, em, time.Minute)
+			acquire := c.new(t, em, options{})
 			release := make(chan struct{})
 			em.InjectFault(entratest.Fault{Endpoint: c.endpoint, Hold: release, Times: 1})
 			var wg sync.WaitGroup
@@ -95,7 +112,7 @@ func TestTheTimeBudgetBoundsEveryCaller(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			em := startEmulator(t, entratest.Options{})
-			acquire := c.new(t, em, 300*time.Millisecond)
+			acquire := c.new(t, em, options{timeout: 300 * time.Millisecond})
 			hold := make(chan struct{})
 			defer close(hold)
 			em.InjectFault(entratest.Fault{Endpoint: c.endpoint, Hold: hold, Times: 100})
@@ -120,7 +137,7 @@ func TestProactiveRefreshIsOneBackgroundRequest(t *testing.T) {
 			t.Parallel()
 			// Tokens live an hour and ask to be refreshed after a second.
 			em := startEmulator(t, entratest.Options{RefreshIn: time.Second, TokenLifetime: time.Hour})
-			acquire := c.new(t, em, time.Minute)
+			acquire := c.new(t, em, options{})
 			first, err := acquire(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -150,7 +167,7 @@ func TestAHitAllocatesNothing(t *testing.T) {
 	for _, c := range clients {
 		t.Run(c.name, func(t *testing.T) {
 			em := startEmulator(t, entratest.Options{})
-			acquire := c.new(t, em, time.Minute)
+			acquire := c.new(t, em, options{})
 			ctx := context.Background()
 			if _, err := acquire(ctx); err != nil {
 				t.Fatal(err)
@@ -169,7 +186,7 @@ func BenchmarkHit(b *testing.B) {
 	for _, c := range clients {
 		b.Run(c.name, func(b *testing.B) {
 			em := startEmulator(b, entratest.Options{})
-			acquire := c.new(b, em, time.Minute)
+			acquire := c.new(b, em, options{})
 			ctx := context.Background()
 			if _, err := acquire(ctx); err != nil {
 				b.Fatal(err)

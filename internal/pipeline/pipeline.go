@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/entra-go/entra"
@@ -33,7 +34,9 @@ const halfLife = 2 * time.Hour
 // Query is what a cache read needs besides the scopes. Callers with the
 // same Query and scopes (in any order or case) share one fetch.
 type Query struct {
-	Key tokencache.Key
+	// Flow names the grant for observers (entra.Acquisition.Flow).
+	Flow string
+	Key  tokencache.Key
 	// Bypass is why the cache is not read: "" (it is), Force, or a claims
 	// challenge.
 	Bypass string
@@ -65,6 +68,10 @@ type Config struct {
 	// Now is the clock; nil is a cheap monotonic wall clock.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Observer, if not nil, is told of every acquisition.
+	Observer entra.Observer
+	// Source is the managed identity source, for the observer.
+	Source string
 }
 
 // Pipeline is safe for concurrent use. Close ends its goroutines.
@@ -75,6 +82,8 @@ type Pipeline[R any] struct {
 	timeout time.Duration
 	now     func() time.Time
 	logger  *slog.Logger
+	obs     entra.Observer
+	source  string
 
 	// life ends the background refreshes when the client is closed.
 	life    context.Context
@@ -86,7 +95,8 @@ type Pipeline[R any] struct {
 
 // New returns a pipeline that fetches with f.
 func New[R any](cfg Config, f Fetcher[R]) *Pipeline[R] {
-	p := &Pipeline[R]{cache: cfg.Cache, fetcher: f, timeout: cfg.Timeout, now: cfg.Now, logger: cfg.Logger}
+	p := &Pipeline[R]{cache: cfg.Cache, fetcher: f, timeout: cfg.Timeout, now: cfg.Now, logger: cfg.Logger,
+		obs: cfg.Observer, source: cfg.Source}
 	if p.cache == nil {
 		p.cache = tokencache.New()
 	}
@@ -119,26 +129,45 @@ func (p *Pipeline[R]) Now() time.Time { return p.now() }
 // The token is written to *tok, where the caller keeps it: a hit copies it
 // once.
 func (p *Pipeline[R]) Acquire(ctx context.Context, q *Query, scopes []string, build func() R, tok *entra.Token) (err error) {
-	if q.Bypass == "" {
+	var start time.Time
+	if p.obs != nil {
+		start = time.Now()
+	}
+	var reason string
+	if q.Bypass != "" {
+		reason = bypassReason(q.Bypass)
+	} else {
 		switch p.lookup(&q.Key, scopes, tok) {
 		case tokencache.Hit:
+			p.observeHit(ctx, q, tok, start)
 			return nil
 		case tokencache.HitRefresh:
 			p.refreshInBackground(*q, slices.Clone(scopes), build())
+			p.observeHit(ctx, q, tok, start)
 			return nil
+		case tokencache.Expired:
+			reason = reasonExpired
+		default:
+			reason = reasonNoCachedToken
 		}
 	}
-	*tok, err = p.shared(ctx, *q, slices.Clone(scopes), build())
+	ctx, o := p.startObserving(ctx, entra.Acquisition{Flow: q.Flow, Reason: reason, TokenType: q.Key.TokenType}, start)
+	var coalesced bool
+	*tok, coalesced, err = p.shared(ctx, *q, slices.Clone(scopes), build())
+	p.endObserving(ctx, o, tok, coalesced, err)
 	return err
 }
 
 // Redeem fetches req once, under the time budget, for a request that
 // neither reads the cache nor is shared: a code or a refresh token the
 // caller holds is redeemed exactly once.
-func (p *Pipeline[R]) Redeem(ctx context.Context, req R) (entra.Token, error) {
-	ctx, cancel := budget.With(ctx, p.timeout)
+func (p *Pipeline[R]) Redeem(ctx context.Context, flow string, req R) (entra.Token, error) {
+	ctx, o := p.startObserving(ctx, entra.Acquisition{Flow: flow, Reason: reasonRedeem}, time.Now())
+	budgeted, cancel := budget.With(ctx, p.timeout)
 	defer cancel()
-	return p.fetch(ctx, req)
+	tok, err := p.fetch(budgeted, req)
+	p.endObserving(ctx, o, &tok, false, err)
+	return tok, err
 }
 
 // Close stops the background refreshes and waits for them to end. The
@@ -157,7 +186,7 @@ func (p *Pipeline[R]) Wait() { p.pending.Wait() }
 // lookup reads the cache. HitRefresh goes to one caller at a time.
 func (p *Pipeline[R]) lookup(k *tokencache.Key, scopes []string, tok *entra.Token) tokencache.Status {
 	c, status := p.cache.Lookup(k, scopes, p.now())
-	if status != tokencache.Miss {
+	if status.Usable() {
 		*tok = entra.Token{
 			AccessToken: c.Secret,
 			TokenType:   tokenType(c.TokenType),
@@ -177,9 +206,12 @@ func tokenType(cached string) string {
 	return cached
 }
 
-// shared runs one fetch for every concurrent caller of the same query.
-func (p *Pipeline[R]) shared(ctx context.Context, q Query, scopes []string, req R) (entra.Token, error) {
-	return p.flights.Do(ctx, flightKey(q, scopes), p.timeout, func(ctx context.Context) (entra.Token, error) {
+// shared runs one fetch for every concurrent caller of the same query,
+// and reports whether this caller waited on another's.
+func (p *Pipeline[R]) shared(ctx context.Context, q Query, scopes []string, req R) (tok entra.Token, coalesced bool, err error) {
+	var led atomic.Bool
+	tok, err = p.flights.Do(ctx, flightKey(q, scopes), p.timeout, func(ctx context.Context) (entra.Token, error) {
+		led.Store(true)
 		// The shared work outlives any one caller, but not the client.
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -192,12 +224,13 @@ func (p *Pipeline[R]) shared(ctx context.Context, q Query, scopes []string, req 
 		}
 		if q.Bypass == "" {
 			var tok entra.Token
-			if p.lookup(&q.Key, scopes, &tok) != tokencache.Miss {
+			if p.lookup(&q.Key, scopes, &tok).Usable() {
 				return tok, nil // a due refresh is left to the next hit
 			}
 		}
 		return p.fetch(ctx, req)
 	})
+	return tok, !led.Load(), err
 }
 
 // fetch asks the service and stores the answer.
@@ -234,7 +267,10 @@ func (p *Pipeline[R]) refreshInBackground(q Query, scopes []string, req R) {
 	p.pending.Add(1)
 	go func() {
 		defer p.pending.Done()
-		if _, err := p.shared(p.life, q, scopes, req); err != nil && p.logger != nil {
+		ctx, o := p.startObserving(p.life, entra.Acquisition{Flow: q.Flow, Reason: reasonProactive, Background: true, TokenType: q.Key.TokenType}, time.Now())
+		tok, _, err := p.shared(ctx, q, scopes, req)
+		p.endObserving(ctx, o, &tok, false, err)
+		if err != nil && p.logger != nil {
 			p.logger.Debug("entra: proactive refresh failed; the cached token is still served", "error", string(entra.ErrorCode(err)))
 		}
 	}()

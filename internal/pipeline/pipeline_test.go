@@ -205,7 +205,7 @@ func TestTheBudgetBoundsEveryFetch(t *testing.T) {
 				_, err := acquire(p, context.Background(), Query{Key: key}, []string{"s"}, "s")
 				return err
 			},
-			"redeem": func() error { _, err := p.Redeem(context.Background(), "code"); return err },
+			"redeem": func() error { _, err := p.Redeem(context.Background(), "refresh_token", "code"); return err },
 		} {
 			start := time.Now()
 			err := call()
@@ -226,7 +226,7 @@ func TestTheCallersDeadlineIsCanceled(t *testing.T) {
 		defer cancel()
 		for name, call := range map[string]func() error{
 			"shared": func() error { _, err := acquire(p, ctx, Query{Key: key}, []string{"s"}, "s"); return err },
-			"redeem": func() error { _, err := p.Redeem(ctx, "code"); return err },
+			"redeem": func() error { _, err := p.Redeem(ctx, "refresh_token", "code"); return err },
 		} {
 			if err := call(); entra.ErrorCode(err) != entra.CodeCanceled || !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("%s: %v, want %s wrapping the deadline", name, err, entra.CodeCanceled)

@@ -163,7 +163,13 @@ const (
 	// HitRefresh: a usable token past its refresh time; the caller that gets
 	// this (one at a time) should refresh it in the background.
 	HitRefresh
+	// Expired: a miss, because the token cached for the key has expired
+	// or is within ExpiryBuffer of it.
+	Expired
 )
+
+// Usable reports a hit.
+func (s Status) Usable() bool { return s == Hit || s == HitRefresh }
 
 // atKey is at most 128 bytes so that the map keeps keys inline in its slots.
 type atKey struct {
@@ -272,7 +278,7 @@ func (c *Cache) Lookup(k *Key, scopes []string, now time.Time) (Cached, Status) 
 		if ns >= slot.serveUntil+int64(ExpiryBuffer) {
 			c.evict(ak, slot.state)
 		}
-		return Cached{}, Miss
+		return Cached{}, Expired
 	}
 	if slot.refreshOn != 0 && ns >= slot.refreshOn {
 		if at := slot.state.refreshAfter.Load(); at != 0 && ns >= at &&

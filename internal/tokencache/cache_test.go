@@ -53,11 +53,11 @@ func TestLookup(t *testing.T) {
 		{name: "claims key separates", stored: []AccessToken{token(Key{Environment: "login.windows.net", ClientID: "c1", Tenant: "t1", Ext: "h"}, graph, "a", time.Hour)},
 			key: app, scopes: graph, now: t0, want: Miss},
 		{name: "within five minutes of expiry", stored: []AccessToken{token(app, graph, "a", time.Hour)},
-			key: app, scopes: graph, now: t0.Add(56 * time.Minute), want: Miss},
+			key: app, scopes: graph, now: t0.Add(56 * time.Minute), want: Expired},
 		{name: "just outside the buffer", stored: []AccessToken{token(app, graph, "a", time.Hour)},
 			key: app, scopes: graph, now: t0.Add(54 * time.Minute), want: Hit, secret: "a"},
 		{name: "expired", stored: []AccessToken{token(app, graph, "a", time.Hour)},
-			key: app, scopes: graph, now: t0.Add(2 * time.Hour), want: Miss},
+			key: app, scopes: graph, now: t0.Add(2 * time.Hour), want: Expired},
 		{name: "replaced", stored: []AccessToken{token(app, graph, "a", time.Hour), token(app, graph, "b", time.Hour)},
 			key: app, scopes: graph, now: t0, want: Hit, secret: "b"},
 	}
@@ -83,7 +83,7 @@ func TestExpiredTokenIsEvictedOnLookup(t *testing.T) {
 	c := New()
 	k := Key{ClientID: "c", Tenant: "t"}
 	c.store(token(k, []string{"s"}, "a", time.Hour), t0)
-	if _, st := c.Lookup(&k, []string{"s"}, t0.Add(2*time.Hour)); st != Miss {
+	if _, st := c.Lookup(&k, []string{"s"}, t0.Add(2*time.Hour)); st != Expired {
 		t.Fatal("expired token served")
 	}
 	if n := c.Len(); n != 0 {

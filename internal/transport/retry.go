@@ -49,7 +49,7 @@ func (c *Client) Retry(ctx context.Context, policy entra.RetryPolicy, send func(
 	first := 0
 	for n := 1; ; n++ {
 		start := time.Now()
-		resp, err := send(ctx)
+		resp, err := send(c.withAttempt(ctx, n))
 		a := entra.Attempt{Number: n}
 		switch {
 		case err == nil && resp.OK():

@@ -49,6 +49,15 @@ type Client struct {
 	// Sleep waits between attempts; nil means a timer that stops when ctx
 	// ends. Tests replace it to check a policy without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Observer, if not nil, is told of each request (see observe.go).
+	Observer entra.Observer
+}
+
+// With is a copy of c sending over hc.
+func (c *Client) With(hc *http.Client) *Client {
+	cp := *c
+	cp.HTTP = hc
+	return &cp
 }
 
 // Response is a received answer with its whole (capped) body.
@@ -123,6 +132,13 @@ func (c *Client) Identify(req *http.Request, correlationID string) {
 // caller's *http.Client says: a request carries credentials, and they must
 // not reach another host (or the same one over plain http).
 func (c *Client) Send(req *http.Request, form url.Values) (*Response, error) {
+	if c.Observer != nil {
+		return c.observedSend(req, form)
+	}
+	return c.send(req, form)
+}
+
+func (c *Client) send(req *http.Request, form url.Values) (*Response, error) {
 	hc := *c.httpClient()
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := hc.Do(req)
