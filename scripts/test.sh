@@ -18,6 +18,9 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -race -count=1 ./...
+# cmd/entra: the CLI, a module of its own so that the OTLP exporters it
+# links stay out of the library's dependencies (go.work ties them).
+(cd cmd/entra && go vet ./... && go test -race -count=1 ./...)
 # interop/: the cache round trip with MSAL Go, and RFC 8705 against
 # panva/oidc-provider (a Node.js server, installed from the lock file).
 (cd interop/oidcprovider && npm ci --no-audit --no-fund --loglevel=error)
