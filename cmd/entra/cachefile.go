@@ -28,7 +28,12 @@ func openCache(ctx context.Context, path string, e env) (cache.Storage, error) {
 }
 
 // logger prints warnings (a cache file that was readable by others, a
-// cache write that failed) on stderr; it never carries secrets.
+// cache write that failed) on stderr, and with --verbose the library's
+// debug log; it never carries secrets.
 func (e env) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if e.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 }

@@ -135,7 +135,7 @@ func (f *httpFlags) tokenFunc(e env) (httpauth.TokenFunc, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg.Logger = e.logger()
+		cfg.Logger, cfg.Observer = e.logger(), e.observer
 		mi, err := managedidentity.New(cfg)
 		if err != nil {
 			return nil, err
@@ -146,7 +146,7 @@ func (f *httpFlags) tokenFunc(e env) (httpauth.TokenFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Region, cfg.Capabilities, cfg.Logger, cfg.HTTPClient = f.token.region, f.token.capabilities, e.logger(), e.httpClient
+	cfg.Region, cfg.Capabilities, cfg.Logger, cfg.Observer, cfg.HTTPClient = f.token.region, f.token.capabilities, e.logger(), e.observer, e.httpClient
 	cfg.SendCertificateOverMTLS = f.token.mtls
 	client, err := confidential.New(cfg)
 	if err != nil {

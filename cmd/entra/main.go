@@ -43,6 +43,10 @@ const usage = `usage:
   entra demo                               run every flow against an embedded emulator
 
 Run "entra token client-credentials -h" for the flags of a command.
+Every command takes --verbose, which prints the library's debug log on
+stderr (never a secret or token). With OTEL_EXPORTER_OTLP_ENDPOINT set
+(or its TRACES or METRICS form), a command's spans and metrics are
+exported over OTLP (OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or grpc).
 `
 
 // errUsage marks errors that exit with status 2.
@@ -58,17 +62,35 @@ type env struct {
 	// httpClient, if set, sends the token service requests; only
 	// in-process tests set it, to reach the emulator under real host names.
 	httpClient *http.Client
+	// observer exports telemetry (OTLP); nil when no endpoint is set.
+	observer entra.Observer
+	// verbose prints the library's debug log.
+	verbose bool
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	e := env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	tel, err := startTelemetry(ctx, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "entra: telemetry is off: %v\n", err)
+		tel = &telemetry{}
+	}
+	e.observer = tel.observer
+	ctx, end := tel.command(ctx, os.Args[1:])
+	code := run(ctx, os.Args[1:], e)
+	end(code)
+	if err := tel.flush(); err != nil {
+		fmt.Fprintf(os.Stderr, "entra: exporting telemetry failed: %v\n", err)
+	}
 	stop()
 	os.Exit(code)
 }
 
-// run executes one command line and returns the exit status.
+// run executes one command line and returns the exit status. --verbose,
+// anywhere before a "--", prints the library's debug log.
 func run(ctx context.Context, args []string, e env) int {
+	args, e.verbose = withoutVerbose(args)
 	err := dispatch(ctx, args, e)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -92,6 +114,24 @@ func run(ctx context.Context, args []string, e env) int {
 		fmt.Fprintf(e.stderr, "entra: %s: %s\n", code, msg)
 		return 1
 	}
+}
+
+// withoutVerbose removes --verbose from args and reports whether it was
+// there.
+func withoutVerbose(args []string) ([]string, bool) {
+	out := make([]string, 0, len(args))
+	verbose := false
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...), verbose
+		}
+		if a == "--verbose" || a == "-verbose" {
+			verbose = true
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, verbose
 }
 
 func dispatch(ctx context.Context, args []string, e env) error {

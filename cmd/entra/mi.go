@@ -62,7 +62,7 @@ func runManagedIdentity(ctx context.Context, args []string, e env) error {
 	if cfg.Cache, err = openCache(ctx, f.cachePath, e); err != nil {
 		return err
 	}
-	cfg.Logger = e.logger()
+	cfg.Logger, cfg.Observer = e.logger(), e.observer
 	client, err := managedidentity.New(cfg)
 	if err != nil {
 		return err

@@ -130,7 +130,7 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 	}
 	cfg.Region, cfg.Capabilities, cfg.DisableInstanceDiscovery = f.region, f.capabilities, f.disableInstanceDiscovery
 	cfg.EnableClientClaims = f.clientClaims != "" // passing --client-claims is the CLI user's opt-in to the preview
-	cfg.Logger, cfg.HTTPClient, cfg.SendCertificateOverMTLS = e.logger(), e.httpClient, f.mtls
+	cfg.Logger, cfg.Observer, cfg.HTTPClient, cfg.SendCertificateOverMTLS = e.logger(), e.observer, e.httpClient, f.mtls
 	client, err := confidential.New(cfg)
 	if err != nil {
 		return err
@@ -307,7 +307,7 @@ func managedIdentityFor(spec string, e env) (*managedidentity.Client, error) {
 	default:
 		return nil, fmt.Errorf("%w: --managed-identity-assertion is system, client-id=ID, object-id=ID or resource-id=ID, not %q", errUsage, spec)
 	}
-	return managedidentity.New(managedidentity.Config{ID: id, Getenv: e.getenv, ArcTokenDir: e.arcTokenDir, Logger: e.logger()})
+	return managedidentity.New(managedidentity.Config{ID: id, Getenv: e.getenv, ArcTokenDir: e.arcTokenDir, Logger: e.logger(), Observer: e.observer})
 }
 
 // tokenOutput is the JSON contract of "entra token".
