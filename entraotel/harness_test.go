@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/entraotel"
@@ -60,13 +61,19 @@ func newHarness(t testing.TB, opts entratest.Options) *harness {
 
 // confidential is a client of the emulator's default application.
 func (h *harness) confidential(t testing.TB) *confidential.Client {
+	return newConfidential(t, h.em, h.obs)
+}
+
+// newConfidential is a client of em's default application, observed by obs
+// if not nil.
+func newConfidential(t testing.TB, em *entratest.Emulator, obs entra.Observer) *confidential.Client {
 	t.Helper()
-	secret, err := credential.NewSecret(h.em.DefaultClient().Secret)
+	secret, err := credential.NewSecret(em.DefaultClient().Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := confidential.New(confidential.Config{Authority: authority, ClientID: h.em.DefaultClient().ID,
-		Credential: secret, HTTPClient: h.em.HTTPClient(), Observer: h.obs})
+	c, err := confidential.New(confidential.Config{Authority: authority, ClientID: em.DefaultClient().ID,
+		Credential: secret, HTTPClient: em.HTTPClient(), Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
