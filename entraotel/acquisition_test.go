@@ -214,6 +214,25 @@ func TestAProactiveRefreshIsATraceOfItsOwn(t *testing.T) {
 	})
 }
 
+func TestARegionalAcquisitionNamesItsRegion(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, entratest.Options{})
+	c := h.confidential(t, func(cfg *confidential.Config) { cfg.Region = "westus2" })
+	if _, err := c.AcquireTokenForClient(t.Context(), forClient); err != nil {
+		t.Fatal(err)
+	}
+	acqs, posts := h.named(acquireClient), h.named("POST")
+	if len(acqs) != 1 || len(posts) != 1 {
+		t.Fatalf("%d acquisition spans, %d request spans: want one of each", len(acqs), len(posts))
+	}
+	if got := attr(acqs[0], "entra.region"); got != "westus2" {
+		t.Errorf("entra.region %q, want westus2", got)
+	}
+	if got := attr(posts[0], "server.address"); got != "westus2.login.microsoft.com" {
+		t.Errorf("server.address %q, want the regional host", got)
+	}
+}
+
 func TestAManagedIdentityAcquisitionNamesItsSource(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, entratest.Options{})

@@ -60,20 +60,25 @@ func newHarness(t testing.TB, opts entratest.Options) *harness {
 }
 
 // confidential is a client of the emulator's default application.
-func (h *harness) confidential(t testing.TB) *confidential.Client {
-	return newConfidential(t, h.em, h.obs)
+// Options, if any, change its configuration.
+func (h *harness) confidential(t testing.TB, options ...func(*confidential.Config)) *confidential.Client {
+	return newConfidential(t, h.em, h.obs, options...)
 }
 
 // newConfidential is a client of em's default application, observed by obs
 // if not nil.
-func newConfidential(t testing.TB, em *entratest.Emulator, obs entra.Observer) *confidential.Client {
+func newConfidential(t testing.TB, em *entratest.Emulator, obs entra.Observer, options ...func(*confidential.Config)) *confidential.Client {
 	t.Helper()
 	secret, err := credential.NewSecret(em.DefaultClient().Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := confidential.New(confidential.Config{Authority: authority, ClientID: em.DefaultClient().ID,
-		Credential: secret, HTTPClient: em.HTTPClient(), Observer: obs})
+	cfg := confidential.Config{Authority: authority, ClientID: em.DefaultClient().ID,
+		Credential: secret, HTTPClient: em.HTTPClient(), Observer: obs}
+	for _, o := range options {
+		o(&cfg)
+	}
+	c, err := confidential.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,9 +20,9 @@ import (
 const claimsChallenge = `{"access_token":{"nbf":{"essential":true,"value":"claims-marker-5c1e"}}}`
 
 // TestNothingSecretIsRecorded runs a miss, a traced hit, a claims
-// challenge, a failure and a managed identity acquisition, then looks for
-// the client secret, each token and the claims in every span and every
-// metric point.
+// challenge, a failure, an on-behalf-of and a managed identity
+// acquisition, then looks for the client secret, each token, the claims,
+// the user assertion and the user name in every span and metric point.
 func TestNothingSecretIsRecorded(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, entratest.Options{})
@@ -46,6 +46,11 @@ func TestNothingSecretIsRecorded(t *testing.T) {
 	if _, err := c.AcquireTokenForClient(traced, confidential.TokenRequest{Scopes: []string{graph}, ForceRefresh: true}); err == nil {
 		t.Fatal("no error for a 401")
 	}
+	user := entratest.User{Audience: h.em.DefaultClient().ID, Subject: "u", Username: "grace.marker@contoso.example"}
+	assertion := h.em.IssueUserToken(user)
+	secrets = append(secrets, assertion, user.Username)
+	tok, err = c.AcquireTokenOnBehalfOf(traced, assertion, confidential.TokenRequest{Scopes: []string{"https://api.contoso.test/read"}})
+	keep(tok.AccessToken, err)
 	tok, err = h.managedIdentity(t).AcquireToken(traced, managedidentity.TokenRequest{Resource: "https://management.azure.com"})
 	keep(tok.AccessToken, err)
 
