@@ -18,12 +18,31 @@ import (
 // started acquisition may find the token another one just stored.
 func wasStarted(a entra.Acquisition) bool { return a.Reason != "" }
 
-func acquisitionSpanName(flow string) string { return acquireSpanPrefix + flow }
+// acquisitionSpanName is "entra.acquire_token FLOW", a constant for the
+// flows the library has (a traced hit then makes no string).
+func acquisitionSpanName(flow string) string {
+	switch flow {
+	case "client_credentials":
+		return acquireSpanPrefix + "client_credentials"
+	case "on_behalf_of":
+		return acquireSpanPrefix + "on_behalf_of"
+	case "authorization_code":
+		return acquireSpanPrefix + "authorization_code"
+	case "refresh_token":
+		return acquireSpanPrefix + "refresh_token"
+	case "silent":
+		return acquireSpanPrefix + "silent"
+	case "managed_identity":
+		return acquireSpanPrefix + "managed_identity"
+	}
+	return acquireSpanPrefix + flow
+}
 
 // acquisitionStartAttributes are known before the acquisition is made,
 // so that samplers see them.
 func acquisitionStartAttributes(a entra.Acquisition) []attribute.KeyValue {
-	attrs := []attribute.KeyValue{flowKey.String(a.Flow), tokenTypeKey.String(a.TokenType)}
+	attrs := make([]attribute.KeyValue, 0, 5) // room for all, and a hit's source
+	attrs = append(attrs, flowKey.String(a.Flow), tokenTypeKey.String(a.TokenType))
 	if a.Reason != "" {
 		attrs = append(attrs, refreshReasonKey.String(a.Reason))
 	}
