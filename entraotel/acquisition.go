@@ -13,9 +13,9 @@ import (
 	"github.com/entra-go/entra"
 )
 
-// wasStarted tells an acquisition StartAcquisition was called for from a
-// cache hit, which has no Reason. FromCache cannot tell them apart: a
-// started acquisition may find the token another one just stored.
+// wasStarted tells an acquisition that StartAcquisition was called for
+// from a cache hit, which has no Reason. FromCache cannot tell them apart:
+// a started acquisition may find the token that another one just stored.
 func wasStarted(a entra.Acquisition) bool { return a.Reason != "" }
 
 // acquisitionSpanName is "entra.acquire_token FLOW", a constant for the
