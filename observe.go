@@ -21,8 +21,9 @@ type Observer interface {
 	// exchanges and EndAcquisition get it, or one derived from it.
 	StartAcquisition(ctx context.Context, a Acquisition) context.Context
 	// EndAcquisition reports how an acquisition ended. Every acquisition
-	// ends, cache hits included (these were not started: ctx is then the
-	// caller's).
+	// ends, cache hits included: a hit, told by its empty Reason, was not
+	// started, and ctx is then the caller's. (FromCache alone does not
+	// tell: a started acquisition may find the token another just stored.)
 	EndAcquisition(ctx context.Context, a Acquisition)
 	// StartExchange is called before each HTTP request to the token
 	// service, discovery, a region or a managed identity endpoint. It may

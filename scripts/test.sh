@@ -2,7 +2,7 @@
 # The project's test command (README: "Run the tests"). Checks formatting and
 # vet, runs every test of the library with the race detector, the interop
 # tests (cache round trip with MSAL Go, RFC 8705 against oidc-provider), the
-# Azure SDK adapter (azentra/), the x/oauth2 adapter (xoauth2/) and the Redis store (redisstore/), each its
+# Azure SDK adapter (azentra/), the x/oauth2 adapter (xoauth2/), OpenTelemetry (entraotel/), the CLI (cmd/entra/) and the Redis store (redisstore/), each its
 # own module,
 # and the tests of the side-by-side benchmark module (which check its
 # measuring set-up). Needs Go, openssl, Node.js 20+ with npm, redis-server
@@ -27,6 +27,7 @@ go test -race -count=1 ./...
 (cd interop && go vet ./... && ENTRA_REQUIRE_OIDC_PROVIDER=1 go test -race -count=1 ./...)
 (cd azentra && go vet ./... && go test -race -count=1 ./...)
 (cd xoauth2 && go vet ./... && go test -race -count=1 ./...)
+(cd entraotel && go vet ./... && go test -race -count=1 ./...)
 # examples/webapp: the sample web app, driven in headless Chromium (which
 # .ci/run installs).
 (cd examples/webapp && go vet ./... && ENTRA_REQUIRE_BROWSER=1 go test -count=1 ./...)
