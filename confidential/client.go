@@ -275,7 +275,7 @@ func (c *Client) tenantKey(override string) string {
 	if override == "" {
 		return c.auth.Tenant
 	}
-	return strings.ToLower(override)
+	return tokencache.Lower(override)
 }
 
 // validScope refuses empty scopes and white space, which would split one

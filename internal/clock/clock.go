@@ -17,8 +17,9 @@ import (
 const Resync = 100 * time.Millisecond
 
 type anchor struct {
-	wall    time.Time
-	elapsed time.Duration // monotonic time since Clock.base at wall
+	wall     time.Time
+	wallNano int64         // wall in Unix ns
+	elapsed  time.Duration // monotonic time since Clock.base at wall
 }
 
 // Clock is safe for concurrent use. Create it with New.
@@ -30,7 +31,7 @@ type Clock struct {
 // New returns a clock.
 func New() *Clock {
 	c := &Clock{base: time.Now()}
-	c.anchor.Store(&anchor{wall: c.base})
+	c.anchor.Store(&anchor{wall: c.base, wallNano: c.base.UnixNano()})
 	return c
 }
 
@@ -41,7 +42,23 @@ func (c *Clock) Now() time.Time {
 	if d := elapsed - a.elapsed; d >= 0 && d < Resync {
 		return a.wall.Add(d)
 	}
+	return c.resync().wall
+}
+
+// UnixNano is Now in Unix ns, without building a time.Time.
+func (c *Clock) UnixNano() int64 {
+	elapsed := time.Since(c.base)
+	a := c.anchor.Load()
+	if d := elapsed - a.elapsed; d >= 0 && d < Resync {
+		return a.wallNano + int64(d)
+	}
+	return c.resync().wallNano
+}
+
+// resync reads the wall clock and makes it the anchor.
+func (c *Clock) resync() *anchor {
 	now := time.Now()
-	c.anchor.Store(&anchor{wall: now, elapsed: now.Sub(c.base)})
-	return now
+	a := &anchor{wall: now, wallNano: now.UnixNano(), elapsed: now.Sub(c.base)}
+	c.anchor.Store(a)
+	return a
 }

@@ -81,6 +81,7 @@ type Pipeline[R any] struct {
 	flights flight.Group[entra.Token]
 	timeout time.Duration
 	now     func() time.Time
+	nowNano func() int64 // now in Unix ns, read on every hit
 	logger  *slog.Logger
 	obs     entra.Observer
 	source  string
@@ -101,7 +102,10 @@ func New[R any](cfg Config, f Fetcher[R]) *Pipeline[R] {
 		p.cache = tokencache.New()
 	}
 	if p.now == nil {
-		p.now = clock.New().Now
+		c := clock.New()
+		p.now, p.nowNano = c.Now, c.UnixNano
+	} else {
+		p.nowNano = func() int64 { return p.now().UnixNano() }
 	}
 	p.life, p.stop = context.WithCancel(context.Background())
 	return p
@@ -185,7 +189,7 @@ func (p *Pipeline[R]) Wait() { p.pending.Wait() }
 
 // lookup reads the cache. HitRefresh goes to one caller at a time.
 func (p *Pipeline[R]) lookup(k *tokencache.Key, scopes []string, tok *entra.Token) tokencache.Status {
-	c, status := p.cache.Lookup(k, scopes, p.now())
+	c, status := p.cache.LookupNano(k, scopes, p.nowNano())
 	if status.Usable() {
 		*tok = entra.Token{
 			AccessToken: c.Secret,

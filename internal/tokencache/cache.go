@@ -1,22 +1,27 @@
 // Package cache is the token cache.
 //
-// Access tokens are held in one hash map keyed by everything that tells
-// tokens apart (environment, client, tenant, partition, token type, binding
-// key, extra key component and an order- and case-insensitive hash of the
-// scopes), so a hit costs O(1) in the number of cached tokens, allocates
-// nothing, and reads one map slot. Refresh tokens are keyed by environment,
-// client (or family) and partition; accounts by user.
+// Access tokens are held in one concurrent hash map (see atIndex) keyed by
+// everything that tells tokens apart (environment, client, tenant,
+// partition, token type, binding key, extra key component and an order-
+// and case-insensitive hash of the scopes), so a hit costs O(1) in the
+// number of cached tokens, allocates nothing, takes no lock and writes
+// nothing shared. Refresh tokens are keyed by environment, client (or
+// family) and partition; accounts by user.
 //
 // Beside the maps the cache keeps its entries in the cross-MSAL cache
 // schema, the JSON document every MSAL reads and writes, fields and
-// sections it does not know included: Export and Import move it, and a
-// Storage (see Open and package filestore) persists it. Writes to storage
+// sections it does not know included; a Storage (see Open and package
+// filestore) persists it. An access token is kept once: the document keeps
+// the entries it read that this package would not write byte for byte
+// (another library's, or with unknown fields), and the others are written
+// from the index. Writes to storage
 // apply each change to what is stored now, under the store's lock, so
 // processes sharing a file lose nothing; hits never touch storage.
 package tokencache
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -184,14 +189,16 @@ type atKey struct {
 
 // atSlot is what a hit reads. It is small enough to sit inline in the map
 // slot next to its key, so a hit in a large cache touches one map group.
+// The token's other fields, which only persistence needs, are in state.
 type atSlot struct {
-	hit Cached
-	// serveUntil and refreshOn are hit's times in Unix ns, precomputed.
-	serveUntil int64
-	refreshOn  int64
+	secret    string
+	tokenType string
+	// scopes are shared by every hit: read them, never change them.
+	scopes []string
+	// expires and refreshOn are Unix ns; refreshOn is 0 for never.
+	expires, refreshOn int64
 	// state holds what a hit may change (the proactive-refresh claim) and
-	// the full token for persistence; a hit follows it only when a refresh
-	// is due.
+	// what persistence needs; a hit follows it only when a refresh is due.
 	state *atState
 }
 
@@ -199,9 +206,41 @@ type atState struct {
 	// refreshAfter is when the next proactive refresh may start (Unix ns,
 	// 0 for never); the caller that moves it forward owns that refresh.
 	refreshAfter atomic.Int64
-	token        AccessToken
-	// docKey is the token's key in the schema document.
+	home, target string
+	// cachedAt and extExpires are Unix ns.
+	cachedAt, extExpires int64
+	// docKey is the key of the entry as read, when the document keeps it
+	// (it has fields this package does not know, or a key in another
+	// form); "" when the entry is written from these fields.
 	docKey string
+}
+
+// serveUntil is when the slot's token stops being served (Unix ns).
+func (s *atSlot) serveUntil() int64 { return s.expires - int64(ExpiryBuffer) }
+
+// accessToken is the whole token of the slot stored under ak.
+func (s *atSlot) accessToken(ak *atKey) AccessToken {
+	return AccessToken{
+		Key: ak.Key, HomeAccountID: s.state.home, Target: s.state.target, Scopes: s.scopes, Secret: s.secret,
+		CachedAt: unixNano(s.state.cachedAt), ExpiresOn: unixNano(s.expires),
+		ExtendedExpiresOn: unixNano(s.state.extExpires), RefreshOn: unixNano(s.refreshOn),
+	}
+}
+
+// unixNano is the time of ns Unix nanoseconds; 0 is the zero time.
+func unixNano(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// nanos is t in Unix ns; the zero time is 0.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // Cached is what a hit returns.
@@ -224,8 +263,10 @@ type Cache struct {
 	// partitioned: storage keeps one document per partition.
 	partitioned bool
 
-	mu        sync.RWMutex
-	access    map[atKey]atSlot
+	mu sync.RWMutex // guards the maps but access, and every write
+	// access is swapped whole when storage is reloaded; hits read it
+	// without c.mu.
+	access    atomic.Pointer[atIndex]
 	refresh   map[RefreshKey]refreshSlot
 	ids       map[IDKey]docEntry[IDToken]
 	accounts  map[homeKey]map[string]docEntry[Account] // by user, then realm
@@ -255,7 +296,7 @@ func New() *Cache {
 // reset replaces the contents with doc's. c.mu must be held (or c unshared).
 func (c *Cache) reset(doc *document) {
 	c.doc = doc
-	c.access = make(map[atKey]atSlot)
+	c.access.Store(&atIndex{})
 	c.refresh = make(map[RefreshKey]refreshSlot)
 	c.ids = make(map[IDKey]docEntry[IDToken])
 	c.accounts = make(map[homeKey]map[string]docEntry[Account])
@@ -266,56 +307,59 @@ func (c *Cache) reset(doc *document) {
 // Lookup returns the access token for k and scopes that is valid at now for
 // at least ExpiryBuffer more. It does not allocate.
 func (c *Cache) Lookup(k *Key, scopes []string, now time.Time) (Cached, Status) {
+	return c.LookupNano(k, scopes, now.UnixNano())
+}
+
+// LookupNano is Lookup at ns, the time in Unix ns.
+func (c *Cache) LookupNano(k *Key, scopes []string, ns int64) (Cached, Status) {
 	ak := atKey{Key: *k, scopes: c.scopeHash(scopes)}
-	c.mu.RLock()
-	slot, ok := c.access[ak]
-	c.mu.RUnlock()
+	slot, ok := c.access.Load().get(&ak)
 	if !ok {
 		return Cached{}, Miss
 	}
-	ns := now.UnixNano()
-	if ns >= slot.serveUntil {
-		if ns >= slot.serveUntil+int64(ExpiryBuffer) {
-			c.evict(ak, slot.state)
+	if ns >= slot.serveUntil() {
+		if ns >= slot.expires {
+			c.evict(ak, slot)
 		}
 		return Cached{}, Expired
 	}
-	if slot.refreshOn != 0 && ns >= slot.refreshOn {
+	hit := Cached{Secret: slot.secret, TokenType: slot.tokenType, ExpiresOn: time.Unix(0, slot.expires), Scopes: slot.scopes}
+	if slot.refreshOn == 0 {
+		return hit, Hit
+	}
+	hit.RefreshOn = time.Unix(0, slot.refreshOn)
+	if ns >= slot.refreshOn {
 		if at := slot.state.refreshAfter.Load(); at != 0 && ns >= at &&
 			slot.state.refreshAfter.CompareAndSwap(at, ns+int64(refreshRetryInterval)) {
-			return slot.hit, HitRefresh
+			return hit, HitRefresh
 		}
 	}
-	return slot.hit, Hit
+	return hit, Hit
 }
 
-// putAccessToken indexes t under docKey, replacing (in the document too)
-// the token it supersedes. c.mu must be held.
+// putAccessToken indexes t; docKey is the key of its entry in the
+// document when the document keeps it as read, else "". c.mu must be held.
 func (c *Cache) putAccessToken(t AccessToken, docKey string) {
-	st := &atState{token: t, docKey: docKey}
-	if !t.RefreshOn.IsZero() {
-		st.refreshAfter.Store(t.RefreshOn.UnixNano())
-	}
-	slot := atSlot{
-		hit:        Cached{Secret: t.Secret, TokenType: t.TokenType, ExpiresOn: t.ExpiresOn, RefreshOn: t.RefreshOn, Scopes: t.Scopes},
-		serveUntil: t.ExpiresOn.Add(-ExpiryBuffer).UnixNano(),
-		state:      st,
-	}
-	if !t.RefreshOn.IsZero() {
-		slot.refreshOn = t.RefreshOn.UnixNano()
-	}
-	ak := atKey{Key: t.Key, scopes: c.scopeHash(t.Scopes)}
-	if old, ok := c.access[ak]; ok && old.state.docKey != docKey {
+	st := &atState{home: t.HomeAccountID, target: t.Target, cachedAt: nanos(t.CachedAt), extExpires: nanos(t.ExtendedExpiresOn), docKey: docKey}
+	slot := &atSlot{secret: t.Secret, tokenType: t.TokenType, scopes: t.Scopes, expires: t.ExpiresOn.UnixNano(),
+		refreshOn: nanos(t.RefreshOn), state: st}
+	st.refreshAfter.Store(slot.refreshOn)
+	c.putSlot(atKey{Key: t.Key, scopes: c.scopeHash(t.Scopes)}, slot)
+}
+
+// putSlot indexes slot under ak, dropping from the document the entry of
+// the token it supersedes, if the document kept one. c.mu must be held.
+func (c *Cache) putSlot(ak atKey, slot *atSlot) {
+	if old, ok := c.access.Load().set(ak, slot); ok && old.state.docKey != "" && old.state.docKey != slot.state.docKey {
 		c.doc.remove(sectionAccessToken, old.state.docKey)
 	}
-	c.access[ak] = slot
 }
 
 // Len is the number of cached access tokens.
 func (c *Cache) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return len(c.access)
+	return c.access.Load().n
 }
 
 // LookupRefreshToken returns the refresh token for k, if any.
@@ -328,12 +372,11 @@ func (c *Cache) LookupRefreshToken(k RefreshKey) (RefreshToken, bool) {
 
 // evict deletes an expired token unless a fresh one replaced it meanwhile.
 // It is not persisted: the next write drops expired tokens from storage.
-func (c *Cache) evict(ak atKey, stale *atState) {
+func (c *Cache) evict(ak atKey, stale *atSlot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur, ok := c.access[ak]; ok && cur.state == stale {
-		delete(c.access, ak)
-		c.doc.remove(sectionAccessToken, stale.docKey)
+	if c.access.Load().delete(ak, stale) {
+		c.doc.remove(sectionAccessToken, stale.state.docKey)
 	}
 }
 
@@ -345,9 +388,10 @@ func (c *Cache) maybeSweep(now time.Time) {
 		return
 	}
 	c.nextSweep = now.Add(sweepInterval)
-	for ak, slot := range c.access {
-		if !now.Before(slot.hit.ExpiresOn) {
-			delete(c.access, ak)
+	x := c.access.Load()
+	for ak, slot := range x.all() {
+		if now.UnixNano() >= slot.expires {
+			x.delete(ak, slot)
 			c.doc.remove(sectionAccessToken, slot.state.docKey)
 		}
 	}
@@ -370,6 +414,37 @@ func (c *Cache) scopeHash(scopes []string) uint64 {
 		sum += h.Sum64()
 	}
 	return sum
+}
+
+// Lower is strings.ToLower for the keys of the cache (tenants, scopes):
+// it returns s itself, at eight bytes per step, when s has no upper-case
+// ASCII letter, as keys almost always do; it sits on the cache-hit path.
+func Lower(s string) string {
+	if isLowerASCII(s) {
+		return s
+	}
+	return strings.ToLower(s)
+}
+
+// isLowerASCII reports whether s is all ASCII (non-ASCII letters have
+// other lower cases) without an upper-case letter, eight bytes per step.
+func isLowerASCII(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// As in hasUpperASCII; valid once no lane has its high bit set.
+		if w&highs != 0 || (w+ones*(0x80-'A'))&^(w+ones*(0x80-'Z'-1))&highs != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= 0x80 || ('A' <= s[i] && s[i] <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // hasUpperASCII reports whether s has a byte in 'A'..'Z'. It tests eight

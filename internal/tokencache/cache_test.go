@@ -286,3 +286,22 @@ func TestEntriesNeverPrintSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestLower(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "contoso.onmicrosoft.com", "Contoso.OnMicrosoft.COM", "00000000-0000-4000-8000-00000000AAAA",
+		"ÄBC-tenant", "straße", "abcdefghijklmnopQ", "ABCDEFGHIJKLMNOPQRSTUVWXYZ@[`{"} {
+		if got, want := Lower(s), strings.ToLower(s); got != want {
+			t.Errorf("Lower(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func FuzzLower(f *testing.F) {
+	f.Add("Contoso.OnMicrosoft.COM")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := Lower(s), strings.ToLower(s); got != want {
+			t.Fatalf("Lower(%q) = %q, want %q", s, got, want)
+		}
+	})
+}

@@ -71,7 +71,10 @@ func parseDocument(data []byte) (*document, error) {
 	return d, nil
 }
 
-func (d *document) marshal() ([]byte, error) {
+// marshal serializes the cache: the document, and the access tokens it
+// does not hold, written from the index. c.mu must be held (or c unshared).
+func (c *Cache) marshal() ([]byte, error) {
+	d := c.doc
 	top := make(map[string]any, len(d.other)+len(knownSections))
 	for k, v := range d.other {
 		top[k] = v
@@ -79,7 +82,40 @@ func (d *document) marshal() ([]byte, error) {
 	for name, entries := range d.sections {
 		top[name] = entries // MSALs write every section, empty ones too
 	}
+	access := c.access.Load()
+	ats := make(map[string]json.RawMessage, access.n+len(d.sections[sectionAccessToken]))
+	for k, raw := range d.sections[sectionAccessToken] {
+		ats[k] = raw
+	}
+	for ak, slot := range access.all() {
+		if slot.state.docKey == "" {
+			k, e := accessTokenEntry(slot.accessToken(&ak))
+			raw, err := json.Marshal(e)
+			if err != nil {
+				return nil, err
+			}
+			ats[k] = raw
+		}
+	}
+	top[sectionAccessToken] = ats
 	return json.MarshalIndent(top, "", "  ")
+}
+
+// writtenAs reports whether raw, the entry under key k, is byte for byte
+// (but for white space) what this package writes for t: then writing it
+// from t loses nothing, not even the form of a field another library
+// wrote.
+func writtenAs(t AccessToken, k string, raw []byte) bool {
+	own, e := accessTokenEntry(t)
+	if own != k {
+		return false
+	}
+	ours, err := json.Marshal(e)
+	if err != nil {
+		return false
+	}
+	var compact bytes.Buffer
+	return json.Compact(&compact, raw) == nil && bytes.Equal(compact.Bytes(), ours)
 }
 
 func (d *document) set(section, key string, v any) {

@@ -387,3 +387,70 @@ func TestPartitionedStorage(t *testing.T) {
 		t.Error("removing a.t dropped b.t")
 	}
 }
+
+// TestAccessTokensAreKeptOnce: an entry exactly as this package writes it
+// leaves the document once indexed (its bytes are not kept twice) and is
+// written back from the index; an entry with fields this package does not
+// know stays as read until a new token replaces it.
+func TestAccessTokensAreKeptOnce(t *testing.T) {
+	t.Parallel()
+	c := New()
+	if err := c.Import(loadFixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Ours, written and read back: not in the document, still exported.
+	mine := AccessToken{Key: Key{Environment: "login.windows.net", ClientID: fixtureClient, Tenant: "fabrikam.onmicrosoft.com"},
+		Scopes: []string{"api://x/.default"}, Secret: "mine", CachedAt: time.Unix(1795000000, 0), ExpiresOn: time.Unix(4102444800, 0)}
+	if err := c.Save(context.Background(), Entries{AccessToken: &mine}, time.Unix(1795000000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reread := New()
+	if err := reread.Import(out); err != nil {
+		t.Fatal(err)
+	}
+	// The fixture's two entries are not as this package writes them (an
+	// unknown field; numeric times): they stay as read. Ours does not.
+	held := reread.doc.sections[sectionAccessToken]
+	if len(held) != 2 {
+		t.Fatalf("the document holds %d access tokens as read, want the fixture's 2", len(held))
+	}
+	for _, raw := range held {
+		if bytes.Contains(raw, []byte(`"mine"`)) {
+			t.Fatalf("our own entry is kept twice: %s", raw)
+		}
+	}
+	if got, st := reread.Lookup(&mine.Key, mine.Scopes, time.Unix(1795000100, 0)); st != Hit || got.Secret != "mine" {
+		t.Fatalf("our token after a round trip: %v %v", got, st)
+	}
+
+	// A new token for the key of the entry with an unknown field replaces
+	// that entry: one entry for the key, the new one.
+	app := Key{Environment: "login.windows.net", ClientID: fixtureClient, Tenant: "contoso.onmicrosoft.com"}
+	fresh := AccessToken{Key: app, Scopes: []string{"https://graph.microsoft.com/.default"}, Secret: "fresh",
+		CachedAt: time.Unix(1795000200, 0), ExpiresOn: time.Unix(4102444800, 0)}
+	if err := reread.Save(context.Background(), Entries{AccessToken: &fresh}, time.Unix(1795000200, 0)); err != nil {
+		t.Fatal(err)
+	}
+	out, err = reread.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]map[string]map[string]any
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string]int{}
+	for _, e := range doc[sectionAccessToken] {
+		secrets[e["secret"].(string)]++
+		if e["secret"] == "fresh" && e["future_field_from_msal_net"] != nil {
+			t.Error("the new token carries the old entry's unknown field")
+		}
+	}
+	if secrets["app-access-token"] != 0 || secrets["fresh"] != 1 || secrets["mine"] != 1 {
+		t.Fatalf("exported access tokens by secret: %v", secrets)
+	}
+}

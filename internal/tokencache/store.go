@@ -11,7 +11,9 @@ import (
 
 // index builds the in-memory maps from c.doc. Entries it cannot read stay
 // in the document, untouched; of two entries for one key, one is kept and
-// the other dropped from the document.
+// the other dropped from the document. An access token the document
+// would hold exactly as this package writes it leaves the document: it is
+// written from the index, so its bytes are not kept twice.
 func (c *Cache) index() {
 	for k, raw := range c.doc.sections[sectionAccessToken] {
 		var e atEntry
@@ -20,9 +22,13 @@ func (c *Cache) index() {
 		}
 		if t, ok := e.token(); ok {
 			ak := atKey{Key: t.Key, scopes: c.scopeHash(t.Scopes)}
-			if cur, dup := c.access[ak]; dup && !t.CachedAt.After(cur.state.token.CachedAt) {
+			if cur, dup := c.access.Load().get(&ak); dup && nanos(t.CachedAt) <= cur.state.cachedAt {
 				c.doc.remove(sectionAccessToken, k) // keep the more recently cached one
 				continue
+			}
+			if writtenAs(t, k, raw) {
+				c.doc.remove(sectionAccessToken, k)
+				k = ""
 			}
 			c.putAccessToken(t, k)
 		}
@@ -79,9 +85,9 @@ func (c *Cache) putRefreshToken(t RefreshToken, docKey string) {
 // apply writes e into c's document and maps. c.mu must be held.
 func (c *Cache) apply(e Entries, now time.Time) {
 	if t := e.AccessToken; t != nil {
-		k, entry := accessTokenEntry(*t)
-		c.doc.set(sectionAccessToken, k, entry)
-		c.putAccessToken(*t, k)
+		k, _ := accessTokenEntry(*t)
+		c.doc.remove(sectionAccessToken, k) // an entry of another library under the key it is written with
+		c.putAccessToken(*t, "")
 		c.maybeSweep(now)
 	}
 	if t := e.RefreshToken; t != nil {
@@ -162,7 +168,8 @@ func (c *Cache) Reload(ctx context.Context, partition string) error {
 // alone for a partitioned store. c.mu must be held.
 func (c *Cache) adopt(partition string, next *Cache) {
 	if !c.partitioned {
-		c.doc, c.access, c.refresh, c.ids, c.accounts, c.apps = next.doc, next.access, next.refresh, next.ids, next.accounts, next.apps
+		c.doc, c.refresh, c.ids, c.accounts, c.apps = next.doc, next.refresh, next.ids, next.accounts, next.apps
+		c.access.Store(next.access.Load())
 		return
 	}
 	c.dropPartition(partition)
@@ -174,8 +181,8 @@ func (c *Cache) adopt(partition string, next *Cache) {
 	for k, raw := range next.doc.other {
 		c.doc.other[k] = raw
 	}
-	for _, slot := range next.access {
-		c.putAccessToken(slot.state.token, slot.state.docKey)
+	for ak, slot := range next.access.Load().all() {
+		c.putSlot(ak, slot) // next shares c's seed, so its keys are c's
 	}
 	for _, rt := range next.refresh {
 		c.putRefreshToken(rt.value, rt.docKey)
@@ -196,9 +203,10 @@ func (c *Cache) adopt(partition string, next *Cache) {
 // dropPartition forgets the entries of one partition (app metadata, which
 // belongs to none, stays). c.mu must be held.
 func (c *Cache) dropPartition(partition string) {
-	for k, slot := range c.access {
-		if slot.state.token.Partition == partition {
-			delete(c.access, k)
+	access := c.access.Load()
+	for k, slot := range access.all() {
+		if k.Partition == partition {
+			access.delete(k, slot)
 			c.doc.remove(sectionAccessToken, slot.state.docKey)
 		}
 	}
@@ -253,7 +261,7 @@ func (c *Cache) update(ctx context.Context, partition string, change func(*Cache
 		next = &Cache{seed: c.seed}
 		next.reset(doc)
 		change(next)
-		return next.doc.marshal()
+		return next.marshal()
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -311,9 +319,10 @@ func (c *Cache) RemoveAccount(ctx context.Context, environment, clientID, homeAc
 				c.doc.remove(sectionRefreshToken, t.docKey)
 			}
 		}
-		for k, slot := range c.access {
-			if slot.state.token.HomeAccountID == homeAccountID && k.Environment == environment && k.ClientID == clientID {
-				delete(c.access, k)
+		access := c.access.Load()
+		for k, slot := range access.all() {
+			if slot.state.home == homeAccountID && k.Environment == environment && k.ClientID == clientID {
+				access.delete(k, slot)
 				c.doc.remove(sectionAccessToken, slot.state.docKey)
 			}
 		}
