@@ -35,7 +35,8 @@ type Token struct {
 	TokenEndpoint string
 	// Region is the Azure region whose endpoint issued the token, if any.
 	Region string
-	// Account is the user the token is for; nil for app tokens.
+	// Account is the user the token is for; nil for app tokens. Tokens of
+	// one user may share it: read it, never change it.
 	Account *Account
 	// IDToken is the raw OpenID Connect ID token of a user flow, when the
 	// token service sent one.

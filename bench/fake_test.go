@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -21,14 +24,23 @@ type tokenService struct {
 func (s *tokenService) client() *http.Client { return &http.Client{Transport: s} }
 
 func (s *tokenService) RoundTrip(r *http.Request) (*http.Response, error) {
+	var form url.Values
 	if r.Body != nil {
-		_, _ = io.Copy(io.Discard, r.Body)
+		body, _ := io.ReadAll(r.Body)
 		r.Body.Close()
+		form, _ = url.ParseQuery(string(body))
 	}
 	path := r.URL.Path
 	host := "https://" + r.URL.Host
 	tenant := strings.Split(strings.TrimPrefix(path, "/"), "/")[0]
 	switch {
+	case strings.HasSuffix(path, "/metadata/identity/oauth2/token"): // IMDS
+		s.tokenRequests.Add(1)
+		return jsonResponse(fmt.Sprintf(`{"token_type":"Bearer","expires_in":"86399","expires_on":"%d","resource":"https://management.azure.com","access_token":"mi-at"}`,
+			time.Now().Add(24*time.Hour).Unix())), nil
+	case strings.HasSuffix(path, "/oauth2/v2.0/token") && form.Get("grant_type") == "authorization_code":
+		s.tokenRequests.Add(1)
+		return jsonResponse(userTokens(host, tenant, form.Get("code"), form.Get("client_id"))), nil
 	case strings.HasSuffix(path, "/oauth2/v2.0/token"):
 		s.tokenRequests.Add(1)
 		if s.delay > 0 {
@@ -52,3 +64,25 @@ func jsonResponse(body string) *http.Response {
 }
 
 func tenantID(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-000000000000", i) }
+
+// userTokens answers an authorization code "code-<user>" for the user:
+// an access token, a refresh token, an (unsigned) ID token and
+// client_info, as the token service does.
+func userTokens(host, tenant, code, clientID string) string {
+	uid := strings.TrimPrefix(code, "code-")
+	b64 := func(v any) string {
+		j, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(j)
+	}
+	now := time.Now().Unix()
+	idToken := b64(map[string]string{"alg": "none"}) + "." + b64(map[string]any{
+		"aud": clientID, "iss": host + "/" + tenant + "/v2.0", "tid": tenant, "oid": uid, "sub": uid,
+		"preferred_username": uid + "@contoso.example", "iat": now, "nbf": now, "exp": now + 3600,
+	}) + "."
+	answer, _ := json.Marshal(map[string]any{
+		"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "scope": "User.Read openid profile offline_access",
+		"access_token": "at-" + uid, "refresh_token": "rt-" + uid, "id_token": idToken,
+		"client_info": b64(map[string]string{"uid": uid, "utid": tenant}),
+	})
+	return string(answer)
+}

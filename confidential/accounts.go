@@ -66,6 +66,26 @@ func (c *Client) hasUserTokens(home string) bool {
 }
 
 // account assembles an Account from the cached per-tenant accounts.
+// accountMemo is an account as built at a generation of the cache's
+// accounts.
+type accountMemo struct {
+	generation uint64
+	account    *entra.Account
+}
+
+// sharedAccount is account(home), built again only when the cache's
+// accounts changed: a silent hit then allocates nothing. Tokens share it
+// (entra.Token.Account is read-only).
+func (c *Client) sharedAccount(home string) *entra.Account {
+	gen := c.pipe.Cache().AccountsGeneration()
+	if m, ok := c.accountMemos.Load(home); ok && m.(*accountMemo).generation == gen {
+		return m.(*accountMemo).account
+	}
+	a := c.account(home)
+	c.accountMemos.Store(home, &accountMemo{generation: gen, account: a})
+	return a
+}
+
 func (c *Client) account(home string) *entra.Account {
 	out := &entra.Account{HomeAccountID: home, Environment: c.env}
 	homeTenant := ""

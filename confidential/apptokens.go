@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strings"
+	"unsafe"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/internal/authority"
@@ -129,6 +130,11 @@ func (c *Client) checkPoP(auth authority.Authority, binding *clientauth.Binding)
 // assertionHash partitions on-behalf-of tokens by user without keeping the
 // user's token as a key.
 func assertionHash(assertion string) string {
-	sum := sha256.Sum256([]byte(assertion))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	// Hashed in place: Sum256 neither keeps nor changes its input, and a
+	// copy of a user assertion (a JWT of a kilobyte or two) on every
+	// on-behalf-of hit would cost more than the lookup.
+	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(assertion), len(assertion)))
+	var b64 [43]byte // RawURLEncoding.EncodedLen(sha256.Size)
+	base64.RawURLEncoding.Encode(b64[:], sum[:])
+	return string(b64[:])
 }

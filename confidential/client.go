@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/entra-go/entra"
@@ -182,6 +183,7 @@ type Client struct {
 	retry        entra.RetryPolicy
 	logger       *slog.Logger
 	pipe         *pipeline.Pipeline[grant]
+	accountMemos sync.Map // home account id → *accountMemo
 }
 
 // New validates cfg and returns a Client. It makes no network call.

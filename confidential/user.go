@@ -229,7 +229,7 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, account *entra.Account,
 	if err != nil {
 		return entra.Token{}, err
 	}
-	tok.Account = c.account(home)
+	tok.Account = c.sharedAccount(home)
 	return tok, nil
 }
 

@@ -465,3 +465,25 @@ func TestUserFlowsOnEveryAuthorityKind(t *testing.T) {
 		})
 	}
 }
+
+// TestSilentHitAllocatesNothing: a signed-in user's cached token costs no
+// allocation (the account it carries is built once per change of the
+// cache's accounts).
+func TestSilentHitAllocatesNothing(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.rsaCert)
+	ctx := context.Background()
+	code, _ := signIn(t, f, c, AuthorizationRequest{})
+	tok, err := c.AcquireTokenByAuthCode(ctx, code, TokenRequest{Scopes: userRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := tok.Account
+	if n := testing.AllocsPerRun(200, func() {
+		if _, err := c.AcquireTokenSilent(ctx, acct, TokenRequest{Scopes: userRead}); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("a silent hit allocates %v times, want 0", n)
+	}
+}

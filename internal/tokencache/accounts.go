@@ -28,7 +28,12 @@ func (c *Cache) AccountsOf(environment, homeAccountID string) []Account {
 	return out
 }
 
+// AccountsGeneration changes whenever an account is stored or removed, so
+// that what is built from accounts can be kept until then.
+func (c *Cache) AccountsGeneration() uint64 { return c.accountsGen.Load() }
+
 func (c *Cache) putAccount(a Account, docKey string) {
+	c.accountsGen.Add(1)
 	hk := homeKey{a.HomeAccountID, a.Environment}
 	realms := c.accounts[hk]
 	if realms == nil {

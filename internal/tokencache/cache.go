@@ -266,13 +266,15 @@ type Cache struct {
 	mu sync.RWMutex // guards the maps but access, and every write
 	// access is swapped whole when storage is reloaded; hits read it
 	// without c.mu.
-	access    atomic.Pointer[atIndex]
-	refresh   map[RefreshKey]refreshSlot
-	ids       map[IDKey]docEntry[IDToken]
-	accounts  map[homeKey]map[string]docEntry[Account] // by user, then realm
-	apps      map[AppKey]docEntry[AppMetadata]
-	doc       *document // every entry in schema form, unknown ones included
-	nextSweep time.Time
+	access   atomic.Pointer[atIndex]
+	refresh  map[RefreshKey]refreshSlot
+	ids      map[IDKey]docEntry[IDToken]
+	accounts map[homeKey]map[string]docEntry[Account] // by user, then realm
+	apps     map[AppKey]docEntry[AppMetadata]
+	// accountsGen counts the changes of accounts (see AccountsGeneration).
+	accountsGen atomic.Uint64
+	doc         *document // every entry in schema form, unknown ones included
+	nextSweep   time.Time
 }
 
 type refreshSlot = docEntry[RefreshToken]
@@ -300,6 +302,7 @@ func (c *Cache) reset(doc *document) {
 	c.refresh = make(map[RefreshKey]refreshSlot)
 	c.ids = make(map[IDKey]docEntry[IDToken])
 	c.accounts = make(map[homeKey]map[string]docEntry[Account])
+	c.accountsGen.Add(1)
 	c.apps = make(map[AppKey]docEntry[AppMetadata])
 	c.index()
 }

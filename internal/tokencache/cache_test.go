@@ -305,3 +305,34 @@ func FuzzLower(f *testing.F) {
 		}
 	})
 }
+
+// TestAccountsGeneration: every change of accounts moves the generation,
+// so an account built from them is rebuilt.
+func TestAccountsGeneration(t *testing.T) {
+	t.Parallel()
+	c := New()
+	ctx := context.Background()
+	a := Account{AccountKey: AccountKey{HomeAccountID: "u.t", Environment: "login.windows.net", Realm: "t"}, Username: "ada"}
+	steps := []struct {
+		name   string
+		change func() error
+	}{
+		{"store", func() error { return c.Save(ctx, Entries{Account: &a}, t0) }},
+		{"store another tenant", func() error {
+			b := a
+			b.Realm = "t2"
+			return c.Save(ctx, Entries{Account: &b}, t0)
+		}},
+		{"remove", func() error { return c.RemoveAccount(ctx, "login.windows.net", "c", "u.t") }},
+		{"import", func() error { return c.Import([]byte(`{}`)) }},
+	}
+	for _, s := range steps {
+		before := c.AccountsGeneration()
+		if err := s.change(); err != nil {
+			t.Fatal(err)
+		}
+		if c.AccountsGeneration() == before {
+			t.Errorf("%s: the generation did not move", s.name)
+		}
+	}
+}

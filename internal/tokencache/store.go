@@ -169,6 +169,7 @@ func (c *Cache) Reload(ctx context.Context, partition string) error {
 func (c *Cache) adopt(partition string, next *Cache) {
 	if !c.partitioned {
 		c.doc, c.refresh, c.ids, c.accounts, c.apps = next.doc, next.refresh, next.ids, next.accounts, next.apps
+		c.accountsGen.Add(1)
 		c.access.Store(next.access.Load())
 		return
 	}
@@ -228,6 +229,7 @@ func (c *Cache) dropPartition(partition string) {
 				c.doc.remove(sectionAccount, a.docKey)
 			}
 			delete(c.accounts, k)
+			c.accountsGen.Add(1)
 		}
 	}
 }
@@ -307,6 +309,7 @@ func (c *Cache) RemoveAccount(ctx context.Context, environment, clientID, homeAc
 			c.doc.remove(sectionAccount, a.docKey)
 		}
 		delete(c.accounts, hk)
+		c.accountsGen.Add(1)
 		for k, t := range c.ids {
 			if k.HomeAccountID == homeAccountID && k.Environment == environment && k.ClientID == clientID {
 				delete(c.ids, k)
