@@ -154,7 +154,7 @@ func (s *storage) open(ctx context.Context, partition string, stored []byte, cur
 			return nil, errs.Wrap(entra.CodeCanceled, ctx.Err(), "getting the cache encryption key was canceled")
 		}
 		if err != nil || k.k == nil {
-			return nil, errs.Wrap(CodeDecryptionFailed, err, "the stored cache document is encrypted under the key %q, which the key source does not give", id)
+			return nil, errs.Wrap(CodeDecryptionFailed, err, "cannot get the key %q the stored cache document is encrypted under", id)
 		}
 	}
 	doc, err := k.k.aead.Open(nil, nil, rest, s.additionalData(header, partition))
