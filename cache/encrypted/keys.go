@@ -198,5 +198,5 @@ func (s *staticKeys) ReadKey(_ context.Context, id string) (Key, error) {
 	if k, ok := s.read[id]; ok {
 		return k, nil
 	}
-	return Key{}, errors.New("it is not among the static keys")
+	return Key{}, errors.New("none of the keys given has that id")
 }
