@@ -128,7 +128,7 @@ func (f *httpFlags) tokenFunc(ctx context.Context, e env) (httpauth.TokenFunc, e
 	if len(scopes) == 0 {
 		scopes = []string{defaultScope}
 	}
-	store, err := openCache(ctx, f.token.cachePath, e)
+	store, err := f.token.cache.open(ctx, e)
 	if err != nil {
 		return nil, err
 	}
