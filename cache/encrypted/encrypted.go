@@ -15,11 +15,12 @@
 //   - the names under which documents are stored: the file's path, and in
 //     Redis each key, which names a partition (a user's home account id,
 //     or a hash of an on-behalf-of assertion);
-//   - the key id in each document's header, and a document's size and
-//     when it was written;
+//   - the key id in each document's header (a fingerprint id tells
+//     whether two caches share a key), a document's size, and when it was
+//     written;
 //   - an older document put back in place of a newer one of the same
-//     partition (it authenticates; its tokens may be stale or revoked);
-//   - a document deleted;
+//     partition: it authenticates, and its tokens may be stale or revoked;
+//   - a document deleted: the client fetches its tokens again;
 //   - a single-document store's file copied over another application's
 //     file encrypted with the same key: give each cache its own key;
 //   - the tokens in the memory of the process, and from whoever has a key.
@@ -28,6 +29,15 @@
 // read and encrypted at their next write. Once none is left, set
 // Options.RejectPlaintext: otherwise whoever can write to the store can
 // plant a document in the clear, which would be read.
+//
+// An encrypted document is 0x89 'E' 'N' 'C', a version byte (1), the key
+// id's length (one byte) and the key id, a random 12-byte nonce, and the
+// document sealed with AES-256-GCM (its 16-byte tag last), its additional
+// data being the header and the partition name (in a store of one
+// document, a fixed label).
+// No JSON or UTF-8 text starts with byte 0x89, so a document in the clear
+// is never mistaken for one. A nonce drawn at random for each write bounds
+// a key to 2³² writes; rotate keys well before that.
 package encrypted
 
 import (
@@ -73,6 +83,10 @@ func (p partitionedStorage) Partitioned() bool { return p.partitioned }
 // New returns a Storage that keeps the documents of store encrypted under
 // the keys of keys. It is a cache.PartitionedStorage if store is, and safe
 // for concurrent use if store and keys are.
+//
+// Its Load and Update fail with CodeDecryptionFailed for a stored
+// document they cannot read, which Update then leaves as it is, and
+// Update with entra.CodeCacheStorage when keys gives no key to write with.
 func New(store cache.Storage, keys KeySource, opts Options) (cache.Storage, error) {
 	if store == nil {
 		return nil, errs.New(entra.CodeInvalidArgument, "no cache storage to encrypt")

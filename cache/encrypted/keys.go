@@ -45,6 +45,9 @@ type key struct {
 // KeySource can find it again: at most 255 bytes, and no secret. An empty
 // id names the key by a fingerprint of its material (16 hex digits of a
 // SHA-256 hash), the same in every process given the same material.
+//
+// Material of another size is entra.CodeInvalidCredentialMaterial; this
+// function and the two below never quote material in an error.
 func NewKey(id string, material []byte) (Key, error) {
 	if len(material) != KeySize {
 		return Key{}, errs.New(entra.CodeInvalidCredentialMaterial,
