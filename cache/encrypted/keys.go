@@ -46,8 +46,8 @@ type key struct {
 // id names the key by a fingerprint of its material (16 hex digits of a
 // SHA-256 hash), the same in every process given the same material.
 //
-// Material of another size is entra.CodeInvalidCredentialMaterial; this
-// function and the two below never quote material in an error.
+// Material of another size is entra.CodeInvalidCredentialMaterial. No
+// error of NewKey, KeyFromEnv or KeyFromFile quotes key material.
 func NewKey(id string, material []byte) (Key, error) {
 	if len(material) != KeySize {
 		return Key{}, errs.New(entra.CodeInvalidCredentialMaterial,
