@@ -2,29 +2,79 @@ package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"log/slog"
 
+	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
+	"github.com/entra-go/entra/cache/encrypted"
 	"github.com/entra-go/entra/cache/filestore"
 	"github.com/entra-go/entra/internal/tokencache"
 )
 
-// openCache opens the --cache file; "" means an in-memory cache. A file
-// that is not a cache (corrupt, truncated) is refused here, with
-// invalid_cache_data, rather than worked around in memory as a
-// long-running client does.
-func openCache(ctx context.Context, path string, e env) (cache.Storage, error) {
-	if path == "" {
+// cacheFlags name a token cache file and the key that encrypts it.
+type cacheFlags struct {
+	path, keyEnv, keyFile string
+}
+
+// add defines --cache, described by usage, and the flags of its key.
+func (c *cacheFlags) add(fs *flag.FlagSet, usage string) {
+	fs.StringVar(&c.path, "cache", "", usage)
+	fs.StringVar(&c.keyEnv, "cache-key-env", "", "encrypt the --cache file with the key in this environment variable (base64 of 32 bytes)")
+	fs.StringVar(&c.keyFile, "cache-key-file", "", "encrypt the --cache file with the key in this file (32 bytes, or their base64)")
+}
+
+// open opens the --cache file, encrypted if a key is given; no --cache
+// means an in-memory cache. A file that is not a cache (corrupt,
+// truncated) is refused here, with invalid_cache_data, rather than worked
+// around in memory as a long-running client does. A file the key cannot
+// decrypt is not: it may be another key's, and like a client the command
+// then fetches its token, keeps it in memory and leaves the file as it is,
+// while the library's warning says why.
+func (c cacheFlags) open(ctx context.Context, e env) (cache.Storage, error) {
+	keyed := c.keyEnv != "" || c.keyFile != ""
+	switch {
+	case c.keyEnv != "" && c.keyFile != "":
+		return nil, fmt.Errorf("%w: give at most one of --cache-key-env and --cache-key-file", errUsage)
+	case keyed && c.path == "":
+		return nil, fmt.Errorf("%w: --cache-key-env and --cache-key-file encrypt the --cache file; give --cache", errUsage)
+	case c.path == "":
 		return nil, nil
 	}
-	store, err := filestore.Open(path, filestore.Options{Logger: e.logger()})
+	store, err := filestore.Open(c.path, filestore.Options{Logger: e.logger()})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tokencache.Open(ctx, store); err != nil {
+	if keyed {
+		if store, err = c.encrypt(store, e); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tokencache.Open(ctx, store); err != nil && entra.ErrorCode(err) != encrypted.CodeDecryptionFailed {
 		return nil, err
 	}
 	return store, nil
+}
+
+// encrypt wraps store in the encryption of the key flag given. A cache
+// written in the clear is read, and encrypted at its next write.
+func (c cacheFlags) encrypt(store cache.Storage, e env) (cache.Storage, error) {
+	var key encrypted.Key
+	var err error
+	if c.keyEnv != "" {
+		key, err = encrypted.KeyFromEnv(c.keyEnv, e.getenv)
+	} else {
+		key, err = encrypted.KeyFromFile(c.keyFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	keys, err := encrypted.StaticKeys(key)
+	if err != nil {
+		return nil, err
+	}
+	return encrypted.New(store, keys, encrypted.Options{})
 }
 
 // logger prints warnings (a cache file that was readable by others, a

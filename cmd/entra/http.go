@@ -60,7 +60,7 @@ func runHTTP(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	token, err := f.tokenFunc(e)
+	token, err := f.tokenFunc(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -123,10 +123,14 @@ func (f *httpFlags) request(ctx context.Context, url string, e env) (*http.Reque
 }
 
 // tokenFunc is the token source the flags describe.
-func (f *httpFlags) tokenFunc(e env) (httpauth.TokenFunc, error) {
+func (f *httpFlags) tokenFunc(ctx context.Context, e env) (httpauth.TokenFunc, error) {
 	scopes := f.token.scopes
 	if len(scopes) == 0 {
 		scopes = []string{defaultScope}
+	}
+	store, err := f.token.cache.open(ctx, e)
+	if err != nil {
+		return nil, err
 	}
 	if f.managedIdentity {
 		mf := miFlags{clientID: f.token.clientID, resourceID: f.resourceID, objectID: f.objectID, source: f.source,
@@ -135,7 +139,7 @@ func (f *httpFlags) tokenFunc(e env) (httpauth.TokenFunc, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfg.Logger, cfg.Observer = e.logger(), e.observer
+		cfg.Logger, cfg.Observer, cfg.Cache = e.logger(), e.observer, store
 		mi, err := managedidentity.New(cfg)
 		if err != nil {
 			return nil, err
@@ -147,7 +151,7 @@ func (f *httpFlags) tokenFunc(e env) (httpauth.TokenFunc, error) {
 		return nil, err
 	}
 	cfg.Region, cfg.Capabilities, cfg.Logger, cfg.Observer, cfg.HTTPClient = f.token.region, f.token.capabilities, e.logger(), e.observer, e.httpClient
-	cfg.SendCertificateOverMTLS = f.token.mtls
+	cfg.SendCertificateOverMTLS, cfg.Cache = f.token.mtls, store
 	client, err := confidential.New(cfg)
 	if err != nil {
 		return nil, err

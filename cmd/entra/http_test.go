@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +75,17 @@ func TestHTTPCommand(t *testing.T) {
 		if strings.Contains(out, dc.Secret) || strings.Contains(out, "eyJ") {
 			t.Errorf("the output shows a secret or a token: %s", out)
 		}
+	}
+	// --cache is honoured: a second process is served from the file.
+	cached := slices.Concat(app, []string{"--cache", filepath.Join(t.TempDir(), "cache.json")})
+	before := len(em.Requests("token"))
+	for range 2 {
+		if stdout, stderr, status = c.run(t, append(append([]string{"http"}, cached...), api.URL+"/cached")...); status != 0 {
+			t.Fatalf("with --cache: exit %d\nstdout: %s\nstderr: %s", status, stdout, stderr)
+		}
+	}
+	if n := len(em.Requests("token")) - before; n != 1 {
+		t.Errorf("two calls with --cache made %d token requests, want 1", n)
 	}
 	if _, stderr, status = c.run(t, "http", api.URL, "extra"); status != 2 || !strings.Contains(stderr, "give one URL") {
 		t.Errorf("two URLs: exit %d, %s", status, stderr)

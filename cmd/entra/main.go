@@ -11,6 +11,9 @@
 //	entra emulator [--addr HOST:PORT] [--dir DIR]
 //	entra demo
 //
+// Wherever --cache is taken, --cache-key-env NAME or --cache-key-file PATH
+// encrypts the file (AES-256-GCM, a 32-byte key; see package cache/encrypted).
+//
 // Errors exit with status 1 and print "entra: <code>: <message>" on
 // stderr; usage errors exit with status 2.
 package main

@@ -26,7 +26,7 @@ type miFlags struct {
 	resource, source               string
 	claims, clientClaims           string
 	forceRefresh                   bool
-	cachePath                      string
+	cache                          cacheFlags
 	output                         string
 }
 
@@ -42,7 +42,7 @@ func newMIFlagSet(f *miFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.clientClaims, "client-claims", "", "client-originated claims JSON, IMDS only (preview; giving it opts in)")
 	fs.BoolVar(&f.forceRefresh, "force-refresh", false, "ignore cached tokens")
 	fs.StringVar(&f.output, "o", "json", "output format: json or text")
-	fs.StringVar(&f.cachePath, "cache", "", "token cache file, shared safely between processes")
+	f.cache.add(fs, "token cache file, shared safely between processes")
 	return fs
 }
 
@@ -59,7 +59,7 @@ func runManagedIdentity(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Cache, err = openCache(ctx, f.cachePath, e); err != nil {
+	if cfg.Cache, err = f.cache.open(ctx, e); err != nil {
 		return err
 	}
 	cfg.Logger, cfg.Observer = e.logger(), e.observer

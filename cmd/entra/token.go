@@ -44,7 +44,7 @@ type tokenFlags struct {
 	forceRefresh                  bool
 	output                        string
 	disableInstanceDiscovery      bool
-	cachePath                     string
+	cache                         cacheFlags
 	mtls, mtlsPoP                 bool
 
 	// user flows
@@ -84,7 +84,7 @@ func addTokenFlags(fs *flag.FlagSet, flow string, f *tokenFlags) {
 	fs.BoolVar(&f.forceRefresh, "force-refresh", false, "ignore cached tokens")
 	fs.BoolVar(&f.disableInstanceDiscovery, "disable-instance-discovery", false, "trust an unknown authority host without instance discovery")
 	fs.StringVar(&f.output, "o", "json", "output format: json or text")
-	fs.StringVar(&f.cachePath, "cache", "", "token cache file (cross-MSAL schema), shared safely between processes")
+	f.cache.add(fs, "token cache file (cross-MSAL schema), shared safely between processes")
 	fs.BoolVar(&f.mtls, "mtls", false, "present the certificate over mutual TLS and use the mTLS token host (needs --cert)")
 	if flow == "client-credentials" {
 		fs.BoolVar(&f.mtlsPoP, "mtls-pop", false, "get an mTLS proof-of-possession token bound to the certificate (needs --cert)")
@@ -125,7 +125,7 @@ func runToken(ctx context.Context, flow string, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Cache, err = openCache(ctx, f.cachePath, e); err != nil {
+	if cfg.Cache, err = f.cache.open(ctx, e); err != nil {
 		return err
 	}
 	cfg.Region, cfg.Capabilities, cfg.DisableInstanceDiscovery = f.region, f.capabilities, f.disableInstanceDiscovery

@@ -103,12 +103,13 @@ func runAccounts(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("%w: entra accounts needs list or remove", errUsage)
 	}
 	verb := args[0]
-	var authority, clientID, cachePath, account, username string
+	var authority, clientID, account, username string
+	var cf cacheFlags
 	fs := flag.NewFlagSet("entra accounts "+verb, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.StringVar(&authority, "authority", "", "authority URL (required)")
 	fs.StringVar(&clientID, "client-id", "", "application (client) id (required)")
-	fs.StringVar(&cachePath, "cache", "", "token cache file (required)")
+	cf.add(fs, "token cache file (required)")
 	if verb == "remove" {
 		fs.StringVar(&account, "account", "", "home account id of the account to remove")
 		fs.StringVar(&username, "username", "", "username of the account to remove")
@@ -116,13 +117,13 @@ func runAccounts(ctx context.Context, args []string, e env) error {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if authority == "" || clientID == "" || cachePath == "" {
+	if authority == "" || clientID == "" || cf.path == "" {
 		return fmt.Errorf("%w: --authority, --client-id and --cache are required", errUsage)
 	}
 	if verb == "remove" && (account == "") == (username == "") {
 		return fmt.Errorf("%w: give one of --account and --username", errUsage)
 	}
-	c, err := openCache(ctx, cachePath, e)
+	c, err := cf.open(ctx, e)
 	if err != nil {
 		return err
 	}
