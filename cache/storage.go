@@ -11,12 +11,15 @@ import "context"
 // included: a writer applies its change to what is stored now, never to a
 // stale copy, so concurrent writers lose no entries.
 //
-// Documents are addressed by partition (the empty partition for app
-// tokens, a home account id or an assertion hash for user tokens). A store
-// may keep every partition in one document, as the file store does, or one
-// document per partition, as a shared store does to avoid rewriting the
-// whole cache per call. Either way, a document passed to Update's function
-// contains at least the entries of the partition named.
+// Documents are addressed by partition: "app:ENVIRONMENT:CLIENT:TENANT"
+// for an application's tokens in one tenant (so a service with many
+// tenants rewrites one tenant's tokens per write, as Microsoft.Identity.Web
+// partitions them), a home account id or an assertion hash for a user's
+// tokens, "pk:KEY" for a caller's cache partition key. A store may keep
+// every partition in one document, as the file store does, or one document
+// per partition, as a shared store does to avoid rewriting the whole cache
+// per call. Either way, a document passed to Update's function contains at
+// least the entries of the partition named.
 type Storage interface {
 	// Load returns the stored document holding partition, or nil if there
 	// is none yet.

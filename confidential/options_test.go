@@ -12,6 +12,7 @@ import (
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/internal/tokencache"
 )
 
 // partitions is a PartitionedStorage that records which partition each
@@ -74,11 +75,13 @@ func TestCachePartitionKey(t *testing.T) {
 	if again := get(c, "tenant-a"); !again.FromCache || again.AccessToken != a.AccessToken {
 		t.Fatalf("the same partition key missed: %v", again)
 	}
-	// Each write went to its own partition, and holds its token only.
-	if want := []string{"pk:tenant-a", "pk:tenant-b", ""}; !slices.Equal(store.written, want) {
+	// Each write went to its own partition, and holds its token only; the
+	// app tokens without a partition key have the client's and tenant's.
+	app := tokencache.StoragePartition(&tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.auth.Tenant})
+	if want := []string{"pk:tenant-a", "pk:tenant-b", app}; !slices.Equal(store.written, want) {
 		t.Fatalf("written partitions %q, want %q", store.written, want)
 	}
-	for _, p := range []string{"pk:tenant-a", "pk:tenant-b", ""} {
+	for _, p := range []string{"pk:tenant-a", "pk:tenant-b", app} {
 		if n := accessTokens(t, store.docs[p]); n != 1 {
 			t.Errorf("partition %q holds %d access tokens, want 1", p, n)
 		}

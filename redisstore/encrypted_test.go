@@ -15,6 +15,7 @@ import (
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/internal/tokencache"
 )
 
 const secretText = "secret-token-text"
@@ -225,7 +226,8 @@ func TestEncryptedInstancesShareTokens(t *testing.T) {
 	if err != nil || !second.FromCache || second.AccessToken != first.AccessToken {
 		t.Fatalf("the second instance did not share the token: %v %v", second, err)
 	}
-	if r := raw(""); len(r) == 0 || bytes.Contains(r, []byte(first.AccessToken)) {
+	app := tokencache.StoragePartition(&tokencache.Key{Environment: "login.windows.net", ClientID: em.DefaultClient().ID, Tenant: "contoso.onmicrosoft.com"})
+	if r := raw(app); len(r) == 0 || bytes.Contains(r, []byte(first.AccessToken)) {
 		t.Fatalf("Redis holds the token in the clear: %q", r)
 	}
 }

@@ -1,7 +1,7 @@
 // Package redisstore keeps a token cache in Redis, one key per partition
-// (the app's tokens, each user's, each on-behalf-of assertion's), so that
-// many instances of a service share tokens and a write rewrites one
-// partition only.
+// (an app's tokens in one tenant, each user's, each on-behalf-of
+// assertion's), so that many instances of a service share tokens and a
+// write rewrites one partition only.
 //
 // Writes are optimistic transactions (WATCH, then MULTI/EXEC): a writer
 // whose key changed meanwhile runs its change again on the new value, so

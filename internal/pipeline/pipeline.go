@@ -223,7 +223,7 @@ func (p *Pipeline[R]) shared(ctx context.Context, q Query, scopes []string, req 
 		// A flight that ended just before this one began, or another
 		// process sharing the storage, may have stored the token, or
 		// rotated the refresh token the fetch would redeem.
-		if err := p.cache.Reload(ctx, q.Key.Partition); err != nil {
+		if err := p.cache.Reload(ctx, tokencache.StoragePartition(&q.Key)); err != nil {
 			p.warnStorage(err)
 		}
 		if q.Bypass == "" {

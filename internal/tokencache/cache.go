@@ -66,6 +66,18 @@ const callerPartitionPrefix = "pk:"
 // cache partition key.
 func CallerPartition(key string) string { return callerPartitionPrefix + key }
 
+// StoragePartition is the storage partition (see cache.Storage) that holds
+// the token of k: its owner's for a user's or a caller's partition, else
+// one per environment, client and tenant, so that a store keeping one
+// document per partition rewrites one tenant's app tokens per write, not
+// every tenant's.
+func StoragePartition(k *Key) string {
+	if k.Partition != "" {
+		return k.Partition
+	}
+	return "app:" + k.Environment + ":" + k.ClientID + ":" + k.Tenant
+}
+
 // AccessToken is a cached access token with its schema fields.
 type AccessToken struct {
 	Key

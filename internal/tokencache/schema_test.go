@@ -341,10 +341,11 @@ func TestPartitionedStorage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if s.writes["a.t"] != 1 || s.writes["b.t"] != 1 || s.writes[""] != 1 {
+	appPartition := StoragePartition(&app.Key) // one per client and tenant
+	if s.writes["a.t"] != 1 || s.writes["b.t"] != 1 || s.writes[appPartition] != 1 {
 		t.Fatalf("writes per partition %v", s.writes)
 	}
-	if bytes.Contains(s.docs["a.t"], []byte("b.t")) || bytes.Contains(s.docs[""], []byte("a.t")) {
+	if bytes.Contains(s.docs["a.t"], []byte("b.t")) || bytes.Contains(s.docs[appPartition], []byte("a.t")) {
 		t.Fatalf("a partition's document holds another's entries:\n%s", s.docs["a.t"])
 	}
 	for _, home := range []string{"a.t", "b.t"} {
@@ -356,10 +357,13 @@ func TestPartitionedStorage(t *testing.T) {
 		t.Errorf("accounts %v", c.Accounts("login.windows.net"))
 	}
 
-	// Another process: it starts with the app partition and loads users'
-	// partitions as it needs them, keeping what it had.
+	// Another process: it loads partitions as it needs them (the pipeline
+	// does on a miss), keeping what it had.
 	d, err := Open(ctx, s)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(ctx, appPartition); err != nil {
 		t.Fatal(err)
 	}
 	if _, st := d.Lookup(&app.Key, app.Scopes, t0); st != Hit {

@@ -206,7 +206,7 @@ func (c *Cache) adopt(partition string, next *Cache) {
 func (c *Cache) dropPartition(partition string) {
 	access := c.access.Load()
 	for k, slot := range access.all() {
-		if k.Partition == partition {
+		if StoragePartition(&k.Key) == partition {
 			access.delete(k, slot)
 			c.doc.remove(sectionAccessToken, slot.state.docKey)
 		}
@@ -278,7 +278,7 @@ func (c *Cache) update(ctx context.Context, partition string, change func(*Cache
 func partitionOf(e Entries) string {
 	switch {
 	case e.AccessToken != nil:
-		return e.AccessToken.Partition
+		return StoragePartition(&e.AccessToken.Key)
 	case e.RefreshToken != nil:
 		return e.RefreshToken.Partition
 	case e.IDToken != nil:
