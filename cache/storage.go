@@ -1,6 +1,9 @@
 package cache
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Storage persists a cache outside the process, so that tokens outlive it
 // and several processes can share them.
@@ -38,4 +41,18 @@ type PartitionedStorage interface {
 	Storage
 	// Partitioned reports that Load and Update see only the partition named.
 	Partitioned() bool
+}
+
+// ExpiringStorage is a Storage that lets a document go once everything in
+// it has expired, as a shared store (Redis) does so that the partitions of
+// tenants and users nobody asks for again do not pile up, with no single
+// time to live for all. The cache writes through UpdateExpiring when a
+// store has it.
+type ExpiringStorage interface {
+	Storage
+	// UpdateExpiring is Update whose fn also says when the document it
+	// returns may be dropped: the latest expiry of its access tokens, or
+	// further if it holds refresh tokens, accounts or entries of other
+	// libraries. The zero time means never.
+	UpdateExpiring(ctx context.Context, partition string, fn func(stored []byte) (next []byte, expires time.Time, err error)) error
 }

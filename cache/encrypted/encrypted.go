@@ -42,6 +42,7 @@ package encrypted
 
 import (
 	"context"
+	"time"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
@@ -116,13 +117,9 @@ func (s *storage) Load(ctx context.Context, partition string) ([]byte, error) {
 // stored document that cannot be decrypted is an error before fn runs,
 // so the store writes nothing over it.
 func (s *storage) Update(ctx context.Context, partition string, fn func(stored []byte) ([]byte, error)) error {
-	// Asked before the store's lock is taken: a key source may be remote.
-	key, err := s.keys.WriteKey(ctx)
+	key, err := s.writeKey(ctx)
 	if err != nil {
-		return errs.Wrap(entra.CodeCacheStorage, err, "the key source gave no key to encrypt the cache with")
-	}
-	if key.k == nil {
-		return errs.New(entra.CodeCacheStorage, "the key source gave the zero Key to encrypt the cache with")
+		return err
 	}
 	return s.inner.Update(ctx, partition, func(stored []byte) ([]byte, error) {
 		doc, err := s.open(ctx, partition, stored, key)
@@ -135,6 +132,47 @@ func (s *storage) Update(ctx context.Context, partition string, fn func(stored [
 		}
 		return s.seal(key, partition, next), nil
 	})
+}
+
+// UpdateExpiring is Update passing on when the document expires, to a
+// store that lets documents expire (cache.ExpiringStorage); to any other
+// it is Update.
+func (s *storage) UpdateExpiring(ctx context.Context, partition string, fn func(stored []byte) ([]byte, time.Time, error)) error {
+	es, ok := s.inner.(cache.ExpiringStorage)
+	if !ok {
+		return s.Update(ctx, partition, func(stored []byte) ([]byte, error) {
+			next, _, err := fn(stored)
+			return next, err
+		})
+	}
+	key, err := s.writeKey(ctx)
+	if err != nil {
+		return err
+	}
+	return es.UpdateExpiring(ctx, partition, func(stored []byte) ([]byte, time.Time, error) {
+		doc, err := s.open(ctx, partition, stored, key)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		next, expires, err := fn(doc)
+		if err != nil || next == nil {
+			return nil, time.Time{}, err // the store writes nothing
+		}
+		return s.seal(key, partition, next), expires, nil
+	})
+}
+
+// writeKey is the key to encrypt with, asked before the store's lock is
+// taken: a key source may be remote.
+func (s *storage) writeKey(ctx context.Context) (Key, error) {
+	key, err := s.keys.WriteKey(ctx)
+	if err != nil {
+		return Key{}, errs.Wrap(entra.CodeCacheStorage, err, "the key source gave no key to encrypt the cache with")
+	}
+	if key.k == nil {
+		return Key{}, errs.New(entra.CodeCacheStorage, "the key source gave the zero Key to encrypt the cache with")
+	}
+	return key, nil
 }
 
 // seal encrypts doc under k for partition.

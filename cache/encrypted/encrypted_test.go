@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
@@ -479,5 +480,50 @@ func TestNothingToWrite(t *testing.T) {
 	}
 	if _, ok := m.docs["alice"]; ok {
 		t.Fatalf("stored %q", m.docs["alice"])
+	}
+}
+
+// expiringStore is a memStore that records when documents expire.
+type expiringStore struct {
+	memStore
+	expires map[string]time.Time
+}
+
+func (m *expiringStore) UpdateExpiring(ctx context.Context, partition string, fn func([]byte) ([]byte, time.Time, error)) error {
+	return m.Update(ctx, partition, func(stored []byte) ([]byte, error) {
+		next, expires, err := fn(stored)
+		if err == nil {
+			m.expires[partition] = expires // under m.mu, which Update holds
+		}
+		return next, err
+	})
+}
+
+// TestExpiryPassesThrough: the wrapper is a cache.ExpiringStorage, passes
+// on the expiry to a store that takes one, and still encrypts.
+func TestExpiryPassesThrough(t *testing.T) {
+	t.Parallel()
+	inner := &expiringStore{memStore: memStore{partitioned: true}, expires: map[string]time.Time{}}
+	k, err := encrypted.NewKey("", bytes.Repeat([]byte{7}, encrypted.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := encrypted.StaticKeys(k)
+	s, err := encrypted.New(inner, keys, encrypted.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, ok := s.(cache.ExpiringStorage)
+	if !ok {
+		t.Fatal("the wrapper is not a cache.ExpiringStorage")
+	}
+	when := time.Unix(4102444800, 0)
+	if err := es.UpdateExpiring(context.Background(), "p", func([]byte) ([]byte, time.Time, error) {
+		return []byte(`{"secret":"x"}`), when, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !inner.expires["p"].Equal(when) || bytes.Contains(inner.docs["p"], []byte("secret")) {
+		t.Fatalf("expires %v; stored %q", inner.expires["p"], inner.docs["p"])
 	}
 }

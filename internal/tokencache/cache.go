@@ -75,8 +75,11 @@ func StoragePartition(k *Key) string {
 	if k.Partition != "" {
 		return k.Partition
 	}
-	return "app:" + k.Environment + ":" + k.ClientID + ":" + k.Tenant
+	return appPartitionPrefix + k.Environment + ":" + k.ClientID + ":" + k.Tenant
 }
+
+// appPartitionPrefix starts the storage partitions of app tokens.
+const appPartitionPrefix = "app:"
 
 // AccessToken is a cached access token with its schema fields.
 type AccessToken struct {

@@ -128,6 +128,17 @@ func (d *document) set(section, key string, v any) {
 
 func (d *document) remove(section, key string) { delete(d.sections[section], key) }
 
+// held reports whether the document holds entries as read (of another
+// library, or that this package does not index).
+func (d *document) held() bool {
+	for _, entries := range d.sections {
+		if len(entries) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Entry forms. Times are Unix seconds in strings; numbers are read too.
 
 type atEntry struct {

@@ -458,3 +458,48 @@ func TestAccessTokensAreKeptOnce(t *testing.T) {
 		t.Fatalf("exported access tokens by secret: %v", secrets)
 	}
 }
+
+// expiringStorage is a partitionedStorage that records when each
+// partition's document may be dropped.
+type expiringStorage struct {
+	partitionedStorage
+	expires map[string]time.Time
+}
+
+func (s *expiringStorage) UpdateExpiring(ctx context.Context, partition string, fn func([]byte) ([]byte, time.Time, error)) error {
+	return s.Update(ctx, partition, func(stored []byte) ([]byte, error) {
+		next, expires, err := fn(stored)
+		if err == nil {
+			s.expires[partition] = expires // under s.mu, which Update holds
+		}
+		return next, err
+	})
+}
+
+// TestDocumentsSayWhenTheyExpire: an app partition expires with its
+// latest access token; a user's, which holds a refresh token, lives as
+// long as refresh tokens do.
+func TestDocumentsSayWhenTheyExpire(t *testing.T) {
+	t.Parallel()
+	s := &expiringStorage{partitionedStorage: partitionedStorage{docs: map[string][]byte{}, writes: map[string]int{}}, expires: map[string]time.Time{}}
+	c := Backed(s)
+	ctx := context.Background()
+	now := time.Now()
+	app := Key{Environment: "login.windows.net", ClientID: "c", Tenant: "t"}
+	for _, life := range []time.Duration{time.Hour, 2 * time.Hour} {
+		at := AccessToken{Key: app, Scopes: []string{"s" + life.String()}, Secret: "at", CachedAt: now, ExpiresOn: now.Add(life)}
+		if err := c.Save(ctx, Entries{AccessToken: &at}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.expires[StoragePartition(&app)]; !got.Equal(now.Add(2 * time.Hour)) {
+		t.Errorf("the app partition expires at %v, want its latest token's expiry %v", got, now.Add(2*time.Hour))
+	}
+	rt := RefreshToken{RefreshKey: RefreshKey{Environment: "login.windows.net", ClientID: "c", Partition: "u.t"}, HomeAccountID: "u.t", Secret: "rt"}
+	if err := c.Save(ctx, Entries{RefreshToken: &rt}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.expires["u.t"]; got.Before(now.Add(89 * 24 * time.Hour)) {
+		t.Errorf("the user's partition expires at %v, want about 90 days on", got)
+	}
+}

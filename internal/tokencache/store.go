@@ -3,6 +3,7 @@ package tokencache
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/entra-go/entra/cache"
@@ -202,8 +203,15 @@ func (c *Cache) adopt(partition string, next *Cache) {
 }
 
 // dropPartition forgets the entries of one partition (app metadata, which
-// belongs to none, stays). c.mu must be held.
+// belongs to none, stays), so that what another process removed is gone
+// here too. An app partition is left alone: it holds access tokens only,
+// which nobody removes but on expiry, which every process sees for
+// itself; that keeps a write of one tenant's app tokens from scanning
+// every tenant's. c.mu must be held.
 func (c *Cache) dropPartition(partition string) {
+	if strings.HasPrefix(partition, appPartitionPrefix) {
+		return
+	}
 	access := c.access.Load()
 	for k, slot := range access.all() {
 		if StoragePartition(&k.Key) == partition {
@@ -255,16 +263,26 @@ func (c *Cache) update(ctx context.Context, partition string, change func(*Cache
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	var next *Cache
-	err := c.storage.Update(ctx, partition, func(stored []byte) ([]byte, error) {
+	write := func(stored []byte) ([]byte, time.Time, error) {
 		doc, err := parseDocument(stored)
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 		next = &Cache{seed: c.seed}
 		next.reset(doc)
 		change(next)
-		return next.marshal()
-	})
+		data, err := next.marshal()
+		return data, next.expires(), err
+	}
+	var err error
+	if es, ok := c.storage.(cache.ExpiringStorage); ok {
+		err = es.UpdateExpiring(ctx, partition, write)
+	} else {
+		err = c.storage.Update(ctx, partition, func(stored []byte) ([]byte, error) {
+			data, _, err := write(stored)
+			return data, err
+		})
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
@@ -330,4 +348,24 @@ func (c *Cache) RemoveAccount(ctx context.Context, environment, clientID, homeAc
 			}
 		}
 	})
+}
+
+// refreshTokenLife is how long a document holding refresh tokens is kept
+// after its last write: the token service's inactivity limit for them.
+const refreshTokenLife = 90 * 24 * time.Hour
+
+// expires is when c's document may be dropped (see
+// cache.ExpiringStorage): the latest expiry of its access tokens, or
+// refreshTokenLife from now if it holds anything else (refresh tokens, ID
+// tokens, accounts, application metadata, entries of other libraries);
+// now if it is empty. c.mu must be held (or c unshared).
+func (c *Cache) expires() time.Time {
+	if len(c.refresh) > 0 || len(c.ids) > 0 || len(c.accounts) > 0 || len(c.apps) > 0 || len(c.doc.other) > 0 || c.doc.held() {
+		return time.Now().Add(refreshTokenLife)
+	}
+	latest := time.Now().UnixNano()
+	for _, slot := range c.access.Load().all() {
+		latest = max(latest, slot.expires)
+	}
+	return time.Unix(0, latest)
 }
