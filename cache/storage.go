@@ -56,3 +56,20 @@ type ExpiringStorage interface {
 	// libraries. The zero time means never.
 	UpdateExpiring(ctx context.Context, partition string, fn func(stored []byte) (next []byte, expires time.Time, err error)) error
 }
+
+// VersionedStorage is a Storage that tells cheaply whether a document
+// changed since a version it gave, as a file's size, modification time and
+// inode do: a cache then reads and parses the document only when another
+// process wrote it, and writes its own state without reading it first.
+type VersionedStorage interface {
+	Storage
+	// LoadIfChanged returns the document holding partition and its
+	// version; if the version is still since, it returns nil and since
+	// without reading the document. A document that does not exist has
+	// the version "".
+	LoadIfChanged(ctx context.Context, partition, since string) (data []byte, version string, err error)
+	// UpdateIfChanged is Update that reads the document only if its
+	// version is no longer since: fn gets changed false and no document
+	// when it is. It returns the version of what is stored afterwards.
+	UpdateIfChanged(ctx context.Context, partition, since string, fn func(stored []byte, changed bool) ([]byte, error)) (version string, err error)
+}

@@ -25,12 +25,16 @@ package filestore
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -56,9 +60,16 @@ type store struct {
 	// (flock locks belong to open files, so two goroutines would both get
 	// one); a weighted semaphore, so that waiting for it honours ctx.
 	writers *semaphore.Weighted
+	// reads counts the reads of the file's contents, for tests.
+	reads atomic.Int64
+	// seed and versions remember the contents of the versions of the file
+	// this store read or wrote, by hash.
+	seed     maphash.Seed
+	mu       sync.Mutex
+	versions map[string]uint64
 }
 
-var _ cache.Storage = (*store)(nil)
+var _ cache.VersionedStorage = (*store)(nil)
 
 // Open returns a store for the file at path. It creates nothing until the
 // first write.
@@ -74,53 +85,73 @@ func Open(path string, opts Options) (cache.Storage, error) {
 	if fi, err := os.Lstat(abs); err == nil && !fi.Mode().IsRegular() {
 		return nil, errs.New(entra.CodeInvalidArgument, "the cache file %s is %s", abs, notRegularKind(fi.Mode()))
 	}
-	return &store{path: abs, logger: opts.Logger, writers: semaphore.NewWeighted(1)}, nil
+	return &store{path: abs, logger: opts.Logger, writers: semaphore.NewWeighted(1),
+		seed: maphash.MakeSeed(), versions: map[string]uint64{}}, nil
 }
 
 // Load returns the file's contents, nil if it does not exist yet.
 func (s *store) Load(ctx context.Context, _ string) ([]byte, error) {
+	data, _, err := s.LoadIfChanged(ctx, "", unknownVersion)
+	return data, err
+}
+
+// unknownVersion is no file's version: whatever is stored is read.
+const unknownVersion = "?"
+
+// LoadIfChanged returns the file's contents and version, or nothing if
+// the version is still since: then the file is not read.
+func (s *store) LoadIfChanged(ctx context.Context, _, since string) ([]byte, string, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, canceled(err)
+		return nil, "", canceled(err)
 	}
 	if err := s.writers.Acquire(ctx, 1); err != nil {
-		return nil, canceled(err)
+		return nil, "", canceled(err)
 	}
 	defer s.writers.Release(1)
 	unlock, err := s.lock(ctx, lockShared)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer unlock()
-	return s.read()
+	return s.readIfChanged(since, false)
 }
 
 // Update calls fn with the file's contents (nil if it does not exist)
 // while holding the lock, and replaces the file with what fn returns. If fn
 // fails or returns nil, the file is left as it was.
 func (s *store) Update(ctx context.Context, _ string, fn func(stored []byte) ([]byte, error)) error {
+	_, err := s.UpdateIfChanged(ctx, "", unknownVersion, func(stored []byte, _ bool) ([]byte, error) { return fn(stored) })
+	return err
+}
+
+// UpdateIfChanged is Update that reads the file only if its version is no
+// longer since, and returns the version of the file it leaves.
+func (s *store) UpdateIfChanged(ctx context.Context, _, since string, fn func(stored []byte, changed bool) ([]byte, error)) (string, error) {
 	if err := ctx.Err(); err != nil {
-		return canceled(err)
+		return "", canceled(err)
 	}
 	if err := s.writers.Acquire(ctx, 1); err != nil {
-		return canceled(err)
+		return "", canceled(err)
 	}
 	defer s.writers.Release(1)
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return s.ioError(err, "cannot create the cache file's folder")
+		return "", s.ioError(err, "cannot create the cache file's folder")
 	}
 	unlock, err := s.lock(ctx, lockExclusive)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer unlock()
-	stored, err := s.read()
+	// Verified: a write over entries another process added would lose
+	// them, so the contents are checked too, not only the version.
+	stored, version, err := s.readIfChanged(since, true)
 	if err != nil {
-		return err
+		return "", err
 	}
 	s.removeLeftovers()
-	next, err := fn(stored)
+	next, err := fn(stored, version != since)
 	if err != nil || next == nil {
-		return err
+		return version, err
 	}
 	return s.replace(next)
 }
@@ -147,32 +178,86 @@ func globEscape(name string) string {
 	return b.String()
 }
 
-// read returns the file's contents, fixing a mode that exposes them.
-func (s *store) read() ([]byte, error) {
+// readIfChanged returns the file's contents and version, fixing a mode
+// that exposes them; nothing but the version if it is still since. With
+// verify, the contents are read whatever the version says and compared
+// with those seen at since: a file system with coarse times could show an
+// in-place write of the same size, or a reused inode, as no change.
+func (s *store) readIfChanged(since string, verify bool) ([]byte, string, error) {
 	f, err := openRegular(s.path, "cache file", os.O_RDONLY)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, "", nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer f.Close()
 	if err := s.checkMode(f); err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, "", s.ioError(err, "cannot read the cache file's attributes")
+	}
+	version := versionOf(fi)
+	if version == since && !verify {
+		return nil, version, nil
+	}
+	s.reads.Add(1)
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, s.ioError(err, "cannot read the cache file")
+		return nil, "", s.ioError(err, "cannot read the cache file")
 	}
-	return data, nil
+	sum := s.contentHash(data)
+	if version == since && s.seen(version, sum) {
+		return nil, version, nil
+	}
+	if version == since {
+		version += "-" + strconv.FormatUint(sum, 16) // the same attributes, other contents
+	}
+	s.remember(version, sum)
+	return data, version, nil
 }
 
-// replace writes data to a temporary file and renames it over the file.
-func (s *store) replace(data []byte) (err error) {
+// contentHash identifies contents, to tell whether a file changed.
+func (s *store) contentHash(data []byte) uint64 { return maphash.Bytes(s.seed, data) }
+
+// maxVersions bounds the versions remembered.
+const maxVersions = 64
+
+// remember records the contents of a version of the file.
+func (s *store) remember(version string, sum uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.versions) >= maxVersions {
+		clear(s.versions)
+	}
+	s.versions[version] = sum
+}
+
+// seen reports whether version had contents sum when it was read or
+// written.
+func (s *store) seen(version string, sum uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	known, ok := s.versions[version]
+	return ok && known == sum
+}
+
+// versionOf tells one state of the file from another: a writer replaces
+// the file (a new inode), and its size and modification time change with
+// its content.
+func versionOf(fi fs.FileInfo) string {
+	return strconv.FormatUint(inode(fi), 10) + "-" + strconv.FormatInt(fi.Size(), 10) + "-" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
+}
+
+// replace writes data to a temporary file and renames it over the file,
+// and returns the version of the new file.
+func (s *store) replace(data []byte) (version string, err error) {
 	dir := filepath.Dir(s.path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp-*")
 	if err != nil {
-		return s.ioError(err, "cannot create a temporary file next to the cache file")
+		return "", s.ioError(err, "cannot create a temporary file next to the cache file")
 	}
 	defer func() {
 		if err != nil {
@@ -181,22 +266,28 @@ func (s *store) replace(data []byte) (err error) {
 		}
 	}()
 	if err := tmp.Chmod(0o600); err != nil {
-		return s.ioError(err, "cannot restrict the temporary cache file's mode")
+		return "", s.ioError(err, "cannot restrict the temporary cache file's mode")
 	}
 	if _, err := tmp.Write(data); err != nil {
-		return s.ioError(err, "cannot write the cache file")
+		return "", s.ioError(err, "cannot write the cache file")
 	}
 	if err := tmp.Sync(); err != nil {
-		return s.ioError(err, "cannot flush the cache file")
+		return "", s.ioError(err, "cannot flush the cache file")
+	}
+	fi, err := tmp.Stat() // a rename keeps the inode, size and modification time
+	if err != nil {
+		return "", s.ioError(err, "cannot read the cache file's attributes")
 	}
 	if err := tmp.Close(); err != nil {
-		return s.ioError(err, "cannot write the cache file")
+		return "", s.ioError(err, "cannot write the cache file")
 	}
 	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return s.ioError(err, "cannot replace the cache file")
+		return "", s.ioError(err, "cannot replace the cache file")
 	}
 	syncDir(dir) // the rename is durable once the folder is flushed
-	return nil
+	version = versionOf(fi)
+	s.remember(version, s.contentHash(data))
+	return version, nil
 }
 
 // checkMode fixes a cache file that group or others may access.

@@ -277,6 +277,9 @@ type Cache struct {
 	writeMu sync.Mutex    // orders writes to storage
 	// partitioned: storage keeps one document per partition.
 	partitioned bool
+	// version is the version of the stored document this cache holds,
+	// for a cache.VersionedStorage of one document; guarded by mu.
+	version string
 
 	mu sync.RWMutex // guards the maps but access, and every write
 	// access is swapped whole when storage is reloaded; hits read it

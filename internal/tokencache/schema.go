@@ -3,6 +3,8 @@ package tokencache
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,34 +73,87 @@ func parseDocument(data []byte) (*document, error) {
 	return d, nil
 }
 
-// marshal serializes the cache: the document, and the access tokens it
-// does not hold, written from the index. c.mu must be held (or c unshared).
+// marshal serializes the cache in compact JSON: the document, and the
+// access tokens it does not hold, written from the index. It builds the
+// output in one buffer, so that a write allocates about the file's size
+// twice, not once per layer of maps. c.mu must be held (or c unshared).
 func (c *Cache) marshal() ([]byte, error) {
 	d := c.doc
-	top := make(map[string]any, len(d.other)+len(knownSections))
-	for k, v := range d.other {
-		top[k] = v
-	}
-	for name, entries := range d.sections {
-		top[name] = entries // MSALs write every section, empty ones too
-	}
-	access := c.access.Load()
-	ats := make(map[string]json.RawMessage, access.n+len(d.sections[sectionAccessToken]))
-	for k, raw := range d.sections[sectionAccessToken] {
-		ats[k] = raw
-	}
-	for ak, slot := range access.all() {
-		if slot.state.docKey == "" {
-			k, e := accessTokenEntry(slot.accessToken(&ak))
-			raw, err := json.Marshal(e)
-			if err != nil {
-				return nil, err
-			}
-			ats[k] = raw
+	w := jsonWriter{buf: make([]byte, 0, 4096)}
+	w.open('{')
+	for _, k := range slices.Sorted(maps.Keys(d.other)) {
+		w.member(k)
+		if err := w.raw(d.other[k]); err != nil {
+			return nil, err
 		}
 	}
-	top[sectionAccessToken] = ats
-	return json.MarshalIndent(top, "", "  ")
+	for _, name := range knownSections { // MSALs write every section, empty ones too
+		entries := d.sections[name]
+		if name == sectionAccessToken {
+			entries = c.accessTokenEntries()
+		}
+		w.member(name)
+		w.open('{')
+		for _, k := range slices.Sorted(maps.Keys(entries)) { // a stable file: diffs show changes only
+			w.member(k)
+			if err := w.raw(entries[k]); err != nil {
+				return nil, err
+			}
+		}
+		w.close('}')
+	}
+	w.close('}')
+	return w.buf, nil
+}
+
+// accessTokenEntries are the access tokens in schema form: those the
+// document holds and those written from the index. c.mu must be held.
+func (c *Cache) accessTokenEntries() map[string]json.RawMessage {
+	held := c.doc.sections[sectionAccessToken]
+	access := c.access.Load()
+	out := make(map[string]json.RawMessage, len(held)+access.n)
+	maps.Copy(out, held)
+	for ak, slot := range access.all() {
+		if slot.state.docKey != "" {
+			continue // held in the document
+		}
+		k, e := accessTokenEntry(slot.accessToken(&ak))
+		raw, err := json.Marshal(e)
+		if err != nil {
+			panic("cache: marshaling an entry: " + err.Error()) // plain strings and times cannot fail
+		}
+		out[k] = raw
+	}
+	return out
+}
+
+// jsonWriter appends JSON objects to buf.
+type jsonWriter struct {
+	buf   []byte
+	first bool // no member written yet in the current object
+}
+
+func (w *jsonWriter) open(c byte) { w.buf, w.first = append(w.buf, c), true }
+
+func (w *jsonWriter) close(c byte) { w.buf, w.first = append(w.buf, c), false }
+
+// member writes a member's name; its value follows.
+func (w *jsonWriter) member(name string) {
+	if !w.first {
+		w.buf = append(w.buf, ',')
+	}
+	w.first = false
+	quoted, _ := json.Marshal(name) // a string always marshals
+	w.buf = append(append(w.buf, quoted...), ':')
+}
+
+// raw writes a value read from a document, without its white space.
+func (w *jsonWriter) raw(v []byte) error {
+	b := bytes.NewBuffer(w.buf)
+	err := json.Compact(b, v)
+	w.buf = b.Bytes()
+	w.first = false
+	return err
 }
 
 // writtenAs reports whether raw, the entry under key k, is byte for byte

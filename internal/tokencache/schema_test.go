@@ -92,10 +92,10 @@ func TestRoundTripPreservesUnknown(t *testing.T) {
 	}
 	out, _ = c.Export()
 	// The extended key form: the claims hash in the entry and in its key.
-	if !bytes.Contains(out, []byte(`"ext_cache_key": "client_claims:abc"`)) || !bytes.Contains(out, []byte(`s/.default-client_claims:abc"`)) {
+	if !bytes.Contains(out, []byte(`"ext_cache_key":"client_claims:abc"`)) || !bytes.Contains(out, []byte(`s/.default-client_claims:abc"`)) {
 		t.Errorf("client-claims token not in the extended key form:\n%s", out)
 	}
-	if !bytes.Contains(out, []byte(`"token_type": "mtls_pop"`)) || !bytes.Contains(out, []byte(`"keyid": "x5t"`)) || !bytes.Contains(out, []byte(`"user_assertion_hash": "assertion-hash"`)) {
+	if !bytes.Contains(out, []byte(`"token_type":"mtls_pop"`)) || !bytes.Contains(out, []byte(`"keyid":"x5t"`)) || !bytes.Contains(out, []byte(`"user_assertion_hash":"assertion-hash"`)) {
 		t.Errorf("PoP or OBO fields missing:\n%s", out)
 	}
 	d := New()

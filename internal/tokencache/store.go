@@ -148,20 +148,46 @@ func (c *Cache) Reload(ctx context.Context, partition string) error {
 	if c.storage == nil {
 		return nil
 	}
-	data, err := c.storage.Load(ctx, partition)
+	var data []byte
+	var err error
+	version, versioned := "", false
+	if vs, ok := c.storage.(cache.VersionedStorage); ok && !c.partitioned {
+		c.mu.RLock()
+		since := c.version
+		c.mu.RUnlock()
+		if data, version, err = vs.LoadIfChanged(ctx, partition, since); err == nil && version == since {
+			return nil // what this cache holds is what is stored
+		}
+		versioned = true
+	} else {
+		data, err = c.storage.Load(ctx, partition)
+	}
 	if err != nil {
 		return err
 	}
-	doc, err := parseDocument(data)
+	next, err := c.loaded(data)
 	if err != nil {
 		return err
 	}
-	next := &Cache{seed: c.seed}
-	next.reset(doc)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.adopt(partition, next)
+	if versioned {
+		c.version = version
+	}
 	return nil
+}
+
+// loaded is a cache (sharing c's seed, so its keys are c's) holding a
+// stored document.
+func (c *Cache) loaded(stored []byte) (*Cache, error) {
+	doc, err := parseDocument(stored)
+	if err != nil {
+		return nil, err
+	}
+	next := &Cache{seed: c.seed}
+	next.reset(doc)
+	return next, nil
 }
 
 // adopt makes what storage holds for partition, loaded into next, what the
@@ -262,14 +288,15 @@ func (c *Cache) update(ctx context.Context, partition string, change func(*Cache
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	if vs, ok := c.storage.(cache.VersionedStorage); ok && !c.partitioned {
+		return c.updateVersioned(ctx, vs, partition, change)
+	}
 	var next *Cache
 	write := func(stored []byte) ([]byte, time.Time, error) {
-		doc, err := parseDocument(stored)
-		if err != nil {
+		var err error
+		if next, err = c.loaded(stored); err != nil {
 			return nil, time.Time{}, err
 		}
-		next = &Cache{seed: c.seed}
-		next.reset(doc)
 		change(next)
 		data, err := next.marshal()
 		return data, next.expires(), err
@@ -290,6 +317,46 @@ func (c *Cache) update(ctx context.Context, partition string, change func(*Cache
 		return err
 	}
 	c.adopt(partition, next)
+	return nil
+}
+
+// updateVersioned runs change through a store of one document that tells
+// whether it changed: if nobody wrote it since this cache last read or
+// wrote it, the cache is changed and written out as it is, without reading
+// and parsing the document. c.writeMu must be held.
+func (c *Cache) updateVersioned(ctx context.Context, vs cache.VersionedStorage, partition string, change func(*Cache)) error {
+	c.mu.RLock()
+	since := c.version
+	c.mu.RUnlock()
+	var next *Cache
+	applied := false
+	version, err := vs.UpdateIfChanged(ctx, partition, since, func(stored []byte, changed bool) ([]byte, error) {
+		if changed {
+			var err error
+			if next, err = c.loaded(stored); err != nil {
+				return nil, err
+			}
+			change(next)
+			return next.marshal()
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		change(c)
+		applied = true
+		return c.marshal()
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case err != nil:
+		if !applied {
+			change(c) // kept in memory; the next write stores it
+		}
+		return err
+	case next != nil:
+		c.adopt(partition, next)
+	}
+	c.version = version
 	return nil
 }
 
