@@ -19,6 +19,9 @@ import (
 type tokenService struct {
 	tokenRequests atomic.Int64
 	delay         time.Duration
+	// tokenSize, if set, pads client-credentials tokens to that length,
+	// as real ones are (about 1,200 bytes or more).
+	tokenSize int
 }
 
 func (s *tokenService) client() *http.Client { return &http.Client{Transport: s} }
@@ -46,7 +49,7 @@ func (s *tokenService) RoundTrip(r *http.Request) (*http.Response, error) {
 		if s.delay > 0 {
 			time.Sleep(s.delay)
 		}
-		return jsonResponse(fmt.Sprintf(`{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"at-%s"}`, tenant)), nil
+		return jsonResponse(fmt.Sprintf(`{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"%s"}`, appToken(tenant, s.tokenSize))), nil
 	case strings.HasSuffix(path, "/.well-known/openid-configuration"):
 		return jsonResponse(fmt.Sprintf(`{"token_endpoint":"%[1]s/%[2]s/oauth2/v2.0/token","authorization_endpoint":"%[1]s/%[2]s/oauth2/v2.0/authorize","issuer":"%[1]s/%[2]s/v2.0"}`, host, tenant)), nil
 	case strings.HasSuffix(path, "/discovery/instance"):
@@ -61,6 +64,15 @@ func jsonResponse(body string) *http.Response {
 		Header:     http.Header{"Content-Type": {"application/json"}},
 		Body:       io.NopCloser(strings.NewReader(body)),
 	}
+}
+
+// appToken is the client-credentials token for tenant, padded to size.
+func appToken(tenant string, size int) string {
+	t := "at-" + tenant
+	if len(t) < size {
+		t += strings.Repeat("x", size-len(t))
+	}
+	return t
 }
 
 func tenantID(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-000000000000", i) }

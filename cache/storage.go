@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -69,7 +70,10 @@ type VersionedStorage interface {
 	// the version "".
 	LoadIfChanged(ctx context.Context, partition, since string) (data []byte, version string, err error)
 	// UpdateIfChanged is Update that reads the document only if its
-	// version is no longer since: fn gets changed false and no document
-	// when it is. It returns the version of what is stored afterwards.
-	UpdateIfChanged(ctx context.Context, partition, since string, fn func(stored []byte, changed bool) ([]byte, error)) (version string, err error)
+	// version is no longer since (fn gets changed false and no document
+	// when it is), and that takes the new document as fn writes it to w,
+	// so that a large one is never held whole. If fn fails, the document
+	// is left as it was. It returns the version of what is stored
+	// afterwards.
+	UpdateIfChanged(ctx context.Context, partition, since string, fn func(stored []byte, changed bool, w io.Writer) error) (version string, err error)
 }

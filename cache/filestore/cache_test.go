@@ -104,3 +104,97 @@ func openCache(path string) (*tokencache.Cache, error) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestReloadOfAnUnchangedFileDoesNotReadIt: a cache miss reloads the file;
+// while no other process wrote it, the file is not read again, and once
+// one did, the new token is seen.
+func TestReloadOfAnUnchangedFileDoesNotReadIt(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "msal_cache.json")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := s.(*store)
+	c, err := tokencache.Open(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	save(t, c, writerKey("a", 0), now)
+	readsAfterWrite := fs.reads.Load()
+	for range 10 {
+		if err := c.Reload(context.Background(), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fs.reads.Load() - readsAfterWrite; got != 0 {
+		t.Fatalf("10 reloads of an unchanged file read it %d times", got)
+	}
+
+	other, err := openCache(path) // another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	save(t, other, writerKey("b", 0), now)
+	if err := c.Reload(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := fs.reads.Load() - readsAfterWrite; got != 1 {
+		t.Fatalf("a reload after another process wrote read the file %d times, want 1", got)
+	}
+	if _, st := c.Lookup(ptr(writerKey("b", 0)), []string{"s/.default"}, now); st != tokencache.Hit {
+		t.Fatalf("the other process's token is not seen: %v", st)
+	}
+}
+
+// TestSameSizeWriteWithRestoredTimeIsNotLost: a writer that rewrites the
+// file in place with contents of the same size and puts its modification
+// time back leaves the version unchanged; the next write still keeps its
+// entries, because a write compares the contents it reads.
+func TestSameSizeWriteWithRestoredTimeIsNotLost(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "msal_cache.json")
+	c, err := openCache(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	save(t, c, writerKey("a", 0), now)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same document with tenant-a-0 renamed tenant-z-0: same size.
+	edited := strings.ReplaceAll(string(data), "tenant-a-0", "tenant-z-0")
+	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+
+	save(t, c, writerKey("b", 0), now)
+	after, err := openCache(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tenant := range []string{"z", "b"} {
+		if _, st := after.Lookup(ptr(writerKey(tenant, 0)), []string{"s/.default"}, now); st != tokencache.Hit {
+			t.Errorf("tenant-%s-0 was lost: %v", tenant, st)
+		}
+	}
+}
+
+func save(t *testing.T, c *tokencache.Cache, k tokencache.Key, now time.Time) {
+	t.Helper()
+	at := tokencache.AccessToken{Key: k, Scopes: []string{"s/.default"}, Secret: "token",
+		CachedAt: now, ExpiresOn: now.Add(time.Hour)}
+	if err := c.Save(context.Background(), tokencache.Entries{AccessToken: &at}, now); err != nil {
+		t.Fatal(err)
+	}
+}

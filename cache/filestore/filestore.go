@@ -23,6 +23,8 @@
 package filestore
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"hash/maphash"
@@ -120,13 +122,31 @@ func (s *store) LoadIfChanged(ctx context.Context, _, since string) ([]byte, str
 // while holding the lock, and replaces the file with what fn returns. If fn
 // fails or returns nil, the file is left as it was.
 func (s *store) Update(ctx context.Context, _ string, fn func(stored []byte) ([]byte, error)) error {
-	_, err := s.UpdateIfChanged(ctx, "", unknownVersion, func(stored []byte, _ bool) ([]byte, error) { return fn(stored) })
+	_, err := s.update(ctx, unknownVersion, func(stored []byte, version string) (string, error) {
+		next, err := fn(stored)
+		if err != nil || next == nil {
+			return version, err
+		}
+		return s.replace(func(w io.Writer) error {
+			_, err := w.Write(next)
+			return err
+		})
+	})
 	return err
 }
 
 // UpdateIfChanged is Update that reads the file only if its version is no
-// longer since, and returns the version of the file it leaves.
-func (s *store) UpdateIfChanged(ctx context.Context, _, since string, fn func(stored []byte, changed bool) ([]byte, error)) (string, error) {
+// longer since, streams what fn writes to the new file, and returns the
+// version of the file it leaves.
+func (s *store) UpdateIfChanged(ctx context.Context, _, since string, fn func(stored []byte, changed bool, w io.Writer) error) (string, error) {
+	return s.update(ctx, since, func(stored []byte, version string) (string, error) {
+		return s.replace(func(w io.Writer) error { return fn(stored, version != since, w) })
+	})
+}
+
+// update calls write with the file's contents, or nil if it is unchanged
+// since, and its version, holding the lock for writers.
+func (s *store) update(ctx context.Context, since string, write func(stored []byte, version string) (string, error)) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", canceled(err)
 	}
@@ -149,11 +169,7 @@ func (s *store) UpdateIfChanged(ctx context.Context, _, since string, fn func(st
 		return "", err
 	}
 	s.removeLeftovers()
-	next, err := fn(stored, version != since)
-	if err != nil || next == nil {
-		return version, err
-	}
-	return s.replace(next)
+	return write(stored, version)
 }
 
 // removeLeftovers deletes the temporary files of writers that died before
@@ -200,23 +216,53 @@ func (s *store) readIfChanged(since string, verify bool) ([]byte, string, error)
 		return nil, "", s.ioError(err, "cannot read the cache file's attributes")
 	}
 	version := versionOf(fi)
-	if version == since && !verify {
-		return nil, version, nil
+	if version == since {
+		if !verify {
+			return nil, version, nil
+		}
+		// Hashed as it streams by: unchanged contents, the usual case,
+		// cost no buffer the size of the file.
+		sum, err := s.hashFile(f)
+		if err != nil {
+			return nil, "", err
+		}
+		if s.seen(version, sum) {
+			return nil, version, nil
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, "", s.ioError(err, "cannot read the cache file")
+		}
 	}
 	s.reads.Add(1)
-	data, err := io.ReadAll(f)
+	data, err := readAll(f, fi.Size())
 	if err != nil {
 		return nil, "", s.ioError(err, "cannot read the cache file")
 	}
 	sum := s.contentHash(data)
-	if version == since && s.seen(version, sum) {
-		return nil, version, nil
-	}
 	if version == since {
 		version += "-" + strconv.FormatUint(sum, 16) // the same attributes, other contents
 	}
 	s.remember(version, sum)
 	return data, version, nil
+}
+
+// hashFile is the contentHash of f's contents.
+func (s *store) hashFile(f io.Reader) (uint64, error) {
+	s.reads.Add(1)
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	if _, err := io.CopyBuffer(&h, struct{ io.Reader }{f}, make([]byte, 64<<10)); err != nil {
+		return 0, s.ioError(err, "cannot read the cache file")
+	}
+	return h.Sum64(), nil
+}
+
+// readAll reads f, of about size bytes, into one buffer of that size
+// (io.ReadAll would grow it, allocating about twice the file).
+func readAll(f io.Reader, size int64) ([]byte, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, max(size, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(f)
+	return buf.Bytes(), err
 }
 
 // contentHash identifies contents, to tell whether a file changed.
@@ -251,9 +297,9 @@ func versionOf(fi fs.FileInfo) string {
 	return strconv.FormatUint(inode(fi), 10) + "-" + strconv.FormatInt(fi.Size(), 10) + "-" + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
 }
 
-// replace writes data to a temporary file and renames it over the file,
-// and returns the version of the new file.
-func (s *store) replace(data []byte) (version string, err error) {
+// replace writes what write writes to a temporary file and renames it
+// over the file, and returns the version of the new file.
+func (s *store) replace(write func(io.Writer) error) (version string, err error) {
 	dir := filepath.Dir(s.path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(s.path)+".tmp-*")
 	if err != nil {
@@ -268,7 +314,17 @@ func (s *store) replace(data []byte) (version string, err error) {
 	if err := tmp.Chmod(0o600); err != nil {
 		return "", s.ioError(err, "cannot restrict the temporary cache file's mode")
 	}
-	if _, err := tmp.Write(data); err != nil {
+	// Hashed as it is written, to know the file as ours when next read.
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	out := &fileWriter{w: bufio.NewWriterSize(io.MultiWriter(tmp, &h), 64<<10)}
+	if err := write(out); err != nil {
+		if out.err != nil {
+			return "", s.ioError(out.err, "cannot write the cache file")
+		}
+		return "", err
+	}
+	if err := out.w.Flush(); err != nil {
 		return "", s.ioError(err, "cannot write the cache file")
 	}
 	if err := tmp.Sync(); err != nil {
@@ -286,8 +342,23 @@ func (s *store) replace(data []byte) (version string, err error) {
 	}
 	syncDir(dir) // the rename is durable once the folder is flushed
 	version = versionOf(fi)
-	s.remember(version, s.contentHash(data))
+	s.remember(version, h.Sum64())
 	return version, nil
+}
+
+// fileWriter remembers a failure to write the file, to report it as the
+// store's own error whatever the writer makes of it.
+type fileWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (f *fileWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }
 
 // checkMode fixes a cache file that group or others may access.

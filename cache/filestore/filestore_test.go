@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -88,6 +89,14 @@ func TestFailedUpdateLeavesTheFileUntouched(t *testing.T) {
 	}
 	if err := s.Update(ctx, "", func([]byte) ([]byte, error) { return nil, nil }); err != nil {
 		t.Fatalf("a no-op update failed: %v", err)
+	}
+	// A streamed write that fails half way leaves no half file behind.
+	_, err := s.UpdateIfChanged(ctx, "", unknownVersion, func(_ []byte, _ bool, w io.Writer) error {
+		w.Write(bytes.Repeat([]byte("x"), 200<<10))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
 	}
 	after, _ := os.Stat(path)
 	data, _ := os.ReadFile(path)

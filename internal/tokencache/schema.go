@@ -2,7 +2,9 @@ package tokencache
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -56,7 +58,7 @@ func parseDocument(data []byte) (*document, error) {
 	for name, raw := range top {
 		section, known := d.sections[name]
 		if !known {
-			d.other[name] = raw
+			d.other[name] = compact(raw)
 			continue
 		}
 		var entries map[string]json.RawMessage
@@ -67,70 +69,139 @@ func parseDocument(data []byte) (*document, error) {
 			if t := bytes.TrimSpace(v); len(t) == 0 || t[0] != '{' {
 				return nil, errs.New(entra.CodeInvalidCacheData, "the cache data's %s section has an entry that is not an object", name)
 			}
-			section[k] = v
+			section[k] = compact(v)
 		}
 	}
 	return d, nil
 }
 
-// marshal serializes the cache in compact JSON: the document, and the
-// access tokens it does not hold, written from the index. It builds the
-// output in one buffer, so that a write allocates about the file's size
-// twice, not once per layer of maps. c.mu must be held (or c unshared).
+// compact returns v, valid JSON, without white space: entries are kept in
+// the form they are written, so a write appends them as they are.
+func compact(v []byte) json.RawMessage {
+	out := bytes.NewBuffer(make([]byte, 0, len(v)))
+	if json.Compact(out, v) != nil {
+		return v // cannot happen: v was decoded
+	}
+	return out.Bytes()
+}
+
+// marshal serializes the cache in compact JSON (see write) into one
+// buffer, sized after the last write. c.mu must be held (or c unshared).
 func (c *Cache) marshal() ([]byte, error) {
+	w := jsonWriter{buf: make([]byte, 0, c.writeSize+c.writeSize/8+4096)}
+	c.write(&w)
+	c.writeSize = len(w.buf)
+	return w.buf, nil
+}
+
+// writeTo serializes the cache to out through a small buffer: a large
+// document is never held whole. c.mu must be held (or c unshared).
+func (c *Cache) writeTo(out io.Writer) error {
+	w := jsonWriter{buf: make([]byte, 0, flushSize+flushSize/4), out: out}
+	c.write(&w)
+	return w.flush()
+}
+
+// write writes the document and the access tokens it does not hold,
+// written from the index, with the members of each section sorted.
+func (c *Cache) write(w *jsonWriter) {
 	d := c.doc
-	w := jsonWriter{buf: make([]byte, 0, 4096)}
 	w.open('{')
 	for _, k := range slices.Sorted(maps.Keys(d.other)) {
 		w.member(k)
-		if err := w.raw(d.other[k]); err != nil {
-			return nil, err
-		}
+		w.raw(d.other[k])
 	}
 	for _, name := range knownSections { // MSALs write every section, empty ones too
-		entries := d.sections[name]
-		if name == sectionAccessToken {
-			entries = c.accessTokenEntries()
-		}
 		w.member(name)
+		if name == sectionAccessToken {
+			c.writeAccessTokens(w)
+			continue
+		}
+		entries := d.sections[name]
 		w.open('{')
 		for _, k := range slices.Sorted(maps.Keys(entries)) { // a stable file: diffs show changes only
 			w.member(k)
-			if err := w.raw(entries[k]); err != nil {
-				return nil, err
-			}
+			w.raw(entries[k])
 		}
 		w.close('}')
 	}
 	w.close('}')
-	return w.buf, nil
 }
 
-// accessTokenEntries are the access tokens in schema form: those the
-// document holds and those written from the index. c.mu must be held.
-func (c *Cache) accessTokenEntries() map[string]json.RawMessage {
+// atOut is an access token to write: an entry the document holds, or
+// the index's entries[entry]. Small, as a sort moves it.
+type atOut struct {
+	key   string
+	held  json.RawMessage
+	entry int
+}
+
+// writeAccessTokens writes the AccessToken section, sorted by key: those
+// the document holds and those written from the index, each appended
+// straight to the output. c.mu must be held.
+func (c *Cache) writeAccessTokens(w *jsonWriter) {
 	held := c.doc.sections[sectionAccessToken]
 	access := c.access.Load()
-	out := make(map[string]json.RawMessage, len(held)+access.n)
-	maps.Copy(out, held)
-	for ak, slot := range access.all() {
-		if slot.state.docKey != "" {
-			continue // held in the document
-		}
-		k, e := accessTokenEntry(slot.accessToken(&ak))
-		raw, err := json.Marshal(e)
-		if err != nil {
-			panic("cache: marshaling an entry: " + err.Error()) // plain strings and times cannot fail
-		}
-		out[k] = raw
+	out := make([]atOut, 0, len(held)+access.n)
+	entries := make([]atEntry, 0, access.n)
+	for k, raw := range held {
+		out = append(out, atOut{key: k, held: raw})
 	}
-	return out
+	for ak, slot := range access.all() {
+		if slot.state.docKey == "" { // not held in the document
+			k, e := accessTokenEntry(slot.accessToken(&ak))
+			out = append(out, atOut{key: k, entry: len(entries)})
+			entries = append(entries, e)
+		}
+	}
+	// Under one key, the document's entry sorts before the index's, the
+	// newer, which is the one written.
+	slices.SortFunc(out, func(a, b atOut) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(len(b.held), len(a.held))
+	})
+	w.open('{')
+	for i := range out {
+		if i+1 < len(out) && out[i+1].key == out[i].key {
+			continue
+		}
+		w.member(out[i].key)
+		if out[i].held != nil {
+			w.raw(out[i].held)
+		} else {
+			w.buf = entries[out[i].entry].appendJSON(w.buf)
+			w.flushIfFull()
+		}
+	}
+	w.close('}')
 }
 
-// jsonWriter appends JSON objects to buf.
+// jsonWriter appends JSON objects to buf, and when it writes to out,
+// passes buf on whenever it holds flushSize bytes.
 type jsonWriter struct {
 	buf   []byte
 	first bool // no member written yet in the current object
+	out   io.Writer
+	err   error // the first failure to write to out
+}
+
+// flushSize is how much a jsonWriter gathers before writing to out.
+const flushSize = 32 << 10
+
+func (w *jsonWriter) flushIfFull() {
+	if w.out != nil && len(w.buf) >= flushSize {
+		w.flush()
+	}
+}
+
+func (w *jsonWriter) flush() error {
+	if w.err == nil && len(w.buf) > 0 {
+		_, w.err = w.out.Write(w.buf)
+	}
+	w.buf = w.buf[:0]
+	return w.err
 }
 
 func (w *jsonWriter) open(c byte) { w.buf, w.first = append(w.buf, c), true }
@@ -143,17 +214,14 @@ func (w *jsonWriter) member(name string) {
 		w.buf = append(w.buf, ',')
 	}
 	w.first = false
-	quoted, _ := json.Marshal(name) // a string always marshals
-	w.buf = append(append(w.buf, quoted...), ':')
+	w.buf = append(appendString(w.buf, name), ':')
 }
 
-// raw writes a value read from a document, without its white space.
-func (w *jsonWriter) raw(v []byte) error {
-	b := bytes.NewBuffer(w.buf)
-	err := json.Compact(b, v)
-	w.buf = b.Bytes()
+// raw writes a compact value: one read from a document, or marshaled.
+func (w *jsonWriter) raw(v []byte) {
+	w.buf = append(w.buf, v...)
 	w.first = false
-	return err
+	w.flushIfFull()
 }
 
 // writtenAs reports whether raw, the entry under key k, is byte for byte
@@ -165,12 +233,7 @@ func writtenAs(t AccessToken, k string, raw []byte) bool {
 	if own != k {
 		return false
 	}
-	ours, err := json.Marshal(e)
-	if err != nil {
-		return false
-	}
-	var compact bytes.Buffer
-	return json.Compact(&compact, raw) == nil && bytes.Equal(compact.Bytes(), ours)
+	return bytes.Equal(raw, e.appendJSON(make([]byte, 0, len(raw)))) // raw is compact
 }
 
 func (d *document) set(section, key string, v any) {

@@ -3,6 +3,7 @@ package tokencache
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"time"
 
@@ -330,20 +331,20 @@ func (c *Cache) updateVersioned(ctx context.Context, vs cache.VersionedStorage, 
 	c.mu.RUnlock()
 	var next *Cache
 	applied := false
-	version, err := vs.UpdateIfChanged(ctx, partition, since, func(stored []byte, changed bool) ([]byte, error) {
+	version, err := vs.UpdateIfChanged(ctx, partition, since, func(stored []byte, changed bool, w io.Writer) error {
 		if changed {
 			var err error
 			if next, err = c.loaded(stored); err != nil {
-				return nil, err
+				return err
 			}
 			change(next)
-			return next.marshal()
+			return next.writeTo(w)
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		change(c)
 		applied = true
-		return c.marshal()
+		return c.writeTo(w)
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
