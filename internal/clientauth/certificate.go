@@ -69,7 +69,8 @@ type Certificate struct {
 	x5tSHA1 string   // base64url SHA-1 of the leaf DER, for AD FS
 	x5c     []string // std base64 DER of each chain certificate, leaf first
 	sendX5C bool
-	binding Binding // the chain and key for mTLS handshakes; never modified
+	binding Binding      // the chain and key for mTLS handshakes; never modified
+	checked *signerCheck // which algorithms the key was seen to sign right
 }
 
 // keyParams describes a supported public key and how it signs.
@@ -125,7 +126,11 @@ func newKeyParams(pub crypto.PublicKey) (keyParams, error) {
 // (intermediates, root) follow it and are sent in the x5c header when asked.
 //
 // key may be any crypto.Signer, so keys kept in an HSM or a key vault work:
-// signing goes through key.Sign only. Supported keys are RSA of 2048 bits or
+// signing goes through key.Sign only. The first signature key makes with
+// each algorithm is verified with the leaf's public key, so that a faulty
+// signer is an entra.CodeInvalidCredentialMaterial error rather than a
+// refusal by the token service; later ones are not, to save the
+// verification's cost. Supported keys are RSA of 2048 bits or
 // more and ECDSA on P-256, P-384 or P-521; Ed25519 and other kinds are
 // refused, since Entra ID does not accept them.
 //
@@ -154,6 +159,7 @@ func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts Certifica
 		chain:   append([]*x509.Certificate(nil), chain...), // the caller's slice may change later
 		key:     key,
 		sendX5C: opts.SendX5C,
+		checked: &signerCheck{},
 	}
 
 	pub := key.Public()
