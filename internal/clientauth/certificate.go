@@ -56,10 +56,11 @@ func (o CertificateOptions) Format(f fmt.State, _ rune) { io.WriteString(f, o.St
 func (o CertificateOptions) LogValue() slog.Value { return slog.StringValue(o.String()) }
 
 // Certificate is a credential that proves the client's identity with a
-// certificate's private key: each call to Material signs a fresh client
-// assertion (a JWT) with it.
+// certificate's private key: Material signs client assertions (JWTs) with
+// it, and sends each again for up to 5 minutes.
 //
-// A Certificate is immutable and safe for concurrent use. Its String,
+// A Certificate's chain and key never change (a rotated certificate is a
+// new Certificate), and it is safe for concurrent use. Its String,
 // GoString and Format methods show only the leaf's subject and thumbprint.
 type Certificate struct {
 	chain []*x509.Certificate // leaf first; never modified after construction
@@ -71,6 +72,8 @@ type Certificate struct {
 	sendX5C bool
 	binding Binding      // the chain and key for mTLS handshakes; never modified
 	checked *signerCheck // which algorithms the key was seen to sign right
+	reuse   *assertionCache
+	now     func() time.Time // the clock; tests set it
 }
 
 // keyParams describes a supported public key and how it signs.
@@ -160,6 +163,8 @@ func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts Certifica
 		key:     key,
 		sendX5C: opts.SendX5C,
 		checked: &signerCheck{},
+		reuse:   newAssertionCache(),
+		now:     time.Now,
 	}
 
 	pub := key.Public()
@@ -197,12 +202,14 @@ func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts Certifica
 	return c, nil
 }
 
-// Material signs a fresh client assertion for req: a JWT with aud =
+// Material returns a client assertion for req: a JWT with aud =
 // req.TokenEndpoint, iss = sub = req.ClientID, a random jti, and a lifetime
 // of 10 minutes; none when the certificate alone authenticates the
-// request. An empty ClientID or TokenEndpoint is an
-// entra.CodeInvalidArgument error; a context that has ended is
-// entra.CodeCanceled.
+// request. An assertion is sent again, as Entra ID allows, for the first
+// half of its life (5 minutes) to requests that would get the same one
+// but for its times and jti; then a new one is signed. An empty ClientID
+// or TokenEndpoint is an entra.CodeInvalidArgument error; a context that
+// has ended is entra.CodeCanceled.
 func (c *Certificate) Material(ctx context.Context, req Request) (Material, error) {
 	if err := ctx.Err(); err != nil {
 		return Material{}, errs.Wrap(entra.CodeCanceled, err, "signing the client assertion was canceled")
@@ -210,7 +217,7 @@ func (c *Certificate) Material(ctx context.Context, req Request) (Material, erro
 	if req.CertificateOnly {
 		return Material{}, nil
 	}
-	jwt, err := c.assertion(req, time.Now())
+	jwt, err := c.reusedAssertion(req)
 	if err != nil {
 		return Material{}, err
 	}
