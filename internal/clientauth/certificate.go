@@ -57,7 +57,7 @@ func (o CertificateOptions) LogValue() slog.Value { return slog.StringValue(o.St
 
 // Certificate is a credential that proves the client's identity with a
 // certificate's private key: Material signs client assertions (JWTs) with
-// it, and sends each again for up to 5 minutes.
+// it, and sends each to Entra ID again for up to 5 minutes.
 //
 // A Certificate's chain and key never change (a rotated certificate is a
 // new Certificate), and it is safe for concurrent use. Its String,
@@ -205,9 +205,10 @@ func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts Certifica
 // Material returns a client assertion for req: a JWT with aud =
 // req.TokenEndpoint, iss = sub = req.ClientID, a random jti, and a lifetime
 // of 10 minutes; none when the certificate alone authenticates the
-// request. An assertion is sent again, as Entra ID allows, for the first
-// half of its life (5 minutes) to requests that would get the same one
-// but for its times and jti; then a new one is signed. An empty ClientID
+// request. For Entra ID (DialectAAD), which allows it, an assertion is
+// sent again for the first half of its life (5 minutes) to requests that
+// would get the same one but for its times and jti; then a new one is
+// signed. AD FS and other OpenID Connect providers get a new one each time. An empty ClientID
 // or TokenEndpoint is an entra.CodeInvalidArgument error; a context that
 // has ended is entra.CodeCanceled.
 func (c *Certificate) Material(ctx context.Context, req Request) (Material, error) {

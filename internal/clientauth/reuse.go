@@ -11,7 +11,8 @@ import (
 // assertionReuse is how long after its nbf an assertion is sent again:
 // half its life, so that the last request to send it still has five
 // minutes before exp, ample for clock skew and a slow answer. Entra ID
-// accepts an assertion again within its life.
+// accepts an assertion again within its life (MSAL Node and MSAL Python
+// send one again too).
 const assertionReuse = assertionLifetime / 2
 
 // maxReusedAssertions bounds the assertions a Certificate keeps, one per
@@ -115,9 +116,14 @@ func (a *assertionCache) evictLocked(now time.Time) {
 	}
 }
 
-// reusedAssertion returns an assertion for req: the one signed for the
-// same key within the last five minutes, or a new one.
+// reusedAssertion returns an assertion for req: for Entra ID, the one
+// signed for the same key within the last five minutes, or a new one.
+// AD FS and other OpenID Connect providers get a new one every time: RFC
+// 7523 lets them refuse a jti they have seen.
 func (c *Certificate) reusedAssertion(req Request) (string, error) {
+	if req.Dialect != DialectAAD {
+		return c.assertion(req, c.now())
+	}
 	k := c.assertionKey(req)
 	if jwt, ok := c.reuse.get(k, c.now()); ok {
 		return jwt, nil
