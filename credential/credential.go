@@ -134,7 +134,12 @@ func exchangeAudience(tokenEndpoint string) string {
 // whose public key must be key's; further certificates follow it and are
 // sent in the x5c header when asked for.
 //
-// key may be any crypto.Signer, so keys kept in an HSM or a key vault work.
+// key may be any crypto.Signer, so keys kept in an HSM or a key vault work;
+// its first signature with each algorithm is verified, so that a faulty
+// signer is reported here rather than refused by the token service.
+// An assertion it signs for Entra ID is sent again, to the same token
+// endpoint, for 5 minutes (half its life), as Entra ID allows; AD FS and
+// other OpenID Connect providers get a new one per request.
 // Supported keys are RSA of 2048 bits or more and ECDSA on P-256, P-384 or
 // P-521. A leaf that has expired or is not valid yet is refused, naming its
 // validity window. Every failure is an *entra.Error with code

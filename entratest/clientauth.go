@@ -222,18 +222,7 @@ func (e *Emulator) verifyAssertion(r *http.Request, t *jws.Token, client Client)
 	case c.Jti == "":
 		return "jti is missing"
 	}
-	return e.spendJTI(client.ID, c.Jti, time.Unix(c.Exp, 0))
-}
-
-// spendJTI records an assertion's jti; it returns what is wrong if the
-// client used it before.
-func (e *Emulator) spendJTI(clientID, jti string, exp time.Time) string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	key := clientID + "|" + jti
-	if _, seen := e.jtis[key]; seen {
-		return "the jti was already used"
-	}
-	e.jtis[key] = exp
+	// A jti is not spent: Entra ID accepts the same assertion again until
+	// it expires, and clients (MSAL Node, MSAL Python, entra) reuse one.
 	return ""
 }

@@ -142,7 +142,6 @@ type Emulator struct {
 	clients    map[string]Client
 	users      map[string]User // by lower-cased username
 	codes      map[string]*authCode
-	jtis       map[string]time.Time
 	refresh    map[string]refreshGrant
 	requests   []Request
 	faults     []*Fault
@@ -158,7 +157,7 @@ func New(opts Options) (*Emulator, error) {
 	e := &Emulator{
 		opts: opts, keyID: newGUID(), tenant: newGUID(), closed: make(chan struct{}),
 		clients: map[string]Client{}, users: map[string]User{}, codes: map[string]*authCode{},
-		jtis: map[string]time.Time{}, refresh: map[string]refreshGrant{}, arcSecrets: map[string]string{},
+		refresh: map[string]refreshGrant{}, arcSecrets: map[string]string{},
 		issuers: map[string]*Issuer{},
 	}
 	tokenCert, sfCert, err := e.setUp()

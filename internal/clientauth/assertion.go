@@ -1,7 +1,9 @@
 package clientauth
 
 import (
+	"crypto"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/entra-go/entra"
@@ -66,6 +68,9 @@ func (c *Certificate) assertion(req Request, now time.Time) (string, error) {
 	}
 
 	jwt, err := jws.Sign(c.key, alg, header, claims)
+	if err == nil {
+		err = c.checked.check(jwt, c.chain[0].PublicKey, alg)
+	}
 	switch {
 	case errors.Is(err, jws.ErrInvalidSignature):
 		return "", errs.New(entra.CodeInvalidCredentialMaterial, "the private key produced an invalid signature")
@@ -74,4 +79,26 @@ func (c *Certificate) assertion(req Request, now time.Time) (string, error) {
 		return "", errs.Wrap(entra.CodeInvalidCredentialMaterial, errors.Unwrap(err), "signing the client assertion failed")
 	}
 	return jwt, nil
+}
+
+// signerCheck verifies the first signature a Certificate's signer makes
+// with each algorithm against the leaf's public key: a faulty external
+// signer (an HSM, a key vault; one that ignores the PSS option) is then
+// reported as invalid credential material, not as an opaque refusal by
+// the token service. Later signatures are not verified, which would cost
+// 40-80 µs each; a signer that breaks after its first good signature is
+// caught by the token service.
+type signerCheck struct {
+	verified sync.Map // algorithm → struct{}
+}
+
+func (s *signerCheck) check(jwt string, pub crypto.PublicKey, alg string) error {
+	if _, ok := s.verified.Load(alg); ok {
+		return nil
+	}
+	if err := jws.CheckSignature(jwt, pub, alg); err != nil {
+		return err
+	}
+	s.verified.Store(alg, struct{}{})
+	return nil
 }

@@ -50,6 +50,18 @@ func TestWatchCertificateFollowsTheFile(t *testing.T) {
 	if thumbprint() != first {
 		t.Fatal("the file's certificate is not the one in use")
 	}
+	assertion := func() string {
+		t.Helper()
+		m, err := f.Material(context.Background(), testRequest(DialectAAD))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Assertion
+	}
+	before := assertion()
+	if assertion() != before {
+		t.Fatal("the watched certificate did not reuse its assertion")
+	}
 	second := write("second")
 	if thumbprint() != first {
 		t.Fatal("the file was looked at before the check interval")
@@ -58,8 +70,10 @@ func TestWatchCertificateFollowsTheFile(t *testing.T) {
 	if thumbprint() != second {
 		t.Fatal("the rotated certificate was not loaded")
 	}
-	if m, err := f.Material(context.Background(), testRequest(DialectAAD)); err != nil || m.Assertion == "" {
-		t.Fatalf("material after the rotation: %v", err)
+	// The rotated certificate is a new Certificate: it signs its own
+	// assertion rather than send the previous key's.
+	if after := assertion(); after == before || decodeJWT(t, after).header["x5t#S256"] != second {
+		t.Fatal("the rotated certificate sent the previous certificate's assertion")
 	}
 	// A broken file keeps the certificate that works, with a warning.
 	writeAtomically(t, certPath, "-----BEGIN CERTIFICATE-----\ntruncated")

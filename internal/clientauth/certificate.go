@@ -56,10 +56,11 @@ func (o CertificateOptions) Format(f fmt.State, _ rune) { io.WriteString(f, o.St
 func (o CertificateOptions) LogValue() slog.Value { return slog.StringValue(o.String()) }
 
 // Certificate is a credential that proves the client's identity with a
-// certificate's private key: each call to Material signs a fresh client
-// assertion (a JWT) with it.
+// certificate's private key: Material signs client assertions (JWTs) with
+// it, and sends each to Entra ID again for up to 5 minutes.
 //
-// A Certificate is immutable and safe for concurrent use. Its String,
+// A Certificate's chain and key never change (a rotated certificate is a
+// new Certificate), and it is safe for concurrent use. Its String,
 // GoString and Format methods show only the leaf's subject and thumbprint.
 type Certificate struct {
 	chain []*x509.Certificate // leaf first; never modified after construction
@@ -69,7 +70,10 @@ type Certificate struct {
 	x5tSHA1 string   // base64url SHA-1 of the leaf DER, for AD FS
 	x5c     []string // std base64 DER of each chain certificate, leaf first
 	sendX5C bool
-	binding Binding // the chain and key for mTLS handshakes; never modified
+	binding Binding      // the chain and key for mTLS handshakes; never modified
+	checked *signerCheck // which algorithms the key was seen to sign right
+	reuse   *assertionCache
+	now     func() time.Time // the clock; tests set it
 }
 
 // keyParams describes a supported public key and how it signs.
@@ -125,7 +129,11 @@ func newKeyParams(pub crypto.PublicKey) (keyParams, error) {
 // (intermediates, root) follow it and are sent in the x5c header when asked.
 //
 // key may be any crypto.Signer, so keys kept in an HSM or a key vault work:
-// signing goes through key.Sign only. Supported keys are RSA of 2048 bits or
+// signing goes through key.Sign only. The first signature key makes with
+// each algorithm is verified with the leaf's public key, so that a faulty
+// signer is an entra.CodeInvalidCredentialMaterial error rather than a
+// refusal by the token service; later ones are not, to save the
+// verification's cost. Supported keys are RSA of 2048 bits or
 // more and ECDSA on P-256, P-384 or P-521; Ed25519 and other kinds are
 // refused, since Entra ID does not accept them.
 //
@@ -154,6 +162,9 @@ func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts Certifica
 		chain:   append([]*x509.Certificate(nil), chain...), // the caller's slice may change later
 		key:     key,
 		sendX5C: opts.SendX5C,
+		checked: &signerCheck{},
+		reuse:   newAssertionCache(),
+		now:     time.Now,
 	}
 
 	pub := key.Public()
@@ -191,12 +202,15 @@ func NewCertificate(chain []*x509.Certificate, key crypto.Signer, opts Certifica
 	return c, nil
 }
 
-// Material signs a fresh client assertion for req: a JWT with aud =
+// Material returns a client assertion for req: a JWT with aud =
 // req.TokenEndpoint, iss = sub = req.ClientID, a random jti, and a lifetime
 // of 10 minutes; none when the certificate alone authenticates the
-// request. An empty ClientID or TokenEndpoint is an
-// entra.CodeInvalidArgument error; a context that has ended is
-// entra.CodeCanceled.
+// request. For Entra ID (DialectAAD), which allows it, an assertion is
+// sent again for the first half of its life (5 minutes) to requests that
+// would get the same one but for its times and jti; then a new one is
+// signed. AD FS and other OpenID Connect providers get a new one each time. An empty ClientID
+// or TokenEndpoint is an entra.CodeInvalidArgument error; a context that
+// has ended is entra.CodeCanceled.
 func (c *Certificate) Material(ctx context.Context, req Request) (Material, error) {
 	if err := ctx.Err(); err != nil {
 		return Material{}, errs.Wrap(entra.CodeCanceled, err, "signing the client assertion was canceled")
@@ -204,7 +218,7 @@ func (c *Certificate) Material(ctx context.Context, req Request) (Material, erro
 	if req.CertificateOnly {
 		return Material{}, nil
 	}
-	jwt, err := c.assertion(req, time.Now())
+	jwt, err := c.reusedAssertion(req)
 	if err != nil {
 		return Material{}, err
 	}

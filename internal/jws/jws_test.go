@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"encoding/asn1"
 	"encoding/json"
+	"io"
 	"math/big"
 	"strings"
 	"testing"
@@ -50,6 +51,61 @@ func TestSignVerify(t *testing.T) {
 				t.Fatal("tampered token verified")
 			}
 		})
+	}
+}
+
+// garbageSigner returns a fixed signature whatever it is asked to sign.
+type garbageSigner struct {
+	pub crypto.PublicKey
+	sig []byte
+}
+
+func (g garbageSigner) Public() crypto.PublicKey { return g.pub }
+func (g garbageSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return g.sig, nil
+}
+
+// TestCheckSignature: Sign leaves verification to CheckSignature, which
+// tells a faulty signer's output from a good one.
+func TestCheckSignature(t *testing.T) {
+	t.Parallel()
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	wrongASN1, _ := asn1.Marshal(struct{ R, S *big.Int }{big.NewInt(1), big.NewInt(1)})
+	tests := []struct {
+		name    string
+		signer  crypto.Signer
+		alg     string
+		signErr error // from Sign
+		checked error // from CheckSignature
+	}{
+		{"RSA PS256", rsaKey, "PS256", nil, nil},
+		{"RSA RS256", rsaKey, "RS256", nil, nil},
+		{"ECDSA ES256", p256, "ES256", nil, nil},
+		{"RSA garbage", garbageSigner{&rsaKey.PublicKey, []byte("garbage")}, "PS256", nil, ErrInvalidSignature},
+		{"ECDSA valid ASN.1, wrong signature", garbageSigner{&p256.PublicKey, wrongASN1}, "ES256", nil, ErrInvalidSignature},
+		{"ECDSA not ASN.1", garbageSigner{&p256.PublicKey, make([]byte, 64)}, "ES256", ErrInvalidSignature, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := Sign(tt.signer, tt.alg, map[string]any{"typ": "JWT"}, map[string]string{"sub": "x"})
+			if err != tt.signErr {
+				t.Fatalf("Sign: %v, want %v", err, tt.signErr)
+			}
+			if err != nil {
+				return
+			}
+			if err := CheckSignature(tok, tt.signer.Public(), tt.alg); err != tt.checked {
+				t.Fatalf("CheckSignature: %v, want %v", err, tt.checked)
+			}
+		})
+	}
+	tok, _ := Sign(rsaKey, "PS256", nil, map[string]string{"sub": "x"})
+	if CheckSignature(tok, &rsaKey.PublicKey, "RS256") != ErrInvalidSignature {
+		t.Error("a PS256 token passed as RS256")
+	}
+	if CheckSignature("not.a.token", &rsaKey.PublicKey, "PS256") != ErrInvalidSignature {
+		t.Error("a malformed token passed")
 	}
 }
 
