@@ -34,4 +34,5 @@ go test -race -count=1 ./...
 # redisstore/: the shared cache on a real redis-server and on a three-node
 # Redis Cluster, which its tests start.
 (cd redisstore && go vet ./... && ENTRA_REQUIRE_REDIS=1 go test -race -count=1 ./...)
-(cd bench && go vet ./... && go test -count=1 ./...)
+# bench/: its Redis set-up test starts a redis-server too.
+(cd bench && go vet ./... && ENTRA_REQUIRE_REDIS=1 go test -count=1 ./...)
