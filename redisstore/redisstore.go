@@ -15,9 +15,9 @@
 // The store is a cache.ExpiringStorage: at each write the token cache
 // says when the partition's document may go, and the key is set to expire
 // then, in the same transaction. A partition of app tokens goes when the
-// last of its access tokens expires; one holding a refresh token (a
-// user's) is kept 90 days from its last write, the token service's limit
-// for an unused refresh token. So the keys of tenants and users nobody
+// last of its access tokens expires; one holding more (a user's refresh
+// token, ID token or account) is kept 90 days from its last write, the
+// token service's limit for an unused refresh token. So the keys of tenants and users nobody
 // asks for again leave Redis on their own, with no time to live common to
 // all. A write told a time already come (the document holds nothing
 // that is still valid) deletes the key instead. Options.TTL only shortens
@@ -65,8 +65,8 @@ type Options struct {
 	TTL time.Duration
 }
 
-// Store is a cache.PartitionedStorage in Redis. It is safe for concurrent
-// use.
+// Store is a cache.PartitionedStorage and cache.ExpiringStorage in Redis.
+// It is safe for concurrent use.
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
