@@ -13,6 +13,7 @@ import (
 	msalcache "github.com/AzureAD/microsoft-authentication-library-for-go/apps/cache"
 	msal "github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
+	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
 )
@@ -75,12 +76,18 @@ func BenchmarkClientCredentialsCacheHit(b *testing.B) {
 }
 
 func newEntraClient(tb testing.TB, svc *tokenService) *confidential.Client {
+	return newStoredEntraClient(tb, svc, nil)
+}
+
+// newStoredEntraClient is newEntraClient whose cache persists to store
+// (nil: memory only).
+func newStoredEntraClient(tb testing.TB, svc *tokenService, store cache.Storage) *confidential.Client {
 	secret, err := credential.NewSecret("bench-secret")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	client, err := confidential.New(confidential.Config{
-		Authority: authority, ClientID: clientID, Credential: secret, HTTPClient: svc.client(),
+		Authority: authority, ClientID: clientID, Credential: secret, HTTPClient: svc.client(), Cache: store,
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -13,8 +13,6 @@ import (
 	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/cache/encrypted"
 	"github.com/entra-go/entra/confidential"
-	"github.com/entra-go/entra/credential"
-	"github.com/entra-go/entra/entratest"
 	"github.com/entra-go/entra/internal/tokencache"
 )
 
@@ -196,26 +194,14 @@ func TestEncryptedWritersLoseNothing(t *testing.T) {
 // token through an encrypted Redis store, which holds no token text.
 func TestEncryptedInstancesShareTokens(t *testing.T) {
 	t.Parallel()
-	em, err := entratest.New(entratest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer em.Close()
+	em := newEmulator(t)
 	ctx := context.Background()
-	dc := em.DefaultClient()
-	secret, _ := credential.NewSecret(dc.Secret)
 	p, k := prefix(t), newKey(t, "")
 	var raw func(string) []byte
 	instance := func() *confidential.Client {
 		var s cache.Storage
 		s, raw, _ = encryptedStore(t, p, encrypted.Options{}, k)
-		client, err := confidential.New(confidential.Config{Authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
-			ClientID: dc.ID, Credential: secret, HTTPClient: em.HTTPClient(), Cache: s})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { client.Close() })
-		return client
+		return newClient(t, em, s)
 	}
 	req := confidential.TokenRequest{Scopes: []string{"https://graph.microsoft.com/.default"}}
 	first, err := instance().AcquireTokenForClient(ctx, req)
@@ -226,7 +212,7 @@ func TestEncryptedInstancesShareTokens(t *testing.T) {
 	if err != nil || !second.FromCache || second.AccessToken != first.AccessToken {
 		t.Fatalf("the second instance did not share the token: %v %v", second, err)
 	}
-	app := tokencache.StoragePartition(&tokencache.Key{Environment: "login.windows.net", ClientID: em.DefaultClient().ID, Tenant: "contoso.onmicrosoft.com"})
+	app := tokencache.StoragePartition(&tokencache.Key{Environment: "login.windows.net", ClientID: em.DefaultClient().ID, Tenant: tenant})
 	if r := raw(app); len(r) == 0 || bytes.Contains(r, []byte(first.AccessToken)) {
 		t.Fatalf("Redis holds the token in the clear: %q", r)
 	}

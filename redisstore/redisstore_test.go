@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -16,55 +13,31 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/confidential"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/entratest"
 	"github.com/entra-go/entra/redisstore"
+	"github.com/entra-go/entra/redisstore/redistest"
 )
 
 // redisAddr is a real redis-server started for these tests.
 var redisAddr string
 
 func TestMain(m *testing.M) {
-	stop, err := startRedis()
+	addr, stop, err := redistest.Start()
 	if err != nil {
-		if os.Getenv("ENTRA_REQUIRE_REDIS") != "" {
+		if os.Getenv(redistest.RequireEnv) != "" {
 			fmt.Fprintln(os.Stderr, "redis-server is required:", err)
 			os.Exit(1)
 		}
 		fmt.Fprintln(os.Stderr, "skipping: no redis-server:", err)
 		os.Exit(0)
 	}
+	redisAddr = addr
 	code := m.Run()
 	stop()
 	os.Exit(code)
-}
-
-func startRedis() (stop func(), err error) {
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	redisAddr = "127.0.0.1:" + strconv.Itoa(port)
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	defer rdb.Close()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if rdb.Ping(context.Background()).Err() == nil {
-			return func() { cmd.Process.Kill(); cmd.Wait() }, nil
-		}
-	}
-	cmd.Process.Kill()
-	return nil, errors.New("redis-server did not answer")
 }
 
 // prefix is a key prefix of the test's own: tests share one server, and
@@ -73,9 +46,15 @@ func prefix(t *testing.T) string { return fmt.Sprintf("test:%s:%d:", t.Name(), t
 
 func newStore(t *testing.T, prefix string) (*redisstore.Store, *redis.Client) {
 	t.Helper()
+	rdb := newRDB(t)
+	return redisstore.New(rdb, redisstore.Options{Prefix: prefix}), rdb
+}
+
+// newRDB is a client of the tests' server, closed when t ends.
+func newRDB(t *testing.T) *redis.Client {
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	t.Cleanup(func() { rdb.Close() })
-	return redisstore.New(rdb, redisstore.Options{Prefix: prefix}), rdb
+	return rdb
 }
 
 func TestLoadAndUpdate(t *testing.T) {
@@ -146,23 +125,12 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 // TestInstancesShareTokens: two instances of a service, each with its own
 // cache on one Redis, share app and user tokens without a request.
 func TestInstancesShareTokens(t *testing.T) {
-	em, err := entratest.New(entratest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer em.Close()
+	em := newEmulator(t)
 	ctx := context.Background()
-	dc := em.DefaultClient()
-	secret, _ := credential.NewSecret(dc.Secret)
 	shared := prefix(t)
 	instance := func() *confidential.Client {
 		s, _ := newStore(t, shared)
-		client, err := confidential.New(confidential.Config{Authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
-			ClientID: dc.ID, Credential: secret, HTTPClient: em.HTTPClient(), Cache: s})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return client
+		return newClient(t, em, s)
 	}
 	one, two := instance(), instance()
 	req := confidential.TokenRequest{Scopes: []string{"https://graph.microsoft.com/.default"}}
@@ -170,17 +138,7 @@ func TestInstancesShareTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := one.AuthCodeURL(ctx, confidential.AuthorizationRequest{RedirectURI: entratest.DefaultRedirectURI, Scopes: []string{"User.Read"}})
-	back, err := em.SignIn(ctx, a.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _ := confidential.CodeFromRedirect(a.State, back.Query())
-	user, err := one.AcquireTokenByAuthCode(ctx, confidential.AuthCode{Code: code, RedirectURI: entratest.DefaultRedirectURI,
-		CodeVerifier: a.CodeVerifier}, confidential.TokenRequest{Scopes: []string{"User.Read"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	user := signIn(t, em, one, "User.Read")
 	before := len(em.Requests("token"))
 	app, err := two.AcquireTokenForClient(ctx, req)
 	if err != nil || !app.FromCache || app.AccessToken != first.AccessToken {
@@ -193,6 +151,62 @@ func TestInstancesShareTokens(t *testing.T) {
 	if n := len(em.Requests("token")) - before; n != 0 {
 		t.Fatalf("%d token requests for shared tokens", n)
 	}
+}
+
+// tenant is the tenant of the clients' authority.
+const tenant = "contoso.onmicrosoft.com"
+
+func newEmulator(t *testing.T) *entratest.Emulator {
+	t.Helper()
+	em, err := entratest.New(entratest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { em.Close() })
+	return em
+}
+
+// newClient is a client of the emulator's default application, caching
+// in store, closed when t ends.
+func newClient(t *testing.T, em *entratest.Emulator, store cache.Storage) *confidential.Client {
+	t.Helper()
+	dc := em.DefaultClient()
+	secret, err := credential.NewSecret(dc.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := confidential.New(confidential.Config{Authority: "https://login.microsoftonline.com/" + tenant,
+		ClientID: dc.ID, Credential: secret, HTTPClient: em.HTTPClient(), Cache: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+// signIn signs the emulator's default user in to client (authorization
+// code flow) and returns their token for scopes.
+func signIn(t *testing.T, em *entratest.Emulator, client *confidential.Client, scopes ...string) entra.Token {
+	t.Helper()
+	ctx := context.Background()
+	a, err := client.AuthCodeURL(ctx, confidential.AuthorizationRequest{RedirectURI: entratest.DefaultRedirectURI, Scopes: scopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := em.SignIn(ctx, a.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := confidential.CodeFromRedirect(a.State, back.Query())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := client.AcquireTokenByAuthCode(ctx, confidential.AuthCode{Code: code, RedirectURI: entratest.DefaultRedirectURI,
+		CodeVerifier: a.CodeVerifier}, confidential.TokenRequest{Scopes: scopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 func TestRedisDown(t *testing.T) {

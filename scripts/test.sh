@@ -6,7 +6,7 @@
 # own module,
 # and the tests of the side-by-side benchmark module (which check its
 # measuring set-up). Needs Go, openssl, Node.js 20+ with npm, redis-server
-# and chromium.
+# with redis-cli, and chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +31,8 @@ go test -race -count=1 ./...
 # examples/webapp: the sample web app, driven in headless Chromium (which
 # .ci/run installs).
 (cd examples/webapp && go vet ./... && ENTRA_REQUIRE_BROWSER=1 go test -count=1 ./...)
-# redisstore/: the shared cache on a real redis-server, which its tests start.
+# redisstore/: the shared cache on a real redis-server and on a three-node
+# Redis Cluster, which its tests start.
 (cd redisstore && go vet ./... && ENTRA_REQUIRE_REDIS=1 go test -race -count=1 ./...)
-(cd bench && go vet ./... && go test -count=1 ./...)
+# bench/: its Redis set-up test starts a redis-server too.
+(cd bench && go vet ./... && ENTRA_REQUIRE_REDIS=1 go test -count=1 ./...)
