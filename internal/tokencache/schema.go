@@ -247,10 +247,10 @@ func (d *document) set(section, key string, v any) {
 func (d *document) remove(section, key string) { delete(d.sections[section], key) }
 
 // held reports whether the document holds entries as read (of another
-// library, or that this package does not index).
-func (d *document) held() bool {
-	for _, entries := range d.sections {
-		if len(entries) > 0 {
+// library, or that this package does not index), in sections but except.
+func (d *document) held(except string) bool {
+	for name, entries := range d.sections {
+		if name != except && len(entries) > 0 {
 			return true
 		}
 	}

@@ -496,10 +496,18 @@ func TestDocumentsSayWhenTheyExpire(t *testing.T) {
 		t.Errorf("the app partition expires at %v, want its latest token's expiry %v", got, now.Add(2*time.Hour))
 	}
 	rt := RefreshToken{RefreshKey: RefreshKey{Environment: "login.windows.net", ClientID: "c", Partition: "u.t"}, HomeAccountID: "u.t", Secret: "rt"}
-	if err := c.Save(ctx, Entries{RefreshToken: &rt}, now); err != nil {
+	meta := AppMetadata{AppKey: AppKey{Environment: "login.windows.net", ClientID: "c"}, FamilyID: "1"}
+	if err := c.Save(ctx, Entries{RefreshToken: &rt, AppMetadata: &meta}, now); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.expires["u.t"]; got.Before(now.Add(89 * 24 * time.Hour)) {
 		t.Errorf("the user's partition expires at %v, want about 90 days on", got)
+	}
+	// Signed out: the application metadata left keeps nothing alive.
+	if err := c.RemoveAccount(ctx, "login.windows.net", "c", "u.t"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.expires["u.t"]; got.After(time.Now()) {
+		t.Errorf("a signed-out user's partition expires at %v, want now", got)
 	}
 }

@@ -425,10 +425,12 @@ const refreshTokenLife = 90 * 24 * time.Hour
 // expires is when c's document may be dropped (see
 // cache.ExpiringStorage): the latest expiry of its access tokens, or
 // refreshTokenLife from now if it holds anything else (refresh tokens, ID
-// tokens, accounts, application metadata, entries of other libraries);
-// now if it is empty. c.mu must be held (or c unshared).
+// tokens, accounts, entries of other libraries); now if it is empty.
+// Application metadata alone keeps nothing: a client that lost it tries
+// the family refresh token, so a signed-out user's partition goes.
+// c.mu must be held (or c unshared).
 func (c *Cache) expires() time.Time {
-	if len(c.refresh) > 0 || len(c.ids) > 0 || len(c.accounts) > 0 || len(c.apps) > 0 || len(c.doc.other) > 0 || c.doc.held() {
+	if len(c.refresh) > 0 || len(c.ids) > 0 || len(c.accounts) > 0 || len(c.doc.other) > 0 || c.doc.held(sectionAppMetadata) {
 		return time.Now().Add(refreshTokenLife)
 	}
 	latest := time.Now().UnixNano()
