@@ -2,10 +2,11 @@ package bench
 
 import (
 	"context"
-
+	"crypto/sha256"
 	"fmt"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/entra-go/entra/confidential"
 )
@@ -57,6 +58,37 @@ func BenchmarkBaseline(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// oboBaselineKey is baselineKey with the user assertion's hash.
+type oboBaselineKey struct {
+	env, client, tenant string
+	assertionHash       [sha256.Size]byte
+	scopes              uint64
+}
+
+// BenchmarkBaselineOnBehalfOf is the floor of an on-behalf-of hit: a map
+// lookup keyed by the SHA-256 of the user's assertion, as every MSAL keys
+// these tokens (user_assertion_hash), so that the cache never holds the
+// assertion and a forged one cannot hit another user's entry; plus the
+// clock check.
+func BenchmarkBaselineOnBehalfOf(b *testing.B) {
+	m := map[oboBaselineKey]baselineEntry{}
+	until := time.Now().Add(time.Hour).UnixNano()
+	for i := range 1000 {
+		k := oboBaselineKey{env: "login.windows.net", client: clientID, tenant: tenantID(0), scopes: 42}
+		k.assertionHash = sha256.Sum256([]byte(userAssertion(i)))
+		m[k] = baselineEntry{secret: "at", serveUntil: until}
+	}
+	assertion := userAssertion(500)
+	k := oboBaselineKey{env: "login.windows.net", client: clientID, tenant: tenantID(0), scopes: 42}
+	b.ReportAllocs()
+	for b.Loop() {
+		k.assertionHash = sha256.Sum256(unsafe.Slice(unsafe.StringData(assertion), len(assertion))) // no copy
+		if e, ok := m[k]; !ok || time.Now().UnixNano() >= e.serveUntil {
+			b.Fatal("miss")
+		}
 	}
 }
 
