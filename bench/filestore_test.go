@@ -27,7 +27,7 @@ func BenchmarkFileStoreWrite(b *testing.B) {
 	dir := b.TempDir()
 	path := filepath.Join(dir, "msal_cache.json")
 	svc := &tokenService{tokenSize: fileTokenSize}
-	if err := os.WriteFile(path, fileCacheJSON(b, msalTemplateEntry(b, svc), fileTokens), 0o600); err != nil {
+	if err := os.WriteFile(path, fileCacheJSON(b, msalTemplateEntry(b, svc), fileTokens, fileTokenSize), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	next := fileTokens // each write is a new tenant's, in every run
@@ -104,14 +104,14 @@ func reportFileSize(b *testing.B, path string) {
 }
 
 // fileCacheJSON is a cross-MSAL cache document holding n tenants' app
-// tokens as MSAL Go writes them, each token fileTokenSize bytes long.
-func fileCacheJSON(tb testing.TB, template map[string]any, n int) []byte {
+// tokens as MSAL Go writes them, each token size bytes long.
+func fileCacheJSON(tb testing.TB, template map[string]any, n, size int) []byte {
 	var doc map[string]map[string]map[string]any
 	if err := json.Unmarshal(msalCacheJSON(tb, template, n), &doc); err != nil {
 		tb.Fatal(err)
 	}
 	for _, e := range doc["AccessToken"] {
-		e["secret"] = appToken(strings.TrimPrefix(e["secret"].(string), "at-"), fileTokenSize)
+		e["secret"] = appToken(strings.TrimPrefix(e["secret"].(string), "at-"), size)
 	}
 	data, err := json.Marshal(doc)
 	if err != nil {
