@@ -169,6 +169,7 @@ type TokenRequest struct {
 type Client struct {
 	clientID     string
 	auth         authority.Authority
+	tenantIsID   bool   // auth names its tenant by id; asked on every silent hit
 	env          string // the authority's cache environment
 	cred         clientauth.Credential
 	certified    clientauth.Certified // nil when the credential holds no certificate
@@ -221,6 +222,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		clientID:     cfg.ClientID,
 		auth:         auth,
+		tenantIsID:   auth.TenantIsID(),
 		env:          auth.CacheEnvironment(),
 		cred:         cfg.Credential,
 		certified:    certified,

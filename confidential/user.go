@@ -237,7 +237,7 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, account *entra.Account,
 // the authority's when it names a tenant by id, else the tenant the user
 // signed in to (their only tenant profile, or their home tenant).
 func (c *Client) accountRealm(auth authority.Authority, override, home string) string {
-	if override != "" || auth.TenantIsID() {
+	if override != "" || c.tenantIsID { // without an override, auth is c.auth
 		return auth.Tenant
 	}
 	a := c.account(home)

@@ -260,6 +260,7 @@ func TestHasUpperASCII(t *testing.T) {
 func FuzzScopeHashIgnoresASCIICase(f *testing.F) {
 	f.Add("https://graph.microsoft.com/.default")
 	f.Add("ÉéZz@[")
+	f.Add("API://" + strings.Repeat("Long-Scope-", 20)) // past the stack buffer
 	c := New()
 	f.Fuzz(func(t *testing.T, s string) {
 		lower := []byte(s)
