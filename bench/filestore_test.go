@@ -10,7 +10,6 @@ import (
 
 	"github.com/entra-go/entra/cache/filestore"
 	"github.com/entra-go/entra/confidential"
-	"github.com/entra-go/entra/credential"
 )
 
 // fileTokens is how many app tokens the file holds before the writes, and
@@ -62,17 +61,7 @@ func newFileClient(tb testing.TB, svc *tokenService, path string) *confidential.
 	if err != nil {
 		tb.Fatal(err)
 	}
-	secret, err := credential.NewSecret("bench-secret")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	client, err := confidential.New(confidential.Config{
-		Authority: authority, ClientID: clientID, Credential: secret, HTTPClient: svc.client(), Cache: store,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return client
+	return newStoredEntraClient(tb, svc, store)
 }
 
 // durableWrite is what any durable replacement of a file costs.
