@@ -280,9 +280,6 @@ type Cache struct {
 	// version is the version of the stored document this cache holds,
 	// for a cache.VersionedStorage of one document; guarded by mu.
 	version string
-	// writeSize is the length of the last document written, to size the
-	// next one's buffer; guarded by mu.
-	writeSize int
 
 	mu sync.RWMutex // guards the maps but access, and every write
 	// access is swapped whole when storage is reloaded; hits read it

@@ -8,7 +8,7 @@ package tokencache
 func (c *Cache) Export() ([]byte, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.marshal()
+	return c.marshal(), nil
 }
 
 // Import replaces the cache's contents with a document in the cross-MSAL

@@ -86,12 +86,13 @@ func compact(v []byte) json.RawMessage {
 }
 
 // marshal serializes the cache in compact JSON (see write) into one
-// buffer, sized after the last write. c.mu must be held (or c unshared).
-func (c *Cache) marshal() ([]byte, error) {
-	w := jsonWriter{buf: make([]byte, 0, c.writeSize+c.writeSize/8+4096)}
+// buffer, for stores that take a document whole (a partition's, usually
+// small; the file streams through writeTo). c.mu must be held (or c
+// unshared).
+func (c *Cache) marshal() []byte {
+	w := jsonWriter{buf: make([]byte, 0, 4096)}
 	c.write(&w)
-	c.writeSize = len(w.buf)
-	return w.buf, nil
+	return w.buf
 }
 
 // writeTo serializes the cache to out through a small buffer: a large

@@ -299,8 +299,7 @@ func (c *Cache) update(ctx context.Context, partition string, change func(*Cache
 			return nil, time.Time{}, err
 		}
 		change(next)
-		data, err := next.marshal()
-		return data, next.expires(), err
+		return next.marshal(), next.expires(), nil
 	}
 	var err error
 	if es, ok := c.storage.(cache.ExpiringStorage); ok {
