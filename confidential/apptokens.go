@@ -43,7 +43,7 @@ func (c *Client) AcquireTokenOnBehalfOf(ctx context.Context, userAssertion strin
 		return entra.Token{}, err
 	}
 	q := pipeline.Query{Key: tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.tenantKey(req.Tenant),
-		Partition: assertionHash(userAssertion)}}
+		Partition: c.assertionPartition(userAssertion)}}
 	var err error
 	if req.ClientClaims, q.Key.Ext, err = c.canonicalClientClaims(req.ClientClaims); err != nil {
 		return entra.Token{}, err
@@ -127,14 +127,28 @@ func (c *Client) checkPoP(auth authority.Authority, binding *clientauth.Binding)
 	return nil
 }
 
-// assertionHash partitions on-behalf-of tokens by user without keeping the
-// user's token as a key.
-func assertionHash(assertion string) string {
+// maxInternedAssertions bounds the interned on-behalf-of partitions
+// (about 100 bytes each): past it they are dropped and interned again.
+const maxInternedAssertions = 1 << 16
+
+// assertionPartition partitions on-behalf-of tokens by user without
+// keeping the user's token as a key: the SHA-256 of the assertion, in
+// base64url (every MSAL's user_assertion_hash).
+func (c *Client) assertionPartition(assertion string) string {
 	// Hashed in place: Sum256 neither keeps nor changes its input, and a
 	// copy of a user assertion (a JWT of a kilobyte or two) on every
 	// on-behalf-of hit would cost more than the lookup.
 	sum := sha256.Sum256(unsafe.Slice(unsafe.StringData(assertion), len(assertion)))
+	if p, ok := c.assertionPartitions.Load(sum); ok {
+		return p.(string)
+	}
 	var b64 [43]byte // RawURLEncoding.EncodedLen(sha256.Size)
 	base64.RawURLEncoding.Encode(b64[:], sum[:])
-	return string(b64[:])
+	p := string(b64[:])
+	if c.interned.Add(1) > maxInternedAssertions {
+		c.assertionPartitions.Clear()
+		c.interned.Store(1)
+	}
+	c.assertionPartitions.Store(sum, p)
+	return p
 }

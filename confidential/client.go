@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/entra-go/entra"
@@ -185,6 +186,11 @@ type Client struct {
 	logger       *slog.Logger
 	pipe         *pipeline.Pipeline[grant]
 	accountMemos sync.Map // home account id → *accountMemo
+	// assertionPartitions interns on-behalf-of partitions by their
+	// assertion's hash ([sha256.Size]byte → string), so a hit allocates
+	// nothing; interned counts them, to bound them.
+	assertionPartitions sync.Map
+	interned            atomic.Int64
 }
 
 // New validates cfg and returns a Client. It makes no network call.

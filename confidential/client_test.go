@@ -6,9 +6,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -684,5 +686,52 @@ func TestAuthorityKinds(t *testing.T) {
 				t.Fatalf("second call: %v %v", again, err)
 			}
 		})
+	}
+}
+
+// TestAssertionPartition: an on-behalf-of partition is the base64url
+// SHA-256 of the assertion (MSAL's user_assertion_hash), whether interned
+// or not, and the interned ones stay within their bound.
+func TestAssertionPartition(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.secret)
+	want := func(assertion string) string {
+		sum := sha256.Sum256([]byte(assertion))
+		return base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	for i := range maxInternedAssertions + 10 {
+		a := fmt.Sprint("assertion-", i)
+		if got := c.assertionPartition(a); got != want(a) {
+			t.Fatalf("partition of %q = %q, want %q", a, got, want(a))
+		}
+	}
+	if n := c.interned.Load(); n < 1 || n > maxInternedAssertions {
+		t.Fatalf("%d partitions interned, bound %d", n, maxInternedAssertions)
+	}
+	for _, a := range []string{"assertion-0", fmt.Sprint("assertion-", maxInternedAssertions+9)} { // dropped, and interned
+		if got := c.assertionPartition(a); got != want(a) {
+			t.Fatalf("partition of %q = %q after the bound, want %q", a, got, want(a))
+		}
+	}
+}
+
+// TestOnBehalfOfHitAllocatesNothing: the assertion's partition is
+// interned, so a hit builds no string.
+func TestOnBehalfOfHitAllocatesNothing(t *testing.T) {
+	f := newFixture(t, entratest.Options{})
+	c := f.client(t, f.secret)
+	alice := f.em.IssueUserToken(entratest.User{Audience: f.clientID, Subject: "alice", TenantID: tenant, Username: "alice@contoso.test"})
+	ctx := context.Background()
+	req := TokenRequest{Scopes: []string{"https://api.contoso.test/read"}}
+	if _, err := c.AcquireTokenOnBehalfOf(ctx, alice, req); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(200, func() {
+		if tok, err := c.AcquireTokenOnBehalfOf(ctx, alice, req); err != nil || !tok.FromCache {
+			t.Fatalf("not a hit: %v", err)
+		}
+	}); n != 0 {
+		t.Fatalf("an on-behalf-of hit allocates %.0f times", n)
 	}
 }

@@ -334,7 +334,7 @@ func (c *Cache) Lookup(k *Key, scopes []string, now time.Time) (Cached, Status) 
 // LookupNano is Lookup at ns, the time in Unix ns.
 func (c *Cache) LookupNano(k *Key, scopes []string, ns int64) (Cached, Status) {
 	ak := atKey{Key: *k, scopes: c.scopeHash(scopes)}
-	slot, ok := c.access.Load().get(&ak)
+	slot, ok := c.access.Load().Get(&ak)
 	if !ok {
 		return Cached{}, Miss
 	}
@@ -371,7 +371,7 @@ func (c *Cache) putAccessToken(t AccessToken, docKey string) {
 // putSlot indexes slot under ak, dropping from the document the entry of
 // the token it supersedes, if the document kept one. c.mu must be held.
 func (c *Cache) putSlot(ak atKey, slot *atSlot) {
-	if old, ok := c.access.Load().set(ak, slot); ok && old.state.docKey != "" && old.state.docKey != slot.state.docKey {
+	if old, ok := c.access.Load().Set(ak, slot); ok && old.state.docKey != "" && old.state.docKey != slot.state.docKey {
 		c.doc.remove(sectionAccessToken, old.state.docKey)
 	}
 }
@@ -380,7 +380,7 @@ func (c *Cache) putSlot(ak atKey, slot *atSlot) {
 func (c *Cache) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return c.access.Load().n
+	return c.access.Load().Len()
 }
 
 // LookupRefreshToken returns the refresh token for k, if any.
@@ -396,7 +396,7 @@ func (c *Cache) LookupRefreshToken(k RefreshKey) (RefreshToken, bool) {
 func (c *Cache) evict(ak atKey, stale *atSlot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.access.Load().delete(ak, stale) {
+	if c.access.Load().Delete(ak, stale) {
 		c.doc.remove(sectionAccessToken, stale.state.docKey)
 	}
 }
@@ -410,9 +410,9 @@ func (c *Cache) maybeSweep(now time.Time) {
 	}
 	c.nextSweep = now.Add(sweepInterval)
 	x := c.access.Load()
-	for ak, slot := range x.all() {
+	for ak, slot := range x.All() {
 		if now.UnixNano() >= slot.expires {
-			x.delete(ak, slot)
+			x.Delete(ak, slot)
 			c.doc.remove(sectionAccessToken, slot.state.docKey)
 		}
 	}

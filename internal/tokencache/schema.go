@@ -143,12 +143,12 @@ type atOut struct {
 func (c *Cache) writeAccessTokens(w *jsonWriter) {
 	held := c.doc.sections[sectionAccessToken]
 	access := c.access.Load()
-	out := make([]atOut, 0, len(held)+access.n)
-	entries := make([]atEntry, 0, access.n)
+	out := make([]atOut, 0, len(held)+access.Len())
+	entries := make([]atEntry, 0, access.Len())
 	for k, raw := range held {
 		out = append(out, atOut{key: k, held: raw})
 	}
-	for ak, slot := range access.all() {
+	for ak, slot := range access.All() {
 		if slot.state.docKey == "" { // not held in the document
 			k, e := accessTokenEntry(slot.accessToken(&ak))
 			out = append(out, atOut{key: k, entry: len(entries)})

@@ -24,7 +24,7 @@ func (c *Cache) index() {
 		}
 		if t, ok := e.token(); ok {
 			ak := atKey{Key: t.Key, scopes: c.scopeHash(t.Scopes)}
-			if cur, dup := c.access.Load().get(&ak); dup && nanos(t.CachedAt) <= cur.state.cachedAt {
+			if cur, dup := c.access.Load().Get(&ak); dup && nanos(t.CachedAt) <= cur.state.cachedAt {
 				c.doc.remove(sectionAccessToken, k) // keep the more recently cached one
 				continue
 			}
@@ -210,7 +210,7 @@ func (c *Cache) adopt(partition string, next *Cache) {
 	for k, raw := range next.doc.other {
 		c.doc.other[k] = raw
 	}
-	for ak, slot := range next.access.Load().all() {
+	for ak, slot := range next.access.Load().All() {
 		c.putSlot(ak, slot) // next shares c's seed, so its keys are c's
 	}
 	for _, rt := range next.refresh {
@@ -240,9 +240,9 @@ func (c *Cache) dropPartition(partition string) {
 		return
 	}
 	access := c.access.Load()
-	for k, slot := range access.all() {
+	for k, slot := range access.All() {
 		if StoragePartition(&k.Key) == partition {
-			access.delete(k, slot)
+			access.Delete(k, slot)
 			c.doc.remove(sectionAccessToken, slot.state.docKey)
 		}
 	}
@@ -408,9 +408,9 @@ func (c *Cache) RemoveAccount(ctx context.Context, environment, clientID, homeAc
 			}
 		}
 		access := c.access.Load()
-		for k, slot := range access.all() {
+		for k, slot := range access.All() {
 			if slot.state.home == homeAccountID && k.Environment == environment && k.ClientID == clientID {
-				access.delete(k, slot)
+				access.Delete(k, slot)
 				c.doc.remove(sectionAccessToken, slot.state.docKey)
 			}
 		}
@@ -433,7 +433,7 @@ func (c *Cache) expires() time.Time {
 		return time.Now().Add(refreshTokenLife)
 	}
 	latest := time.Now().UnixNano()
-	for _, slot := range c.access.Load().all() {
+	for _, slot := range c.access.Load().All() {
 		latest = max(latest, slot.expires)
 	}
 	return time.Unix(0, latest)
