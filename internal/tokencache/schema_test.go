@@ -511,3 +511,33 @@ func TestDocumentsSayWhenTheyExpire(t *testing.T) {
 		t.Errorf("a signed-out user's partition expires at %v, want now", got)
 	}
 }
+
+// TestPartitionedCacheSweepsOtherPartitions: with a partitioned store, a
+// write sweeps the expired tokens of partitions it did not load, so the
+// tokens of tenants nobody asks for again do not pile up in memory.
+func TestPartitionedCacheSweepsOtherPartitions(t *testing.T) {
+	t.Parallel()
+	c := Backed(&partitionedStorage{docs: map[string][]byte{}, writes: map[string]int{}})
+	ctx := context.Background()
+	now := time.Now()
+	save := func(tenant string, at time.Time, life time.Duration) {
+		t.Helper()
+		tok := AccessToken{Key: Key{Environment: "login.windows.net", ClientID: "c", Tenant: tenant}, Scopes: []string{"s"},
+			Secret: "at-" + tenant, CachedAt: at, ExpiresOn: at.Add(life)}
+		if err := c.Save(ctx, Entries{AccessToken: &tok}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("short", now, time.Minute)
+	save("long", now, 2*time.Hour)
+	if c.Len() != 2 {
+		t.Fatalf("%d tokens cached, want 2", c.Len())
+	}
+	save("later", now.Add(time.Hour), 2*time.Hour) // past the sweep interval and "short"'s expiry
+	if c.Len() != 2 {
+		t.Fatalf("%d tokens cached after the sweep, want 2 (short gone)", c.Len())
+	}
+	if _, st := c.Lookup(&Key{Environment: "login.windows.net", ClientID: "c", Tenant: "long"}, []string{"s"}, now.Add(time.Hour)); st != Hit {
+		t.Fatalf("an unexpired token of another partition was swept: %v", st)
+	}
+}

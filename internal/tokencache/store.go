@@ -275,7 +275,15 @@ func (c *Cache) dropPartition(partition string) {
 // it is never overwritten), the entries are still kept in memory and the
 // error is returned.
 func (c *Cache) Save(ctx context.Context, e Entries, now time.Time) error {
-	return c.update(ctx, partitionOf(e), func(x *Cache) { x.apply(e, now) })
+	err := c.update(ctx, partitionOf(e), func(x *Cache) { x.apply(e, now) })
+	if c.partitioned {
+		// apply swept the partition it loaded; the other partitions'
+		// expired tokens, of tenants nobody asks for again, go here.
+		c.mu.Lock()
+		c.maybeSweep(now)
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // update runs change on the cache, through storage when there is one. The
