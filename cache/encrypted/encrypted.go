@@ -82,8 +82,9 @@ type partitionedStorage struct{ *storage }
 func (p partitionedStorage) Partitioned() bool { return p.partitioned }
 
 // New returns a Storage that keeps the documents of store encrypted under
-// the keys of keys. It is a cache.PartitionedStorage if store is, and safe
-// for concurrent use if store and keys are.
+// the keys of keys. It is a cache.PartitionedStorage if store is, a
+// cache.VersionedStorage if store is (and not partitioned), and safe for
+// concurrent use if store and keys are.
 //
 // Its Load and Update fail with CodeDecryptionFailed for a stored
 // document they cannot read, which Update then leaves as it is, and
@@ -99,6 +100,9 @@ func New(store cache.Storage, keys KeySource, opts Options) (cache.Storage, erro
 	if p, ok := store.(cache.PartitionedStorage); ok {
 		s.partitioned = p.Partitioned()
 		return partitionedStorage{s}, nil
+	}
+	if v, ok := store.(cache.VersionedStorage); ok {
+		return versionedStorage{s, v}, nil
 	}
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -525,5 +526,55 @@ func TestExpiryPassesThrough(t *testing.T) {
 	}
 	if !inner.expires["p"].Equal(when) || bytes.Contains(inner.docs["p"], []byte("secret")) {
 		t.Fatalf("expires %v; stored %q", inner.expires["p"], inner.docs["p"])
+	}
+}
+
+// TestVersionedFile: over the file store the wrapper stays a
+// cache.VersionedStorage: an unchanged file is not read again, a write
+// over it is sealed under the current key (rotating the old one out), and
+// a file changed into something unreadable is refused, typed, and left.
+func TestVersionedFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := backends[0].open(t) // the file
+	old, current := newKey(t, "2024"), newKey(t, "2025")
+	vs, ok := wrap(t, f.inner, staticKeys(t, old), encrypted.Options{}).(cache.VersionedStorage)
+	if !ok {
+		t.Fatal("the wrapper over a file store is not a cache.VersionedStorage")
+	}
+	writeDoc := func(doc []byte) func([]byte, bool, io.Writer) error {
+		return func(_ []byte, _ bool, w io.Writer) error { _, err := w.Write(doc); return err }
+	}
+	v1, err := vs.UpdateIfChanged(ctx, "", "", writeDoc(document))
+	if err != nil || keyID(t, f.raw("")) != "2024" || bytes.Contains(f.raw(""), document) {
+		t.Fatalf("first write: %v, stored %q", err, f.raw(""))
+	}
+	if doc, v, err := vs.LoadIfChanged(ctx, "", v1); doc != nil || v != v1 || err != nil {
+		t.Fatalf("an unchanged file was read: %q, %q, %v", doc, v, err)
+	}
+
+	rotated := wrap(t, f.inner, staticKeys(t, current, old), encrypted.Options{}).(cache.VersionedStorage)
+	next := []byte(`{"AccessToken":{}}`)
+	var sawChanged bool
+	v2, err := rotated.UpdateIfChanged(ctx, "", v1, func(stored []byte, changed bool, w io.Writer) error {
+		sawChanged = changed || stored != nil
+		_, err := w.Write(next)
+		return err
+	})
+	if err != nil || sawChanged || keyID(t, f.raw("")) != "2025" {
+		t.Fatalf("write over an unchanged file: %v, changed %t, key %q", err, sawChanged, keyID(t, f.raw("")))
+	}
+	if got := load(t, wrap(t, f.inner, staticKeys(t, current), encrypted.Options{}), ""); !bytes.Equal(got, next) {
+		t.Fatalf("under the new key alone: %q", got)
+	}
+
+	spoiled := f.raw("")
+	spoiled[len(spoiled)-1] ^= 1
+	f.put("", spoiled)
+	if _, err := rotated.UpdateIfChanged(ctx, "", v2, writeDoc(document)); entra.ErrorCode(err) != encrypted.CodeDecryptionFailed {
+		t.Fatalf("a tampered file: %v, want %s", err, encrypted.CodeDecryptionFailed)
+	}
+	if !bytes.Equal(f.raw(""), spoiled) {
+		t.Fatal("the tampered file was written over")
 	}
 }
