@@ -348,9 +348,13 @@ func (c *Cache) updateVersioned(ctx context.Context, vs cache.VersionedStorage, 
 			return next.writeTo(w)
 		}
 		c.mu.Lock()
-		defer c.mu.Unlock()
 		change(c)
 		applied = true
+		c.mu.Unlock()
+		// Written under the read lock: readers go on meanwhile, and other
+		// writers wait on c.writeMu and the store's lock anyway.
+		c.mu.RLock()
+		defer c.mu.RUnlock()
 		return c.writeTo(w)
 	})
 	c.mu.Lock()
