@@ -251,6 +251,10 @@ func FuzzImport(f *testing.F) {
 		if !bytes.Equal(out, again) {
 			t.Fatalf("export is not stable:\n%s\n%s", out, again)
 		}
+		var streamed bytes.Buffer // as the file store is written, in small pieces
+		if err := c.writeTo(&streamed); err != nil || !bytes.Equal(streamed.Bytes(), out) {
+			t.Fatalf("the streamed document differs from the marshaled one (%v)", err)
+		}
 	})
 }
 

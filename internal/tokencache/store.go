@@ -19,7 +19,9 @@ import (
 func (c *Cache) index() {
 	for k, raw := range c.doc.sections[sectionAccessToken] {
 		var e atEntry
-		if json.Unmarshal(raw, &e) != nil {
+		if k == "" || json.Unmarshal(raw, &e) != nil {
+			// No MSAL writes the empty key, which marks an indexed token
+			// as not held in the document: such an entry is kept as is.
 			continue
 		}
 		if t, ok := e.token(); ok {
