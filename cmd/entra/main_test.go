@@ -147,7 +147,7 @@ func TestTokenCommandsAgainstEmulator(t *testing.T) {
 			wantStatus: 1, wantStderr: "entra: invalid_authority: "},
 		{name: "unknown flag", args: []string{"token", "client-credentials", "--bogus"}, wantStatus: 2, wantStderr: "flag provided but not defined"},
 		{name: "no credential", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID},
-			wantStatus: 2, wantStderr: "no --authority, --client-id or credential flag, and the AZURE_* environment cannot stand in"},
+			wantStatus: 2, wantStderr: "no --authority (or --tenant), --client-id or credential flag, and the AZURE_* environment cannot stand in"},
 		{name: "unknown command", args: []string{"frobnicate"}, wantStatus: 2, wantStderr: "unknown command"},
 		{name: "the AZURE_* environment stands in for the flags",
 			args: []string{"token", "client-credentials"},
