@@ -38,6 +38,7 @@ var commands = []command{
 	{name: "auth-url", summary: "sign-in URL with PKCE, state and nonce", setup: setupAuthURL},
 	{name: "accounts list", summary: "accounts in a cache file", setup: setupAccountsList},
 	{name: "accounts remove", summary: "remove an account from a cache file", setup: setupAccountsRemove},
+	{name: "decode", args: "[TOKEN|-]", summary: "header and claims of a JWT (never its signature)", about: decodeAbout, setup: setupDecode},
 	{name: "emulator", summary: "run the local token service emulator", setup: setupEmulator},
 	{name: "demo", summary: "run every flow against an embedded emulator", setup: setupDemo},
 }

@@ -24,7 +24,9 @@ import (
 // env is the process environment, passed in so tests can run commands in-process.
 type env struct {
 	stdout, stderr io.Writer
-	getenv         func(string) string
+	// stdin is read by commands that take "-"; nil means os.Stdin.
+	stdin  io.Reader
+	getenv func(string) string
 	// arcTokenDir overrides the Azure Arc challenge-file folder; only
 	// in-process tests set it, to meet the emulator's folder.
 	arcTokenDir string
