@@ -39,6 +39,7 @@ var commands = []command{
 	{name: "accounts list", summary: "accounts in a cache file", setup: setupAccountsList},
 	{name: "accounts remove", summary: "remove an account from a cache file", setup: setupAccountsRemove},
 	{name: "decode", args: "[TOKEN|-]", summary: "header and claims of a JWT (never its signature)", about: decodeAbout, setup: setupDecode},
+	{name: "doctor", summary: "what this host would use for tokens, and why", about: doctorAbout, setup: setupDoctor},
 	{name: "emulator", summary: "run the local token service emulator", setup: setupEmulator},
 	{name: "demo", summary: "run every flow against an embedded emulator", setup: setupDemo},
 }
