@@ -42,6 +42,17 @@ var commands = []command{
 	{name: "doctor", summary: "what this host would use for tokens, and why", about: doctorAbout, setup: setupDoctor},
 	{name: "emulator", summary: "run the local token service emulator", setup: setupEmulator},
 	{name: "demo", summary: "run every flow against an embedded emulator", setup: setupDemo},
+	{name: "completion", args: "bash|zsh|fish", summary: "print a shell completion script", about: completionAbout}, // setup: see init
+}
+
+// The completion command reads the table it is in, so its setup is set
+// here: a reference in the table's initializer would be a cycle.
+func init() {
+	for i := range commands {
+		if commands[i].name == "completion" {
+			commands[i].setup = setupCompletion
+		}
+	}
 }
 
 // groupSummaries describe the commands that only group others.
