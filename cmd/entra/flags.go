@@ -79,7 +79,7 @@ func (c *credFlags) add(fs *flagSet) {
 		fs.StringVar(&c.secretFile, "secret-file", "", "read the client secret from this `FILE`")
 		fs.StringVar(&c.cert, "cert", "", "client certificate `FILE`: PEM (chain and key) or PKCS#12")
 		fs.StringVar(&c.federatedTokenFile, "federated-token-file", "", "workload identity: send the token in this `FILE` (re-read as it rotates) as the client assertion")
-		fs.StringVar(&c.miAssertion, "managed-identity-assertion", "", "managed identity as a federated credential: `system`, client-id=ID, object-id=ID or resource-id=ID")
+		fs.StringVar(&c.miAssertion, "managed-identity-assertion", "", "managed identity as a federated credential (`IDENTITY`): system, client-id=ID, object-id=ID or resource-id=ID")
 	})
 	fs.group("certificate options", func() {
 		fs.StringVar(&c.key, "key", "", "PEM private key `FILE`, when it is not in the --cert file")

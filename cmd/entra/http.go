@@ -46,7 +46,7 @@ func setupHTTP(fs *flagSet, e env) runFunc {
 	fs.group("request", func() {
 		fs.StringVar(&f.method, "X", "", "request `METHOD` (default GET, or POST with --data)")
 		fs.Var(&f.headers, "H", "request header `\"Name: value\"` (repeatable)")
-		fs.StringVar(&f.data, "data", "", "request body: @FILE, or - for standard input")
+		fs.StringVar(&f.data, "data", "", "request `BODY`: text, @FILE, or - for standard input")
 		fs.BoolVar(&f.include, "i", false, "print the status line and the response headers before the body")
 	})
 	return func(ctx context.Context, args []string) error {
