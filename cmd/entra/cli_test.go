@@ -59,6 +59,11 @@ func TestUsageErrors(t *testing.T) {
 		{"client claims on auth-url", []string{"auth-url", "--tenant", "t", "--client-id", "c", "--redirect-uri", "https://x/", "--client-claims", "{}"}, "flag provided but not defined: -client-claims"},
 		{"a stray argument", append([]string{"token", "client-credentials", "stray"}, app...), `unexpected argument "stray"`},
 		{"two credentials", []string{"token", "client-credentials", "--secret-env", "A", "--cert", "c.pem"}, "give at most one of --secret-env, --secret-file, --cert, --federated-token-file and --managed-identity-assertion (got --secret-env, --cert)"},
+		{"x5c without a certificate", append([]string{"token", "client-credentials", "--send-x5c"}, app...), "--send-x5c needs a certificate: --secret-env has no chain to send"},
+		{"http: managed identity flags without --managed-identity", append([]string{"http", "--object-id", "o", "https://x/"}, app...), "--object-id selects a managed identity: give --managed-identity too"},
+		{"http: a source without --managed-identity", []string{"http", "--source", "imds", "https://x/"}, "--source applies to a managed identity"},
+		{"http: a secret with --managed-identity", []string{"http", "--managed-identity", "--secret-env", "S", "https://x/"}, "--managed-identity takes no --secret-env"},
+		{"http: an authority with --managed-identity", []string{"http", "--managed-identity", "--tenant", "t", "https://x/"}, "--managed-identity takes no --authority or --tenant"},
 		{"accounts with authority and tenant", []string{"accounts", "list", "--authority", "https://login.microsoftonline.com/t", "--tenant", "u", "--client-id", "c", "--cache", "x"}, "give --authority or --tenant, not both"},
 	}
 	for _, tt := range tests {

@@ -97,6 +97,9 @@ func (c *credFlags) add(fs *flagSet) {
 		if c.certPasswordEnv != "" && c.cert == "" {
 			return fmt.Errorf("--cert-password-env needs --cert")
 		}
+		if c.sendX5C && len(c.given()) == 1 && c.cert == "" {
+			return fmt.Errorf("--send-x5c needs a certificate: %s has no chain to send", c.given()[0])
+		}
 		return nil
 	})
 }

@@ -49,12 +49,39 @@ func setupHTTP(fs *flagSet, e env) runFunc {
 		fs.StringVar(&f.data, "data", "", "request `BODY`: text, @FILE, or - for standard input")
 		fs.BoolVar(&f.include, "i", false, "print the status line and the response headers before the body")
 	})
+	fs.check(f.checkIdentity)
 	return func(ctx context.Context, args []string) error {
 		if len(args) != 1 {
 			return fmt.Errorf("%w: give one URL", errUsage)
 		}
 		return runHTTP(ctx, f, args[0], e)
 	}
+}
+
+// checkIdentity refuses the flags of the identity not used: the managed
+// identity's without --managed-identity, the application's with it.
+func (f *httpFlags) checkIdentity() error {
+	if !f.managedIdentity {
+		for _, mi := range []struct{ name, value string }{{"--resource-id", f.mi.resourceID}, {"--object-id", f.mi.objectID}} {
+			if mi.value != "" {
+				return fmt.Errorf("%s selects a managed identity: give --managed-identity too", mi.name)
+			}
+		}
+		if f.mi.source != "auto" {
+			return fmt.Errorf("--source applies to a managed identity: give --managed-identity too")
+		}
+		return nil
+	}
+	app := append(f.token.cred.given(), "")[0]
+	switch {
+	case f.token.app.authority != "" || f.token.app.tenant != "":
+		return fmt.Errorf("--managed-identity takes no --authority or --tenant: the host's identity has its own")
+	case app != "":
+		return fmt.Errorf("--managed-identity takes no %s: the host's identity is the credential", app)
+	case f.token.cred.mtls || f.token.req.region != "":
+		return fmt.Errorf("--mtls and --region apply to an application, not to --managed-identity")
+	}
+	return nil
 }
 
 // runHTTP calls a URL with a token: a confidential client's (client
