@@ -108,7 +108,10 @@ func FuzzDecodeToken(f *testing.F) {
 	f.Add("eyJ.e30.")
 	f.Add("eyJhbGciOiJub25lIn0.eyJleHAiOjF9.c2ln.x.y")
 	f.Add("opaque")
-	f.Fuzz(func(t *testing.T, token string) {
+	f.Add(`{"access_token":"eyJhbGciOiJub25lIn0.e30.x"}`)
+	f.Add("Bearer eyJhbGciOiJub25lIn0.e30.x")
+	f.Fuzz(func(t *testing.T, input string) {
+		token := tokenText(input)
 		out, err := decodeToken(token, time.Unix(0, 0))
 		if err != nil {
 			if entra.ErrorCode(err) != entra.CodeInvalidArgument {

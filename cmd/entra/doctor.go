@@ -10,6 +10,7 @@ import (
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/internal/errs"
+	"github.com/entra-go/entra/managedidentity"
 )
 
 const doctorAbout = `Checks, without getting a token: the managed identity source this host's
@@ -112,9 +113,11 @@ const codeChecksFailed entra.Code = "checks_failed"
 func doctorChecks(ctx context.Context, f *doctorFlags, e env) []check {
 	ctx, cancel := context.WithTimeout(ctx, doctorBound)
 	defer cancel()
+	mi := checkManagedIdentity(e)
+	imdsUsed := mi.Data["source"] == string(managedidentity.SourceIMDS)
 	probes := []func(context.Context) check{
-		func(ctx context.Context) check { return probeIMDSv1(ctx, e) },
-		func(ctx context.Context) check { return probeIMDSv2(ctx, e) },
+		func(ctx context.Context) check { return imdsNotNeeded(probeIMDSv1(ctx, e), imdsUsed) },
+		func(ctx context.Context) check { return imdsNotNeeded(probeIMDSv2(ctx, e), imdsUsed) },
 		func(ctx context.Context) check { return checkRegion(ctx, e) },
 		func(ctx context.Context) check { return checkClock(ctx, f.authority, e) },
 	}
@@ -123,7 +126,7 @@ func doctorChecks(ctx context.Context, f *doctorFlags, e env) []check {
 	for i, probe := range probes {
 		wg.Go(func() { network[i] = probe(ctx) })
 	}
-	checks := []check{checkManagedIdentity(e)}
+	checks := []check{mi}
 	if c, ok := checkCertificate(f.cert, e); ok {
 		checks = append(checks, c...)
 	}
@@ -132,6 +135,16 @@ func doctorChecks(ctx context.Context, f *doctorFlags, e env) []check {
 	}
 	wg.Wait()
 	return append(checks[:1], append(network, checks[1:]...)...)
+}
+
+// imdsNotNeeded makes an IMDS check that could not reach IMDS ok when the
+// host's managed identity is another source's.
+func imdsNotNeeded(c check, used bool) check {
+	if !used && c.Status == statusWarn {
+		c.Status, c.Hint = statusOK, ""
+		c.Detail += "; not needed: the managed identity source is another"
+	}
+	return c
 }
 
 // timed runs fn and records its duration on the check it returns.

@@ -99,6 +99,11 @@ func TestDoctorManagedIdentity(t *testing.T) {
 					}
 				}
 			}
+			if tt.source != "imds" {
+				if status, _, _ := out.check(t, "IMDS v1"); status != "ok" {
+					t.Fatalf("IMDS v1 on a host of %s: %s, want ok: the source does not need it", tt.source, status)
+				}
+			}
 			if tt.source == "imds" {
 				if status, detail, _ := out.check(t, "IMDS v1"); status != "ok" || !strings.Contains(detail, em.IMDSURL()+" answers as IMDS") {
 					t.Fatalf("IMDS v1: %s %s", status, detail)
