@@ -27,21 +27,22 @@ func setupEmulator(fs *flagSet, e env) runFunc {
 	return func(ctx context.Context, _ []string) error { return runEmulator(ctx, f, e) }
 }
 
+// runEmulator serves until ctx ends, after writing the CA certificate and
+// the demo client's certificate where other processes can read them.
 func runEmulator(ctx context.Context, f *emulatorFlags, e env) error {
-	addr, imdsAddr, dir, region := &f.addr, &f.imdsAddr, &f.dir, &f.region
 	// Other processes trust what this emulator signs: it signs with a key
 	// of its own, not the package's built-in test key.
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return err
 	}
-	em, err := entratest.New(entratest.Options{Addr: *addr, IMDSAddr: *imdsAddr, Region: *region, SigningKey: key})
+	em, err := entratest.New(entratest.Options{Addr: f.addr, IMDSAddr: f.imdsAddr, Region: f.region, SigningKey: key})
 	if err != nil {
 		return err
 	}
 	defer em.Close()
 
-	out := *dir
+	out := f.dir
 	if out == "" {
 		if out, err = os.MkdirTemp("", "entra-emulator-"); err != nil {
 			return err
