@@ -37,9 +37,9 @@ type appFlags struct {
 func (a *appFlags) add(fs *flagSet, tenantOverride bool) {
 	fs.group("application and authority", func() {
 		fs.StringVar(&a.authority, "authority", "", "authority `URL`, e.g. https://login.microsoftonline.com/TENANT (default: from --tenant, or AZURE_AUTHORITY_HOST and AZURE_TENANT_ID)")
-		tenant := "`TENANT`: alone, the authority is the public cloud's (or AZURE_AUTHORITY_HOST's)"
+		tenant := "`TENANT` of the public cloud (or of AZURE_AUTHORITY_HOST) when --authority is not given"
 		if tenantOverride {
-			tenant += "; with --authority, the tenant of this request"
+			tenant += "; beside --authority, the tenant of this request"
 		}
 		fs.StringVar(&a.tenant, "tenant", "", tenant)
 		a.authorityType = fs.choice("authority-type", "auto", "`KIND` of authority (auto detects B2C and AD FS from the URL)", "auto", "aad", "b2c", "adfs", "oidc")
