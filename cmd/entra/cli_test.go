@@ -64,6 +64,7 @@ func TestUsageErrors(t *testing.T) {
 		{"http: a source without --managed-identity", []string{"http", "--source", "imds", "https://x/"}, "--source applies to a managed identity"},
 		{"http: a secret with --managed-identity", []string{"http", "--managed-identity", "--secret-env", "S", "https://x/"}, "--managed-identity takes no --secret-env"},
 		{"http: an authority with --managed-identity", []string{"http", "--managed-identity", "--tenant", "t", "https://x/"}, "--managed-identity takes no --authority or --tenant"},
+		{"http: a capability with --managed-identity", []string{"http", "--managed-identity", "--capability", "cp1", "https://x/"}, "apply to an application, not to --managed-identity"},
 		{"accounts with authority and tenant", []string{"accounts", "list", "--authority", "https://login.microsoftonline.com/t", "--tenant", "u", "--client-id", "c", "--cache", "x"}, "give --authority or --tenant, not both"},
 	}
 	for _, tt := range tests {

@@ -78,8 +78,8 @@ func (f *httpFlags) checkIdentity() error {
 		return fmt.Errorf("--managed-identity takes no --authority or --tenant: the host's identity has its own")
 	case app != "":
 		return fmt.Errorf("--managed-identity takes no %s: the host's identity is the credential", app)
-	case f.token.cred.mtls || f.token.req.region != "":
-		return fmt.Errorf("--mtls and --region apply to an application, not to --managed-identity")
+	case f.token.cred.mtls || f.token.req.region != "" || len(f.token.req.capabilities) > 0 || f.token.req.mtlsPoP:
+		return fmt.Errorf("--mtls, --mtls-pop, --region and --capability apply to an application, not to --managed-identity")
 	}
 	return nil
 }
@@ -165,7 +165,7 @@ func (f *httpFlags) tokenFunc(ctx context.Context, e env) (httpauth.TokenFunc, e
 	}
 	if f.managedIdentity {
 		mf := f.mi
-		mf.clientID, mf.resource = f.token.app.clientID, scopes[0]
+		mf.clientID, mf.resource, mf.clientClaims = f.token.app.clientID, scopes[0], f.token.req.clientClaims
 		cfg, err := mf.config(e)
 		if err != nil {
 			return nil, err
@@ -175,7 +175,8 @@ func (f *httpFlags) tokenFunc(ctx context.Context, e env) (httpauth.TokenFunc, e
 		if err != nil {
 			return nil, err
 		}
-		return httpauth.ForManagedIdentity(mi, managedidentity.TokenRequest{Resource: scopes[0]}), nil
+		return httpauth.ForManagedIdentity(mi, managedidentity.TokenRequest{Resource: scopes[0], Claims: f.token.req.claims,
+			ClientClaims: f.token.req.clientClaims, ForceRefresh: f.token.req.forceRefresh}), nil
 	}
 	cfg, _, tenant, err := f.token.clientConfig(e)
 	if err != nil {
