@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"os"
@@ -172,6 +173,18 @@ func TestDoctorChecks(t *testing.T) {
 	out = doctorRun(t, c, 0, "--cache", cacheFile)
 	if status, _, _ := out.check(t, "cache file"); status != "warn" {
 		t.Errorf("a cache others can read: %s", status)
+	}
+
+	encryptedFile := filepath.Join(dir, "encrypted.json")
+	keyed := c
+	keyed.env = append(append([]string(nil), c.env...), "CACHE_KEY="+base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	if _, stderr, status := keyed.run(t, "token", "client-credentials", "--authority", em.URL()+"/contoso.onmicrosoft.com", "--client-id", dc.ID,
+		"--secret-env", "APP_SECRET", "--cache", encryptedFile, "--cache-key-env", "CACHE_KEY"); status != 0 {
+		t.Fatal(stderr)
+	}
+	out = doctorRun(t, c, 0, "--cache", encryptedFile)
+	if status, detail, _ := out.check(t, "cache contents"); status != "ok" || !strings.HasPrefix(detail, "encrypted") {
+		t.Errorf("an encrypted cache: %s %q", status, detail)
 	}
 
 	garbage, missing := filepath.Join(dir, "garbage.json"), filepath.Join(dir, "missing.json")
