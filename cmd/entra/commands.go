@@ -150,7 +150,7 @@ func (c *command) run(ctx context.Context, args []string, e env) error {
 	case c.args == "" && len(positional) > 0:
 		return usagef(help, "unexpected argument %q", positional[0])
 	}
-	if err := fs.check(); err != nil {
+	if err := fs.validate(); err != nil {
 		return &usageError{help: help, msg: err.Error()}
 	}
 	err = run(ctx, positional)

@@ -44,11 +44,10 @@ func (fs *flagSet) group(title string, add func()) {
 }
 
 // check adds a check of the parsed flags; its error is a usage error.
-func (fs *flagSet) check(checks ...func() error) error {
-	if len(checks) > 0 {
-		fs.checks = append(fs.checks, checks...)
-		return nil
-	}
+func (fs *flagSet) check(c func() error) { fs.checks = append(fs.checks, c) }
+
+// validate runs the checks, in the order they were added.
+func (fs *flagSet) validate() error {
 	for _, c := range fs.checks {
 		if err := c(); err != nil {
 			return err
