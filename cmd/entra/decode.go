@@ -147,15 +147,24 @@ func readableTime(name string, v float64, now time.Time) claimTime {
 	var rel string
 	switch {
 	case name == "exp" && d > 0:
-		rel = "expires in " + d.String()
+		rel = "expires in " + span(d)
 	case name == "exp":
-		rel = "expired " + (-d).String() + " ago"
+		rel = "expired " + span(-d) + " ago"
 	case d > 0:
-		rel = "in " + d.String()
+		rel = "in " + span(d)
 	default:
-		rel = (-d).String() + " ago"
+		rel = span(-d) + " ago"
 	}
 	return claimTime{Time: t.Format(time.RFC3339), Relative: rel}
+}
+
+// span is a duration as people read it: 1h0m0s, or from two days on in
+// days and hours.
+func span(d time.Duration) string {
+	if d < 48*time.Hour {
+		return d.String()
+	}
+	return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
 }
 
 // printDecoded prints the text form: one "name: value" line per header

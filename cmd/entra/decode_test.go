@@ -44,6 +44,15 @@ func TestDecodeToken(t *testing.T) {
 					t.Errorf("relative %q", got)
 				}
 			}},
+		{name: "far times in days", wantFormat: "jwt", token: jwtOf(`{"alg":"none"}`, `{"exp":1796731200,"iat":1764590400}`),
+			check: func(t *testing.T, out decodeOutput) {
+				if got := out.Times["exp"].Relative; got != "expires in 7d0h" {
+					t.Errorf("exp %q", got)
+				}
+				if got := out.Times["iat"].Relative; got != "365d0h ago" {
+					t.Errorf("iat %q", got)
+				}
+			}},
 		{name: "padded segments", wantFormat: "jwt", token: base64.URLEncoding.EncodeToString([]byte(`{"alg":"RS256"}`)) + "." +
 			base64.URLEncoding.EncodeToString([]byte(`{"a":1}`)) + ".sig"},
 		{name: "a time claim that is not a number is kept, not read", wantFormat: "jwt", token: jwtOf(`{"alg":"RS256"}`, `{"exp":"soon"}`),
