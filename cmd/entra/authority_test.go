@@ -109,3 +109,41 @@ func TestTenantAloneIsThePublicCloud(t *testing.T) {
 		t.Fatalf("token from %s, want %s", out.TokenEndpoint, want)
 	}
 }
+
+// TestAuthorityTypeB2C: B2C on a custom domain is reachable only by
+// naming the kind; by default the URL is taken for Entra ID. In-process:
+// the emulator answers for the custom host through its HTTP client.
+func TestAuthorityTypeB2C(t *testing.T) {
+	t.Parallel()
+	em, err := entratest.New(entratest.Options{ExtraHosts: []string{"login.contoso.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { em.Close() })
+	dc := em.DefaultClient()
+	authority := "https://login.contoso.test/contoso.onmicrosoft.com/B2C_1_signin"
+	for _, tt := range []struct {
+		kind       string
+		wantStatus int
+		want       string
+	}{
+		{"b2c", 0, "https://login.contoso.test/contoso.onmicrosoft.com/b2c_1_signin/oauth2/v2.0/token"},
+		{"auto", 1, "entra: invalid_authority: authority has a path after the tenant"},
+	} {
+		var stdout, stderr bytes.Buffer
+		e := env{stdout: &stdout, stderr: &stderr, httpClient: em.HTTPClient(),
+			getenv: func(k string) string { return map[string]string{"APP_SECRET": dc.Secret}[k] }}
+		status := run(context.Background(), []string{"token", "client-credentials", "--authority", authority, "--authority-type", tt.kind,
+			"--client-id", dc.ID, "--secret-env", "APP_SECRET", "--scope", "https://contoso.onmicrosoft.com/api/.default"}, e)
+		if status != tt.wantStatus {
+			t.Fatalf("%s: exit %d: %s", tt.kind, status, stderr.String())
+		}
+		var out tokenOutput
+		if status == 0 && (json.Unmarshal(stdout.Bytes(), &out) != nil || out.TokenEndpoint != tt.want) {
+			t.Fatalf("%s: token from %s, want %s", tt.kind, out.TokenEndpoint, tt.want)
+		}
+		if status != 0 && !strings.HasPrefix(stderr.String(), tt.want) {
+			t.Fatalf("%s: %s", tt.kind, stderr.String())
+		}
+	}
+}
