@@ -44,7 +44,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"no command", nil, `entra: no command (see "entra -h")`},
 		{"unknown command", []string{"frobnicate"}, `entra: unknown command "frobnicate" (see "entra -h")`},
-		{"token alone", []string{"token"}, `entra: entra token needs one of: client-credentials, obo, auth-code, refresh, silent, managed-identity (see "entra token -h")`},
+		{"token alone", []string{"token"}, `entra: token needs a command: client-credentials, obo, auth-code, refresh, silent, managed-identity (see "entra token -h")`},
 		{"unknown flow", []string{"token", "bogus"}, `unknown token command "bogus"`},
 		{"accounts alone", []string{"accounts"}, `(see "entra accounts -h")`},
 		{"bad flag", []string{"token", "client-credentials", "--bogus"}, `entra: flag provided but not defined: -bogus (see "entra token client-credentials -h")`},

@@ -109,7 +109,7 @@ func dispatch(ctx context.Context, args []string, e env) error {
 		return usagef("entra", "unknown command %q", group)
 	}
 	if len(args) == 1 {
-		return usagef("entra "+group, "entra %s needs one of: %s", group, strings.Join(subcommands(group), ", "))
+		return usagef("entra "+group, "%s needs a command: %s", group, strings.Join(subcommands(group), ", "))
 	}
 	if isHelp(args[1]) {
 		return printGroupHelp(e.stdout, group)
