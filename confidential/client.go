@@ -115,6 +115,11 @@ const (
 	// AuthorityOIDC is any OpenID Connect issuer that publishes a discovery
 	// document.
 	AuthorityOIDC
+	// AuthorityAAD is Microsoft Entra ID in any cloud, whatever the URL's
+	// host or path suggest: https://{host}/{tenant}.
+	AuthorityAAD
+	// AuthorityADFS is Active Directory Federation Services: https://{host}/adfs.
+	AuthorityADFS
 )
 
 func (k AuthorityKind) internal() authority.Kind {
@@ -123,6 +128,10 @@ func (k AuthorityKind) internal() authority.Kind {
 		return authority.KindB2C
 	case AuthorityOIDC:
 		return authority.KindOIDC
+	case AuthorityAAD:
+		return authority.KindAAD
+	case AuthorityADFS:
+		return authority.KindADFS
 	}
 	return authority.KindAuto
 }

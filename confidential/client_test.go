@@ -656,6 +656,29 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// TestNamedAuthorityKindRefusesOtherShapes: naming a kind checks the URL
+// against that kind's form instead of guessing another kind.
+func TestNamedAuthorityKindRefusesOtherShapes(t *testing.T) {
+	t.Parallel()
+	cred, err := credential.NewSecret("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		authority string
+		kind      AuthorityKind
+	}{
+		{"https://adfs.contoso.test/contoso", AuthorityADFS},
+		{"https://login.microsoftonline.com/t/b2c_1_signin", AuthorityAAD},
+		{"https://login.microsoftonline.com", AuthorityAAD},
+	} {
+		_, err := New(Config{Authority: tt.authority, AuthorityKind: tt.kind, ClientID: "c", Credential: cred})
+		if entra.ErrorCode(err) != entra.CodeInvalidAuthority {
+			t.Errorf("%s as kind %d: %v, want invalid_authority", tt.authority, tt.kind, err)
+		}
+	}
+}
+
 func TestAuthorityKinds(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, entratest.Options{ExtraHosts: []string{"adfs.contoso.test", "idp.contoso.test"}})
@@ -667,7 +690,9 @@ func TestAuthorityKinds(t *testing.T) {
 		{"B2C", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", AuthorityAuto,
 			"https://contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_signin/oauth2/v2.0/token"},
 		{"AD FS (RS256 with x5t)", "https://adfs.contoso.test/adfs", AuthorityAuto, "https://adfs.contoso.test/adfs/oauth2/token"},
+		{"AD FS named", "https://adfs.contoso.test/adfs", AuthorityADFS, "https://adfs.contoso.test/adfs/oauth2/token"},
 		{"generic OIDC", "https://idp.contoso.test/oidc", AuthorityOIDC, "https://idp.contoso.test/oidc/token"},
+		{"Entra ID named", "https://login.microsoftonline.us/" + tenant, AuthorityAAD, "https://login.microsoftonline.us/" + tenant + "/oauth2/v2.0/token"},
 		{"sovereign cloud", "https://login.microsoftonline.us/" + tenant, AuthorityAuto, "https://login.microsoftonline.us/" + tenant + "/oauth2/v2.0/token"},
 		{"unknown host through instance discovery", "https://localhost/" + tenant, AuthorityAuto, "https://localhost/" + tenant + "/oauth2/v2.0/token"},
 	}

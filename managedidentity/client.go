@@ -159,11 +159,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.ArcAgentPath != "" {
 		agentPath = cfg.ArcAgentPath
 	}
-	agentInstalled := func() bool {
-		fi, err := os.Stat(agentPath)
-		return err == nil && fi.Mode().IsRegular()
-	}
-	ep, err := resolve(cfg.Source, getenv, agentInstalled)
+	ep, err := resolve(cfg.Source, getenv, agentInstalled(agentPath))
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package managedidentity
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -58,6 +59,45 @@ func TestDetect(t *testing.T) {
 			}
 			if got := c.ep.url.String(); got != tt.url {
 				t.Errorf("endpoint %q, want %q", got, tt.url)
+			}
+		})
+	}
+}
+
+// TestDetectReportsWhy: Detect names the source New would use and the
+// variables (or the Azure Arc agent) that decided it.
+func TestDetectReportsWhy(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	agent := filepath.Join(dir, "himds")
+	if err := os.WriteFile(agent, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	noAgent := filepath.Join(dir, "missing")
+	tests := []struct {
+		name     string
+		env      map[string]string
+		agent    string
+		want     Source
+		wantVars string
+		wantArc  bool
+	}{
+		{"nothing", nil, noAgent, SourceIMDS, "", false},
+		{"pod identity", map[string]string{"AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://10.0.0.1:2579"}, noAgent, SourceIMDS, "AZURE_POD_IDENTITY_AUTHORITY_HOST", false},
+		{"blank is unset", map[string]string{"MSI_ENDPOINT": "  "}, noAgent, SourceIMDS, "", false},
+		{"Service Fabric", map[string]string{"IDENTITY_ENDPOINT": "https://x", "IDENTITY_HEADER": "h", "IDENTITY_SERVER_THUMBPRINT": "t"}, noAgent,
+			SourceServiceFabric, "IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT", false},
+		{"App Service", map[string]string{"IDENTITY_ENDPOINT": "http://x", "IDENTITY_HEADER": "h"}, noAgent, SourceAppService, "IDENTITY_ENDPOINT IDENTITY_HEADER", false},
+		{"Machine Learning", map[string]string{"MSI_ENDPOINT": "http://x", "MSI_SECRET": "s"}, noAgent, SourceMachineLearning, "MSI_ENDPOINT MSI_SECRET", false},
+		{"Cloud Shell", map[string]string{"MSI_ENDPOINT": "http://x"}, noAgent, SourceCloudShell, "MSI_ENDPOINT", false},
+		{"Arc by variables", map[string]string{"IDENTITY_ENDPOINT": "http://x", "IMDS_ENDPOINT": "http://y"}, noAgent, SourceAzureArc, "IDENTITY_ENDPOINT IMDS_ENDPOINT", false},
+		{"Arc by its agent", nil, agent, SourceAzureArc, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Detect(func(k string) string { return tt.env[k] }, tt.agent)
+			if d.Source != tt.want || strings.Join(d.Variables, " ") != tt.wantVars || d.ArcAgent != tt.wantArc {
+				t.Fatalf("%+v, want %s %q arc=%v", d, tt.want, tt.wantVars, tt.wantArc)
 			}
 		})
 	}

@@ -4,6 +4,9 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/entra-go/entra"
@@ -61,24 +64,76 @@ const (
 	serviceFabricAPIVersion = "2020-05-01"
 )
 
+// detection is the detection order (the reference order): the first
+// source whose variables are all set is the host's.
+var detection = []struct {
+	source Source
+	vars   []string
+}{
+	{SourceServiceFabric, []string{envIdentityEndpoint, envIdentityHeader, envIdentityThumbprint}},
+	{SourceAppService, []string{envIdentityEndpoint, envIdentityHeader}},
+	{SourceMachineLearning, []string{envMSIEndpoint, envMSISecret}},
+	{SourceCloudShell, []string{envMSIEndpoint}},
+	{SourceAzureArc, []string{envIdentityEndpoint, envIMDSEndpoint}},
+}
+
 // detect picks the source the environment describes, in the reference
 // order. arcAgent reports whether the Azure Arc agent is installed; it is
 // called only when no environment variable decided.
 func detect(getenv func(string) string, arcAgent func() bool) Source {
-	set := func(name string) bool { return getenv(name) != "" }
-	switch {
-	case set(envIdentityEndpoint) && set(envIdentityHeader) && set(envIdentityThumbprint):
-		return SourceServiceFabric
-	case set(envIdentityEndpoint) && set(envIdentityHeader):
-		return SourceAppService
-	case set(envMSIEndpoint) && set(envMSISecret):
-		return SourceMachineLearning
-	case set(envMSIEndpoint):
-		return SourceCloudShell
-	case set(envIdentityEndpoint) && set(envIMDSEndpoint), arcAgent():
-		return SourceAzureArc
+	return detectWhy(getenv, arcAgent).Source
+}
+
+// Detection is the source a host's environment selects, and why.
+type Detection struct {
+	// Source is the source detected.
+	Source Source
+	// Variables are the environment variables that decided, all set; none
+	// when the Azure Arc agent decided or IMDS is the default. For IMDS,
+	// AZURE_POD_IDENTITY_AUTHORITY_HOST when it moves the endpoint.
+	Variables []string
+	// ArcAgent is set when the Azure Arc agent's presence decided.
+	ArcAgent bool
+}
+
+// Detect reports the source a Client with SourceAuto would use in the
+// environment getenv reads (nil means os.Getenv), and which variables, or
+// the Azure Arc agent at arcAgentPath ("" for the default path), decided.
+// It reads the environment and the file system only.
+func Detect(getenv func(string) string, arcAgentPath string) Detection {
+	if getenv == nil {
+		getenv = os.Getenv
 	}
-	return SourceIMDS
+	_, agentPath := arcDefaults(runtime.GOOS, getenv)
+	if arcAgentPath != "" {
+		agentPath = arcAgentPath
+	}
+	return detectWhy(func(name string) string { return strings.TrimSpace(getenv(name)) }, agentInstalled(agentPath))
+}
+
+func detectWhy(getenv func(string) string, arcAgent func() bool) Detection {
+	set := func(name string) bool { return getenv(name) != "" }
+	for _, d := range detection {
+		if !slices.ContainsFunc(d.vars, func(v string) bool { return !set(v) }) {
+			return Detection{Source: d.source, Variables: slices.Clone(d.vars)}
+		}
+	}
+	if arcAgent() {
+		return Detection{Source: SourceAzureArc, ArcAgent: true}
+	}
+	d := Detection{Source: SourceIMDS}
+	if set(envPodIdentityHost) {
+		d.Variables = []string{envPodIdentityHost}
+	}
+	return d
+}
+
+// agentInstalled reports whether the Azure Arc agent is at path.
+func agentInstalled(path string) func() bool {
+	return func() bool {
+		fi, err := os.Stat(path)
+		return err == nil && fi.Mode().IsRegular()
+	}
 }
 
 // protocol is how one source is asked for a token.

@@ -18,12 +18,14 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -race -count=1 ./...
+# panva/oidc-provider (a Node.js server, installed from the lock file), the
+# RFC 8705 server of the interop and CLI tests.
+(cd interop/oidcprovider && npm ci --no-audit --no-fund --loglevel=error)
 # cmd/entra: the CLI, a module of its own so that the OTLP exporters it
 # links stay out of the library's dependencies (go.work ties them).
-(cd cmd/entra && go vet ./... && go test -race -count=1 ./...)
+(cd cmd/entra && go vet ./... && ENTRA_REQUIRE_OIDC_PROVIDER=1 go test -race -count=1 ./...)
 # interop/: the cache round trip with MSAL Go, and RFC 8705 against
-# panva/oidc-provider (a Node.js server, installed from the lock file).
-(cd interop/oidcprovider && npm ci --no-audit --no-fund --loglevel=error)
+# oidc-provider.
 (cd interop && go vet ./... && ENTRA_REQUIRE_OIDC_PROVIDER=1 go test -race -count=1 ./...)
 (cd azentra && go vet ./... && go test -race -count=1 ./...)
 (cd xoauth2 && go vet ./... && go test -race -count=1 ./...)

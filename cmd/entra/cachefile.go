@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 
 	"github.com/entra-go/entra"
 	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/cache/encrypted"
 	"github.com/entra-go/entra/cache/filestore"
+	"github.com/entra-go/entra/internal/errs"
 	"github.com/entra-go/entra/internal/tokencache"
 )
 
@@ -19,10 +22,34 @@ type cacheFlags struct {
 }
 
 // add defines --cache, described by usage, and the flags of its key.
-func (c *cacheFlags) add(fs *flag.FlagSet, usage string) {
-	fs.StringVar(&c.path, "cache", "", usage)
-	fs.StringVar(&c.keyEnv, "cache-key-env", "", "encrypt the --cache file with the key in this environment variable (base64 of 32 bytes)")
-	fs.StringVar(&c.keyFile, "cache-key-file", "", "encrypt the --cache file with the key in this file (32 bytes, or their base64)")
+// A required cache is checked after parsing.
+func (c *cacheFlags) add(fs *flagSet, usage string, required bool) {
+	fs.group("token cache", func() {
+		fs.StringVar(&c.path, "cache", "", usage)
+		fs.StringVar(&c.keyEnv, "cache-key-env", "", "encrypt the --cache file with the key in this environment variable (`NAME`; base64 of 32 bytes)")
+		fs.StringVar(&c.keyFile, "cache-key-file", "", "encrypt the --cache file with the key in this `FILE` (32 bytes, or their base64)")
+	})
+	fs.check(func() error {
+		switch {
+		case required && c.path == "":
+			return fmt.Errorf("missing --cache: %s reads its accounts and tokens from a cache file", fs.Name())
+		case c.keyEnv != "" && c.keyFile != "":
+			return fmt.Errorf("give at most one of --cache-key-env and --cache-key-file")
+		case (c.keyEnv != "" || c.keyFile != "") && c.path == "":
+			return fmt.Errorf("--cache-key-env and --cache-key-file encrypt the --cache file; give --cache")
+		}
+		return nil
+	})
+}
+
+// openExisting opens the --cache file, which must exist: a command that
+// only reads the cache fails on a missing file, naming it, and creates
+// nothing (no file, no lock file).
+func (c cacheFlags) openExisting(ctx context.Context, e env) (cache.Storage, error) {
+	if _, err := os.Lstat(c.path); errors.Is(err, fs.ErrNotExist) {
+		return nil, errs.New(entra.CodeInvalidArgument, "the cache file %s does not exist", c.path)
+	}
+	return c.open(ctx, e)
 }
 
 // open opens the --cache file, encrypted if a key is given; no --cache
@@ -34,12 +61,7 @@ func (c *cacheFlags) add(fs *flag.FlagSet, usage string) {
 // while the library's warning says why.
 func (c cacheFlags) open(ctx context.Context, e env) (cache.Storage, error) {
 	keyed := c.keyEnv != "" || c.keyFile != ""
-	switch {
-	case c.keyEnv != "" && c.keyFile != "":
-		return nil, fmt.Errorf("%w: give at most one of --cache-key-env and --cache-key-file", errUsage)
-	case keyed && c.path == "":
-		return nil, fmt.Errorf("%w: --cache-key-env and --cache-key-file encrypt the --cache file; give --cache", errUsage)
-	case c.path == "":
+	if c.path == "" {
 		return nil, nil
 	}
 	store, err := filestore.Open(c.path, filestore.Options{Logger: e.logger()})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
-	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -30,12 +29,11 @@ type demoRow struct {
 
 // runDemo starts the emulator in-process and runs every implemented flow
 // through the public library API, printing what each did.
-func runDemo(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("entra demo", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+func setupDemo(_ *flagSet, e env) runFunc {
+	return func(ctx context.Context, _ []string) error { return runDemo(ctx, e) }
+}
+
+func runDemo(ctx context.Context, e env) error {
 	em, err := entratest.New(entratest.Options{})
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,29 +11,38 @@ import (
 	"github.com/entra-go/entra/entratest"
 )
 
-func runEmulator(ctx context.Context, args []string, e env) error {
-	fs := flag.NewFlagSet("entra emulator", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	addr := fs.String("addr", "127.0.0.1:8443", "HTTPS listen address (use 127.0.0.1:443 with /etc/hosts entries for the real host names)")
-	imdsAddr := fs.String("imds-addr", "127.0.0.1:0", "plain-HTTP listen address of the IMDS endpoint")
-	dir := fs.String("dir", "", "folder for the CA certificate and the demo client's certificate (default: a new temporary folder)")
-	region := fs.String("region", "eastus", "region reported by the IMDS endpoint")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
+// emulatorFlags configure "entra emulator".
+type emulatorFlags struct {
+	addr, imdsAddr, dir, region string
+	output                      *choiceFlag
+}
+
+func setupEmulator(fs *flagSet, e env) runFunc {
+	f := &emulatorFlags{}
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8443", "HTTPS listen `ADDRESS` (use 127.0.0.1:443 with /etc/hosts entries for the real host names)")
+	fs.StringVar(&f.imdsAddr, "imds-addr", "127.0.0.1:0", "plain-HTTP listen `ADDRESS` of the IMDS endpoint")
+	fs.StringVar(&f.dir, "dir", "", "`DIR` for the CA certificate and the demo client's certificate (default: a new temporary folder)")
+	fs.StringVar(&f.region, "region", "eastus", "region reported by the IMDS endpoint")
+	f.output = fs.output("text")
+	return func(ctx context.Context, _ []string) error { return runEmulator(ctx, f, e) }
+}
+
+// runEmulator serves until ctx ends, after writing the CA certificate and
+// the demo client's certificate where other processes can read them.
+func runEmulator(ctx context.Context, f *emulatorFlags, e env) error {
 	// Other processes trust what this emulator signs: it signs with a key
 	// of its own, not the package's built-in test key.
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return err
 	}
-	em, err := entratest.New(entratest.Options{Addr: *addr, IMDSAddr: *imdsAddr, Region: *region, SigningKey: key})
+	em, err := entratest.New(entratest.Options{Addr: f.addr, IMDSAddr: f.imdsAddr, Region: f.region, SigningKey: key})
 	if err != nil {
 		return err
 	}
 	defer em.Close()
 
-	out := *dir
+	out := f.dir
 	if out == "" {
 		if out, err = os.MkdirTemp("", "entra-emulator-"); err != nil {
 			return err
@@ -49,6 +57,14 @@ func runEmulator(ctx context.Context, args []string, e env) error {
 		if err := os.WriteFile(filepath.Join(out, name), data, 0o600); err != nil {
 			return err
 		}
+	}
+	if f.output.value == "json" {
+		if err := printJSON(e.stdout, emulatorOutput{TokenService: em.URL(), IMDS: em.IMDSURL(), CACertificate: filepath.Join(out, "ca.pem"),
+			ClientID: dc.ID, ClientCertificate: filepath.Join(out, "client-cert.pem"), ClientSecret: dc.Secret}); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
 	}
 	fmt.Fprintf(e.stdout, `entra emulator
   token service:  %[1]s  (any host name; e.g. %[1]s/TENANT)
@@ -68,4 +84,16 @@ Press Ctrl-C to stop.
 		filepath.Join(out, "client-cert.pem"), dc.Secret)
 	<-ctx.Done()
 	return nil
+}
+
+// emulatorOutput is what -o json prints: where the emulator listens and
+// where its files are, and its demo client (whose secret is the
+// emulator's own, printed by the text form too).
+type emulatorOutput struct {
+	TokenService      string `json:"token_service"`
+	IMDS              string `json:"imds"`
+	CACertificate     string `json:"ca_certificate"`
+	ClientID          string `json:"client_id"`
+	ClientCertificate string `json:"client_certificate"`
+	ClientSecret      string `json:"client_secret"`
 }

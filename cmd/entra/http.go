@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,42 +20,74 @@ import (
 // maxResponseBody bounds what "entra http" prints.
 const maxResponseBody = 16 << 20
 
+const httpAbout = `Calls URL through httpauth.Transport with the token of a confidential
+client's client credentials or, with --managed-identity, of the host's
+managed identity (the first --scope is the resource). Prints the body (-i
+adds the status line and headers), answers a CAE challenge once, and exits
+0 on 2xx, else 1 with "entra: http_status: ...".
+`
+
 type httpFlags struct {
 	token           tokenFlags
+	mi              miFlags
 	method, data    string
 	headers         listFlag
 	include         bool
 	managedIdentity bool
-	resourceID      string
-	objectID        string
-	source          string
+}
+
+func setupHTTP(fs *flagSet, e env) runFunc {
+	f := &httpFlags{}
+	addTokenFlags(fs, "client-credentials", &f.token, e)
+	fs.group("managed identity", func() {
+		fs.BoolVar(&f.managedIdentity, "managed-identity", false, "use the host's managed identity (--client-id, --resource-id or --object-id select a user-assigned one)")
+	})
+	f.mi.addIdentity(fs, false)
+	fs.group("request", func() {
+		fs.StringVar(&f.method, "X", "", "request `METHOD` (default GET, or POST with --data)")
+		fs.Var(&f.headers, "H", "request header `\"Name: value\"` (repeatable)")
+		fs.StringVar(&f.data, "data", "", "request `BODY`: text, @FILE, or - for standard input")
+		fs.BoolVar(&f.include, "i", false, "print the status line and the response headers before the body")
+	})
+	fs.check(f.checkIdentity)
+	return func(ctx context.Context, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("%w: give one URL", errUsage)
+		}
+		return runHTTP(ctx, f, args[0], e)
+	}
+}
+
+// checkIdentity refuses the flags of the identity not used: the managed
+// identity's without --managed-identity, the application's with it.
+func (f *httpFlags) checkIdentity() error {
+	if !f.managedIdentity {
+		for _, mi := range []struct{ name, value string }{{"--resource-id", f.mi.resourceID}, {"--object-id", f.mi.objectID}} {
+			if mi.value != "" {
+				return fmt.Errorf("%s selects a managed identity: give --managed-identity too", mi.name)
+			}
+		}
+		if f.mi.source != "auto" {
+			return fmt.Errorf("--source applies to a managed identity: give --managed-identity too")
+		}
+		return nil
+	}
+	app := append(f.token.cred.given(), "")[0]
+	switch {
+	case f.token.app.authority != "" || f.token.app.tenant != "":
+		return fmt.Errorf("--managed-identity takes no --authority or --tenant: the host's identity has its own")
+	case app != "":
+		return fmt.Errorf("--managed-identity takes no %s: the host's identity is the credential", app)
+	case f.token.cred.mtls || f.token.req.region != "" || len(f.token.req.capabilities) > 0 || f.token.req.mtlsPoP:
+		return fmt.Errorf("--mtls, --mtls-pop, --region and --capability apply to an application, not to --managed-identity")
+	}
+	return nil
 }
 
 // runHTTP calls a URL with a token: a confidential client's (client
 // credentials), or with --managed-identity the host's managed identity's.
-func runHTTP(ctx context.Context, args []string, e env) error {
-	var f httpFlags
-	fs := flag.NewFlagSet("entra http", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	addTokenFlags(fs, "client-credentials", &f.token)
-	fs.StringVar(&f.method, "X", "", "request method (default GET, or POST with --data)")
-	fs.Var(&f.headers, "H", `request header "Name: value" (repeatable)`)
-	fs.StringVar(&f.data, "data", "", "request body: @FILE, or - for standard input")
-	fs.BoolVar(&f.include, "i", false, "print the status line and the response headers before the body")
-	fs.BoolVar(&f.managedIdentity, "managed-identity", false, "use the host's managed identity (--client-id, --resource-id or --object-id select a user-assigned one)")
-	fs.StringVar(&f.resourceID, "resource-id", "", "with --managed-identity: user-assigned identity by Azure resource id")
-	fs.StringVar(&f.objectID, "object-id", "", "with --managed-identity: user-assigned identity by object id")
-	fs.StringVar(&f.source, "source", "auto", "with --managed-identity: auto, imds, appservice, arc, cloudshell, servicefabric or ml")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: give one URL", errUsage)
-	}
-	req, err := f.request(ctx, fs.Arg(0), e)
+func runHTTP(ctx context.Context, f *httpFlags, url string, e env) error {
+	req, err := f.request(ctx, url, e)
 	if err != nil {
 		return err
 	}
@@ -124,7 +155,7 @@ func (f *httpFlags) request(ctx context.Context, url string, e env) (*http.Reque
 
 // tokenFunc is the token source the flags describe.
 func (f *httpFlags) tokenFunc(ctx context.Context, e env) (httpauth.TokenFunc, error) {
-	scopes := f.token.scopes
+	scopes := f.token.req.scopes
 	if len(scopes) == 0 {
 		scopes = []string{defaultScope}
 	}
@@ -133,8 +164,8 @@ func (f *httpFlags) tokenFunc(ctx context.Context, e env) (httpauth.TokenFunc, e
 		return nil, err
 	}
 	if f.managedIdentity {
-		mf := miFlags{clientID: f.token.clientID, resourceID: f.resourceID, objectID: f.objectID, source: f.source,
-			resource: scopes[0], output: "json"}
+		mf := f.mi
+		mf.clientID, mf.resource, mf.clientClaims = f.token.app.clientID, scopes[0], f.token.req.clientClaims
 		cfg, err := mf.config(e)
 		if err != nil {
 			return nil, err
@@ -144,19 +175,21 @@ func (f *httpFlags) tokenFunc(ctx context.Context, e env) (httpauth.TokenFunc, e
 		if err != nil {
 			return nil, err
 		}
-		return httpauth.ForManagedIdentity(mi, managedidentity.TokenRequest{Resource: scopes[0]}), nil
+		return httpauth.ForManagedIdentity(mi, managedidentity.TokenRequest{Resource: scopes[0], Claims: f.token.req.claims,
+			ClientClaims: f.token.req.clientClaims, ForceRefresh: f.token.req.forceRefresh}), nil
 	}
-	cfg, _, err := f.token.clientConfig(e)
+	cfg, _, tenant, err := f.token.clientConfig(e)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Region, cfg.Capabilities, cfg.Logger, cfg.Observer, cfg.HTTPClient = f.token.region, f.token.capabilities, e.logger(), e.observer, e.httpClient
-	cfg.SendCertificateOverMTLS, cfg.Cache = f.token.mtls, store
+	cfg.Region, cfg.Capabilities, cfg.Logger, cfg.Observer, cfg.HTTPClient = f.token.req.region, f.token.req.capabilities, e.logger(), e.observer, e.httpClient
+	cfg.SendCertificateOverMTLS, cfg.Cache = f.token.cred.mtls, store
+	cfg.EnableClientClaims = f.token.req.clientClaims != ""
 	client, err := confidential.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return httpauth.ForClient(client, confidential.TokenRequest{Scopes: scopes, MTLSPoP: f.token.mtlsPoP}), nil
+	return httpauth.ForClient(client, f.token.req.tokenRequest(tenant)), nil
 }
 
 // printHead prints the status line and the headers, sorted.

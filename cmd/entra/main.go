@@ -1,64 +1,32 @@
 // Command entra gets tokens from Microsoft Entra ID, runs a local emulator
-// of it, and demonstrates the library end to end.
-//
-//	entra token client-credentials --authority URL --client-id ID --secret-env NAME [--scope S]...
-//	entra token obo --authority URL --client-id ID --cert PATH --user-assertion TOKEN [--scope S]...
-//	entra token managed-identity --resource R [--client-id|--resource-id|--object-id ID] [--source S]
-//	entra token auth-code|refresh|silent ... [--cache FILE]
-//	entra http [-X METHOD] [-H 'Name: value']... [--data @FILE|-] [-i] [token flags | --managed-identity] URL
-//	entra auth-url --authority URL --client-id ID --redirect-uri URI [-o json]
-//	entra accounts list|remove --authority URL --client-id ID --cache FILE
-//	entra emulator [--addr HOST:PORT] [--dir DIR]
-//	entra demo
-//
-// Wherever --cache is taken, --cache-key-env NAME or --cache-key-file PATH
-// encrypts the file (AES-256-GCM, a 32-byte key; see package cache/encrypted).
+// of it, and demonstrates the library end to end. Its commands are the
+// table in commands.go; "entra -h" lists them and "entra COMMAND -h" gives
+// each one's flags, grouped as in flags.go.
 //
 // Errors exit with status 1 and print "entra: <code>: <message>" on
-// stderr; usage errors exit with status 2.
+// stderr; usage errors exit with status 2 and print one line.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/entra-go/entra"
 )
 
-const usage = `usage:
-  entra token client-credentials [flags]   app token (client credentials grant)
-  entra token obo [flags]                  on-behalf-of token for a user assertion
-  entra token managed-identity [flags]     token for the host's managed identity
-  entra token auth-code [flags]            redeem an authorization code for a user's tokens
-  entra token refresh [flags]              redeem a refresh token
-  entra token silent [flags]               a cached user's token, refreshed if needed
-  entra http [flags] URL                   call a URL with a token (Bearer or mTLS PoP; CAE answered)
-  entra auth-url [flags]                   sign-in URL with PKCE, state and nonce
-  entra accounts list|remove [flags]       accounts in a cache file
-  entra emulator [flags]                   run the local token service emulator
-  entra demo                               run every flow against an embedded emulator
-
-Run "entra token client-credentials -h" for the flags of a command.
-Every command takes --verbose, which prints the library's debug log on
-stderr (never a secret or token). With OTEL_EXPORTER_OTLP_ENDPOINT set
-(or its TRACES or METRICS form), a command's spans and metrics are
-exported over OTLP (OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf or grpc).
-`
-
-// errUsage marks errors that exit with status 2.
-var errUsage = errors.New("usage")
-
 // env is the process environment, passed in so tests can run commands in-process.
 type env struct {
 	stdout, stderr io.Writer
-	getenv         func(string) string
+	// stdin is read by commands that take "-"; nil means os.Stdin.
+	stdin  io.Reader
+	getenv func(string) string
 	// arcTokenDir overrides the Azure Arc challenge-file folder; only
 	// in-process tests set it, to meet the emulator's folder.
 	arcTokenDir string
@@ -95,28 +63,36 @@ func main() {
 func run(ctx context.Context, args []string, e env) int {
 	args, e.verbose = withoutVerbose(args)
 	err := dispatch(ctx, args, e)
+	var ue *usageError
 	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	case err == nil:
 		return 0
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(e.stderr, "entra: %v\n", err)
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "entra: %s (see \"%s -h\")\n", oneLine(ue.msg), ue.help)
 		return 2
 	default:
 		code := entra.ErrorCode(err)
 		if code == "" {
 			code = "error"
 		}
-		var ee *entra.Error
-		msg := err.Error()
-		if errors.As(err, &ee) {
-			msg = ee.Error()[len(ee.Code):]
-			if len(msg) > 2 {
-				msg = msg[2:] // drop ": "
-			}
-		}
-		fmt.Fprintf(e.stderr, "entra: %s: %s\n", code, msg)
+		fmt.Fprintf(e.stderr, "entra: %s: %s\n", code, oneLine(entraMessage(err)))
 		return 1
 	}
+}
+
+// entraMessage is an error's message without the code an *entra.Error
+// starts it with.
+func entraMessage(err error) string {
+	var ee *entra.Error
+	if errors.As(err, &ee) {
+		return strings.TrimPrefix(ee.Error(), string(ee.Code)+": ")
+	}
+	return err.Error()
+}
+
+// oneLine keeps a message on one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // withoutVerbose removes --verbose from args and reports whether it was
@@ -135,32 +111,4 @@ func withoutVerbose(args []string) ([]string, bool) {
 		out = append(out, a)
 	}
 	return out, verbose
-}
-
-func dispatch(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usage)
-		return fmt.Errorf("%w: no command", errUsage)
-	}
-	switch args[0] {
-	case "token":
-		if len(args) < 2 {
-			return fmt.Errorf("%w: entra token needs a flow: client-credentials, obo, auth-code, refresh, silent or managed-identity", errUsage)
-		}
-		return runToken(ctx, args[1], args[2:], e)
-	case "http":
-		return runHTTP(ctx, args[1:], e)
-	case "auth-url":
-		return runAuthURL(ctx, args[1:], e)
-	case "accounts":
-		return runAccounts(ctx, args[1:], e)
-	case "emulator":
-		return runEmulator(ctx, args[1:], e)
-	case "demo":
-		return runDemo(ctx, args[1:], e)
-	case "help", "-h", "--help":
-		fmt.Fprint(e.stdout, usage)
-		return nil
-	}
-	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 }

@@ -147,7 +147,7 @@ func TestTokenCommandsAgainstEmulator(t *testing.T) {
 			wantStatus: 1, wantStderr: "entra: invalid_authority: "},
 		{name: "unknown flag", args: []string{"token", "client-credentials", "--bogus"}, wantStatus: 2, wantStderr: "flag provided but not defined"},
 		{name: "no credential", args: []string{"token", "client-credentials", "--authority", authority, "--client-id", dc.ID},
-			wantStatus: 2, wantStderr: "no --authority, --client-id or credential flag, and the AZURE_* environment cannot stand in"},
+			wantStatus: 2, wantStderr: "no --authority (or --tenant), --client-id or credential flag, and the AZURE_* environment cannot stand in"},
 		{name: "unknown command", args: []string{"frobnicate"}, wantStatus: 2, wantStderr: "unknown command"},
 		{name: "the AZURE_* environment stands in for the flags",
 			args: []string{"token", "client-credentials"},
@@ -229,14 +229,44 @@ func TestDemo(t *testing.T) {
 
 func TestEmulatorCommand(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	for _, format := range []string{"text", "json"} {
+		t.Run(format, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			stdout := runEmulatorUntilReady(t, dir, "-o", format)
+			ca := filepath.Join(dir, "ca.pem")
+			pemData, err := os.ReadFile(ca)
+			if err != nil || !bytes.Contains(pemData, []byte("BEGIN CERTIFICATE")) {
+				t.Fatalf("CA file: %v", err)
+			}
+			if info, _ := os.Stat(ca); info.Mode().Perm() != 0o600 {
+				t.Errorf("CA file mode %v", info.Mode().Perm())
+			}
+			if format == "text" {
+				if !strings.Contains(stdout, "token service:  https://localhost:") || !strings.Contains(stdout, ca) {
+					t.Fatalf("output:\n%s", stdout)
+				}
+				return
+			}
+			var out emulatorOutput
+			if err := json.Unmarshal([]byte(stdout), &out); err != nil || !strings.HasPrefix(out.TokenService, "https://localhost:") ||
+				out.CACertificate != ca || out.ClientID == "" || out.ClientSecret == "" || !strings.HasPrefix(out.IMDS, "http://") {
+				t.Fatalf("output %+v (%v):\n%s", out, err, stdout)
+			}
+		})
+	}
+}
+
+// runEmulatorUntilReady runs "entra emulator" in-process until it has
+// written its files, then stops it and returns what it printed.
+func runEmulatorUntilReady(t *testing.T, dir string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr bytes.Buffer
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"emulator", "--addr", "127.0.0.1:0", "--dir", dir}, env{stdout: &stdout, stderr: &stderr, getenv: os.Getenv})
+		done <- run(ctx, append([]string{"emulator", "--addr", "127.0.0.1:0", "--dir", dir}, args...), env{stdout: &stdout, stderr: &stderr, getenv: os.Getenv})
 	}()
-	ca := filepath.Join(dir, "ca.pem")
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(filepath.Join(dir, "client-cert.pem")); err == nil {
@@ -248,16 +278,7 @@ func TestEmulatorCommand(t *testing.T) {
 	if status := <-done; status != 0 {
 		t.Fatalf("exit %d: %s", status, stderr.String())
 	}
-	pemData, err := os.ReadFile(ca)
-	if err != nil || !bytes.Contains(pemData, []byte("BEGIN CERTIFICATE")) {
-		t.Fatalf("CA file: %v", err)
-	}
-	if info, _ := os.Stat(ca); info.Mode().Perm() != 0o600 {
-		t.Errorf("CA file mode %v", info.Mode().Perm())
-	}
-	if !strings.Contains(stdout.String(), "token service:  https://localhost:") || !strings.Contains(stdout.String(), ca) {
-		t.Fatalf("output:\n%s", stdout.String())
-	}
+	return stdout.String()
 }
 
 // TestFederatedCredentialFlags: --federated-token-file and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -127,33 +126,23 @@ func (t *telemetry) command(ctx context.Context, args []string) (context.Context
 	}
 }
 
-// subcommands are those of a known command: a span is named after known
-// words only, since any other may be a mistyped secret.
-func subcommands(command string) (subs []string, known bool) {
-	switch command {
-	case "token":
-		return []string{"client-credentials", "obo", "auth-code", "refresh", "silent", "managed-identity"}, true
-	case "accounts":
-		return []string{"list", "remove"}, true
-	case "http", "auth-url", "emulator", "demo":
-		return nil, true
-	}
-	return nil, false
-}
-
-// commandName is the command and its subcommand, when they are known ones.
+// commandName is the command and its subcommand, when they are in the
+// command table: a span is named after known words only, since any other
+// may be a mistyped secret.
 func commandName(args []string) string {
 	if len(args) == 0 {
 		return "help"
 	}
-	subs, ok := subcommands(args[0])
-	switch {
-	case !ok:
-		return "unknown"
-	case len(args) > 1 && slices.Contains(subs, args[1]):
-		return args[0] + " " + args[1]
+	for _, c := range commands {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
+			return c.name
+		}
 	}
-	return args[0]
+	if _, ok := groupSummaries[args[0]]; ok {
+		return args[0]
+	}
+	return "unknown"
 }
 
 // flush exports what was recorded and stops the exporters, within

@@ -58,7 +58,7 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 
 	// The front channel, then the code in another process.
 	_, raw := run(0, "auth-url", "--authority", authority, "--client-id", dc.ID, "--redirect-uri", entratest.DefaultRedirectURI,
-		"--scope", "https://graph.microsoft.com/User.Read", "-o", "json")
+		"--scope", "https://graph.microsoft.com/User.Read") // json by default
 	var a struct{ URL, State, Nonce, CodeVerifier string }
 	var fields map[string]string
 	json.Unmarshal([]byte(raw), &fields)
@@ -103,7 +103,14 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 	if err := json.Unmarshal([]byte(listed), &accounts); err != nil || len(accounts) != 1 || accounts[0].Username != user.Username {
 		t.Fatalf("accounts list: %s (%v)", listed, err)
 	}
-	run(0, "accounts", "remove", "--authority", authority, "--client-id", dc.ID, "--cache", cacheFile, "--username", user.Username)
+	_, text := run(0, "accounts", "list", "--authority", authority, "--client-id", dc.ID, "--cache", cacheFile, "-o", "text")
+	if want := user.Username + "\t" + accounts[0].HomeAccountID + "\t" + accounts[0].TenantID + "\n"; text != want {
+		t.Fatalf("accounts list -o text: %q, want %q", text, want)
+	}
+	_, removed := run(0, "accounts", "remove", "--authority", authority, "--client-id", dc.ID, "--cache", cacheFile, "--username", user.Username)
+	if err := json.Unmarshal([]byte(removed), &accounts); err != nil || len(accounts) != 1 || accounts[0].Username != user.Username {
+		t.Fatalf("accounts remove: %s (%v)", removed, err)
+	}
 	_, listed = run(0, "accounts", "list", "--authority", authority, "--client-id", dc.ID, "--cache", cacheFile)
 	if strings.TrimSpace(listed) != "[]" {
 		t.Fatalf("accounts after removal: %s", listed)
@@ -142,10 +149,11 @@ func TestUserFlowsAndCacheFile(t *testing.T) {
 		t.Fatalf("refresh without a token: %s", msg)
 	}
 
-	// Bad input.
-	_, msg = run(1, "auth-url", "--authority", authority, "--client-id", dc.ID, "--redirect-uri", entratest.DefaultRedirectURI,
+	// Bad input: client claims never go on the authorization URL, so
+	// auth-url does not offer the flag.
+	_, msg = run(2, "auth-url", "--authority", authority, "--client-id", dc.ID, "--redirect-uri", entratest.DefaultRedirectURI,
 		"--client-claims", `{"xms_az_nwperimid":{"essential":true}}`)
-	if !strings.Contains(msg, "entra: invalid_argument: ") || strings.Contains(msg, "xms_az_nwperimid") {
+	if !strings.Contains(msg, "flag provided but not defined: -client-claims") || strings.Contains(msg, "xms_az_nwperimid") {
 		t.Fatalf("auth-url with client claims: %s", msg)
 	}
 	_, msg = run(2, append([]string{"token", "silent"}, common...)...)
@@ -197,9 +205,13 @@ func TestMTLSFlags(t *testing.T) {
 				}
 			}},
 		{name: "mtls with a secret", args: []string{"token", "client-credentials", "--secret-env", "APP_SECRET", "--mtls"},
-			wantStatus: 1, wantStderr: "entra: invalid_credential_material: "},
+			wantStatus: 2, wantStderr: "entra: --mtls needs a certificate (--cert); --secret-env gives none to present"},
 		{name: "pop with a secret", args: []string{"token", "client-credentials", "--secret-env", "APP_SECRET", "--mtls-pop"},
-			wantStatus: 1, wantStderr: "entra: mtls_certificate_not_provided: "},
+			wantStatus: 2, wantStderr: "entra: --mtls-pop needs a certificate (--cert); --secret-env gives none to present"},
+		{name: "mtls without any credential flag or certificate in the environment", args: []string{"token", "obo", "--mtls", "--user-assertion", "x"},
+			wantStatus: 2, wantStderr: "entra: --mtls needs a certificate: give --cert (or AZURE_CLIENT_CERTIFICATE_PATH)"},
+		{name: "region on a user flow without mtls", args: []string{"token", "obo", "--cert", certFile, "--region", "westus2", "--user-assertion", "x"},
+			wantStatus: 2, wantStderr: "entra: --region needs --mtls on obo"},
 		{name: "pop is client credentials only", args: []string{"token", "obo", "--cert", certFile, "--mtls-pop", "--user-assertion", "x"},
 			wantStatus: 2, wantStderr: "flag provided but not defined: -mtls-pop"},
 	}

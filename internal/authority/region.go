@@ -44,7 +44,7 @@ func (r *Resolver) autoRegion(ctx context.Context) (string, error) {
 		r.regionDone = done
 		detect := context.WithoutCancel(ctx) // keeps the caller's values, not its deadline
 		go func() {
-			r.detected = r.detectRegion(detect)
+			r.detected, _ = r.detectRegion(detect)
 			close(done) // publishes r.detected to every receiver
 		}()
 	}
@@ -57,11 +57,25 @@ func (r *Resolver) autoRegion(ctx context.Context) (string, error) {
 	}
 }
 
+// Sources of a detected region, as DetectRegion reports them.
+const (
+	RegionFromEnvironment = "REGION_NAME"
+	RegionFromIMDS        = "IMDS"
+)
+
+// DetectRegion runs region detection as "auto" does, without remembering
+// the result: the region ("" for the global endpoint) and where it came
+// from (RegionFromEnvironment, RegionFromIMDS, or "" when neither gave
+// one). It is bounded by the detection timeout.
+func (r *Resolver) DetectRegion(ctx context.Context) (region, source string) {
+	return r.detectRegion(ctx)
+}
+
 // detectRegion reads REGION_NAME, else asks IMDS. Any failure means the
 // global endpoint (""): a region is an optimisation, never a requirement.
-func (r *Resolver) detectRegion(ctx context.Context) string {
+func (r *Resolver) detectRegion(ctx context.Context) (region, source string) {
 	if env := normalizeRegion(r.getenv("REGION_NAME")); ValidRegion(env) {
-		return env
+		return env, RegionFromEnvironment
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.regionTimeout)
 	defer cancel()
@@ -70,12 +84,12 @@ func (r *Resolver) detectRegion(ctx context.Context) string {
 	}
 	u := r.imds + "/metadata/instance/compute?api-version=2021-02-01"
 	if err := getJSON(ctx, r.http, transport.NoRetry, u, http.Header{"Metadata": {"true"}}, "region detection", &doc); err != nil {
-		return ""
+		return "", ""
 	}
 	if loc := normalizeRegion(doc.Location); ValidRegion(loc) {
-		return loc
+		return loc, RegionFromIMDS
 	}
-	return ""
+	return "", ""
 }
 
 // normalizeRegion turns "West US 2" into "westus2".

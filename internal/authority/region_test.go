@@ -226,3 +226,38 @@ func TestRegionWaiterCanceled(t *testing.T) {
 		t.Fatalf("got %+v, %v after %d IMDS requests", e, err, imds.calls.Load())
 	}
 }
+
+// TestDetectRegionSource: DetectRegion reports where the region came from,
+// and asks IMDS again each time (it remembers nothing).
+func TestDetectRegionSource(t *testing.T) {
+	t.Parallel()
+	imds := newFakeIMDS(t, &fakeIMDS{location: "West US 2"})
+	down := newFakeIMDS(t, &fakeIMDS{})
+	down.srv.Close()
+	tests := []struct {
+		name, imds             string
+		getenv                 func(string) string
+		wantRegion, wantSource string
+	}{
+		{"environment first", imds.srv.URL, env("REGION_NAME", "East US"), "eastus", RegionFromEnvironment},
+		{"then IMDS", imds.srv.URL, env(), "westus2", RegionFromIMDS},
+		{"an invalid environment value falls to IMDS", imds.srv.URL, env("REGION_NAME", "east-us"), "westus2", RegionFromIMDS},
+		{"neither", down.srv.URL, env(), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustResolver(t, ResolverConfig{Region: "auto", IMDSEndpoint: tt.imds, Getenv: tt.getenv})
+			region, source := r.DetectRegion(context.Background())
+			if region != tt.wantRegion || source != tt.wantSource {
+				t.Fatalf("got %q from %q, want %q from %q", region, source, tt.wantRegion, tt.wantSource)
+			}
+		})
+	}
+	before := imds.calls.Load()
+	r := mustResolver(t, ResolverConfig{Region: "auto", IMDSEndpoint: imds.srv.URL, Getenv: env()})
+	r.DetectRegion(context.Background())
+	r.DetectRegion(context.Background())
+	if n := imds.calls.Load() - before; n != 2 {
+		t.Fatalf("%d IMDS requests for two detections, want 2", n)
+	}
+}
