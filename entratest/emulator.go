@@ -34,6 +34,9 @@
 //	                        Issuer's)
 //	"keys"                  token signing keys (JWKS; also an Issuer's)
 //	"imds_compute"          IMDS compute metadata
+//	"imds_platform_metadata", "imds_issue_credential"
+//	                        IMDSv2 platform metadata and certificate
+//	                        issuance (managed identity mTLS PoP)
 //	"imds", "app_service", "azure_arc", "cloud_shell", "service_fabric",
 //	"machine_learning"      managed identity token endpoints, named as
 //	                        managedidentity.Source names the sources
@@ -103,6 +106,12 @@ type Options struct {
 	// AppServiceDateExpiry makes App Service send expires_on in its older
 	// date form ("MM/dd/yyyy HH:mm:ss +00:00") instead of Unix seconds.
 	AppServiceDateExpiry bool
+	// IMDSv1Only makes the host one with IMDS v1 only: the IMDSv2
+	// endpoints answer 404, so mTLS proof-of-possession is not available.
+	IMDSv1Only bool
+	// IMDSCertificateLifetime is the lifetime of the certificates IMDSv2
+	// issues; 0 means 7 days, as the real service's.
+	IMDSCertificateLifetime time.Duration
 	// SigningKey signs the tokens the emulator issues. nil means a fixed
 	// key built into the package, so that starting an emulator costs no
 	// key generation; set a key of your own where a process other than
@@ -149,6 +158,8 @@ type Emulator struct {
 	issuers    map[string]*Issuer // by URL
 	// revoked is when RevokeSessions was last called; zero if never.
 	revoked time.Time
+	// imdsIssued are the certificates IMDSv2 issued, oldest first.
+	imdsIssued []IssuedCredential
 }
 
 // New starts an emulator: its three listeners serve until Close.
