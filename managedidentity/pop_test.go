@@ -1,0 +1,528 @@
+package managedidentity_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/entratest"
+	"github.com/entra-go/entra/managedidentity"
+)
+
+// testKey is one RSA-2048 key for the tests that do not test the default
+// key source: making one costs a tenth of a second.
+var testKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+func sharedKey(context.Context) (crypto.Signer, error) { return testKey(), nil }
+
+// popClient is an IMDS client of emu whose mTLS requests reach the
+// emulator's token service over real TLS, presenting the certificate.
+func popClient(t *testing.T, emu *entratest.Emulator, configure ...func(*managedidentity.Config)) *managedidentity.Client {
+	t.Helper()
+	c, _ := newClient(t, emu, "imds", append([]func(*managedidentity.Config){func(cfg *managedidentity.Config) {
+		cfg.KeySource = sharedKey
+		cfg.MTLSHTTPClient = func(cert *tls.Certificate) (*http.Client, error) {
+			return &http.Client{Transport: emu.TransportWithCertificate(cert), Timeout: 10 * time.Second}, nil
+		}
+	}}, configure...)...)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func popRequest(res string) managedidentity.TokenRequest {
+	return managedidentity.TokenRequest{Resource: res, MTLSPoP: true}
+}
+
+func x5tS256(der []byte) string {
+	sum := sha256.Sum256(der)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// endpoints lists the endpoint names of the requests, in order.
+func endpoints(reqs []entratest.Request) []string {
+	out := make([]string, len(reqs))
+	for i, r := range reqs {
+		out[i] = r.Method + " " + r.Endpoint
+	}
+	return out
+}
+
+func TestPoPAcquisitionAndCache(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{})
+	// The default key source: an in-memory RSA-2048 key of the client's own.
+	c := popClient(t, emu, func(cfg *managedidentity.Config) { cfg.KeySource = nil })
+	ctx := context.Background()
+
+	tok, err := c.AcquireToken(ctx, popRequest(resource+"/.default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"GET imds_platform_metadata", "POST imds_issue_credential", "POST token"}
+	if got := endpoints(emu.Requests()); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("requests %v, want %v", got, want)
+	}
+	reqs := emu.Requests()
+	for _, r := range reqs[:2] {
+		if r.Header.Get("Metadata") != "true" || r.Query.Get("cred-api-version") != "2.0" || len(r.Query) != 1 {
+			t.Errorf("%s: Metadata %q, query %v", r.Endpoint, r.Header.Get("Metadata"), r.Query)
+		}
+	}
+	tr := reqs[2]
+	tenant := strings.Split(strings.TrimPrefix(tr.Path, "/"), "/")[0]
+	if tr.Host != "eastus.mtlsauth.microsoft.com" || tr.Path != "/"+tenant+"/oauth2/v2.0/token" {
+		t.Errorf("token request to %s%s", tr.Host, tr.Path)
+	}
+	issued := emu.IssuedCredentials()
+	if len(issued) != 1 {
+		t.Fatalf("%d certificates issued", len(issued))
+	}
+	wantForm := map[string]string{"grant_type": "client_credentials", "client_id": emu.DefaultIdentityClientID(),
+		"scope": resource + "/.default", "token_type": "mtls_pop"}
+	for k, v := range wantForm {
+		if tr.Form.Get(k) != v {
+			t.Errorf("form %s = %q, want %q", k, tr.Form.Get(k), v)
+		}
+	}
+	if len(tr.Form) != len(wantForm) {
+		t.Errorf("form has more fields: %v", tr.Form)
+	}
+	if issued[0].AttestationToken != "" {
+		t.Error("an attestation token was sent without a provider")
+	}
+	if tr.ClientCertificate == nil || !tr.ClientCertificate.Equal(issued[0].Certificate) {
+		t.Fatal("the token request did not present the issued certificate")
+	}
+	if tok.TokenType != entra.TokenTypeMTLSPoP || tok.FromCache || tok.BindingCertificate == nil ||
+		!tok.BindingCertificate.Leaf.Equal(issued[0].Certificate) {
+		t.Fatalf("token %v, binding %v", tok, tok.BindingCertificate != nil)
+	}
+	if !strings.HasPrefix(tok.AuthorizationHeader(), "mtls_pop ") {
+		t.Errorf("Authorization %q", tok.AuthorizationHeader()[:9])
+	}
+	claims, err := emu.VerifyAccessToken(tok.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cnf, _ := claims["cnf"].(map[string]any)
+	if cnf["x5t#S256"] != x5tS256(issued[0].Certificate.Raw) || claims["aud"] != resource || claims["appid"] != emu.DefaultIdentityClientID() {
+		t.Errorf("claims cnf=%v aud=%v appid=%v", cnf, claims["aud"], claims["appid"])
+	}
+	checkCertificateRequest(t, issued[0].Request, emu.DefaultIdentityClientID(), tenant)
+
+	// The same resource again: from the cache, nothing sent.
+	again, err := c.AcquireToken(ctx, popRequest(resource))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.FromCache || again.AccessToken != tok.AccessToken || again.BindingCertificate != tok.BindingCertificate {
+		t.Fatalf("second acquisition: from cache %t, same token %t", again.FromCache, again.AccessToken == tok.AccessToken)
+	}
+	if n := len(emu.Requests()); n != 3 {
+		t.Fatalf("%d requests after a cache hit", n)
+	}
+	// A Bearer request is another token, from IMDS v1.
+	bearer, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource})
+	if err != nil || bearer.TokenType != entra.TokenTypeBearer || bearer.FromCache || bearer.BindingCertificate != nil {
+		t.Fatalf("bearer: %v %v", bearer, err)
+	}
+
+	// A new resource: the cached certificate, no new mint.
+	emu.ResetRequests()
+	other, err := c.AcquireToken(ctx, popRequest("https://vault.azure.net"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := endpoints(emu.Requests()); len(got) != 1 || got[0] != "POST token" {
+		t.Fatalf("new resource: requests %v", got)
+	}
+	if len(emu.IssuedCredentials()) != 1 || other.BindingCertificate.Leaf != tok.BindingCertificate.Leaf {
+		t.Fatal("a new resource minted a new certificate")
+	}
+}
+
+// checkCertificateRequest has two parsers besides the emulator's read the
+// request: crypto/x509 and, when installed, OpenSSL.
+func checkCertificateRequest(t *testing.T, der []byte, clientID, tenant string) {
+	t.Helper()
+	req, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := req.CheckSignature(); err != nil || req.SignatureAlgorithm != x509.SHA256WithRSAPSS {
+		t.Fatalf("signature %v: %v", req.SignatureAlgorithm, err)
+	}
+	if req.Subject.CommonName != clientID {
+		t.Errorf("CN %q", req.Subject.CommonName)
+	}
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Log("openssl is not installed; skipped its check")
+		return
+	}
+	path := filepath.Join(t.TempDir(), "req.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(openssl, "req", "-in", path, "-verify", "-noout", "-text").CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl req -verify: %v\n%s", err, out)
+	}
+	for _, want := range []string{"verify OK", "rsassaPss", "1.3.6.1.4.1.311.90.2.10", "CN = " + clientID, "DC = " + tenant, `"vmId"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("openssl output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// A certificate with less than 24 hours left is never reused.
+func TestPoPCertificateNearExpiryReminted(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{IMDSCertificateLifetime: 23 * time.Hour})
+	c := popClient(t, emu)
+	for i, res := range []string{resource, "https://vault.azure.net"} {
+		if _, err := c.AcquireToken(context.Background(), popRequest(res)); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(emu.IssuedCredentials()); n != i+1 {
+			t.Fatalf("after %d acquisitions, %d certificates", i+1, n)
+		}
+	}
+}
+
+func TestPoPConcurrentColdCallers(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{})
+	c := popClient(t, emu)
+	// Hold the token answer so that every caller arrives while the first
+	// flight is in progress.
+	release := make(chan struct{})
+	emu.InjectFault(entratest.Fault{Endpoint: "token", Hold: release})
+	const callers = 8
+	var wg sync.WaitGroup
+	toks := make([]entra.Token, callers)
+	errs := make([]error, callers)
+	for i := range callers {
+		wg.Go(func() { toks[i], errs[i] = c.AcquireToken(context.Background(), popRequest(resource)) })
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		t.Fatalf("the callers returned before the token was released: %v; requests %v", errs, endpoints(emu.Requests()))
+	case <-waitChan(func() bool { return len(emu.Requests("token")) == 1 }):
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no token request in 10 s; requests %v", endpoints(emu.Requests()))
+	}
+	time.Sleep(50 * time.Millisecond) // let the others join the flight
+	close(release)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil || toks[i].AccessToken != toks[0].AccessToken {
+			t.Fatalf("caller %d: %v", i, err)
+		}
+	}
+	if m, n := len(emu.IssuedCredentials()), len(emu.Requests("token")); m != 1 || n != 1 {
+		t.Fatalf("%d mints and %d token requests, want 1 and 1", m, n)
+	}
+}
+
+// waitChan is closed once cond holds; it polls for at most 10 s.
+func waitChan(cond func() bool) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if cond() {
+				close(ch)
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// A refused certificate is replaced once; other refusals are returned.
+func TestPoPRecoversFromRefusedCertificate(t *testing.T) {
+	t.Parallel()
+	invalidClient := func(codes string) []byte {
+		return []byte(`{"error":"invalid_client","error_description":"AADSTS: the certificate is not valid."` + codes + `}`)
+	}
+	tests := []struct {
+		name    string
+		fault   entratest.Fault
+		recover bool
+		code    entra.Code
+	}{
+		{"invalid_client 1000611", entratest.Fault{Status: 401, Body: invalidClient(`,"error_codes":[1000611]`)}, true, ""},
+		{"invalid_client 1000614", entratest.Fault{Status: 400, Body: invalidClient(`,"error_codes":[1000614]`)}, true, ""},
+		{"invalid_client without codes", entratest.Fault{Status: 401, Body: invalidClient("")}, true, ""},
+		{"TLS reset", entratest.Fault{Drop: true}, true, ""},
+		{"invalid_client 700027", entratest.Fault{Status: 401, Body: invalidClient(`,"error_codes":[700027]`)}, false, "invalid_client"},
+		{"refused twice", entratest.Fault{Status: 401, Body: invalidClient(""), Times: 2}, false, "invalid_client"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			emu := startEmulator(t, entratest.Options{})
+			c := popClient(t, emu)
+			// A first token, so the refused certificate is a cached one.
+			if _, err := c.AcquireToken(context.Background(), popRequest(resource)); err != nil {
+				t.Fatal(err)
+			}
+			f := tt.fault
+			f.Endpoint = "token"
+			emu.InjectFault(f)
+			tok, err := c.AcquireToken(context.Background(), popRequest("https://vault.azure.net"))
+			issued := emu.IssuedCredentials()
+			tokenReqs := emu.Requests("token")
+			if !tt.recover {
+				wantCode(t, err, tt.code)
+				if wantMints := 1 + (f.Times / 2); len(issued) != wantMints {
+					t.Fatalf("%d certificates issued, want %d", len(issued), wantMints)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(issued) != 2 || len(tokenReqs) != 3 {
+				t.Fatalf("%d certificates and %d token requests, want 2 and 3", len(issued), len(tokenReqs))
+			}
+			if !tokenReqs[2].ClientCertificate.Equal(issued[1].Certificate) || !tok.BindingCertificate.Leaf.Equal(issued[1].Certificate) {
+				t.Fatal("the retry did not use the new certificate")
+			}
+			// The old certificate's tokens are not served for it.
+			first, err := c.AcquireToken(context.Background(), popRequest(resource))
+			if err != nil || first.FromCache {
+				t.Fatalf("a token of the dropped certificate was served: %v", err)
+			}
+		})
+	}
+}
+
+func TestPoPIMDSv1Only(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{IMDSv1Only: true})
+	c := popClient(t, emu)
+	_, err := c.AcquireToken(context.Background(), popRequest(resource))
+	e := wantCode(t, err, entra.CodeMTLSPoPNotSupportedInIMDSv1)
+	if e.StatusCode != 404 || !strings.Contains(e.Error(), "IMDS v1 only") {
+		t.Errorf("error %v", e)
+	}
+	if n := len(emu.Requests()); n != 1 {
+		t.Fatalf("%d requests, want 1 (a 404 is an answer, not retried)", n)
+	}
+	if cap, err := c.Capability(context.Background()); err != nil || cap != managedidentity.CapabilityIMDSv1 {
+		t.Fatalf("Capability = %v, %v", cap, err)
+	}
+	if _, err := c.AcquireToken(context.Background(), managedidentity.TokenRequest{Resource: resource}); err != nil {
+		t.Fatalf("a Bearer token on an IMDS v1 host: %v", err)
+	}
+}
+
+func TestPoPRefusedForOtherSources(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{})
+	for _, src := range miSources()[1:] {
+		t.Run(src, func(t *testing.T) {
+			c, _ := newClient(t, emu, src)
+			_, err := c.AcquireToken(context.Background(), popRequest(resource))
+			wantCode(t, err, entra.CodeMTLSNotSupportedForEnvironment)
+			_, err = c.Capability(context.Background())
+			wantCode(t, err, entra.CodeMTLSNotSupportedForEnvironment)
+		})
+	}
+	if n := len(emu.Requests()); n != 0 {
+		t.Fatalf("%d requests were sent", n)
+	}
+}
+
+func TestCapability(t *testing.T) {
+	t.Parallel()
+	// A host where something accepts connections at the IMDS address and
+	// never answers, the slowest kind of host without IMDS.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	var conns sync.WaitGroup
+	conns.Go(func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	})
+	defer conns.Wait()
+	defer silent.Close()
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	emu := startEmulator(t, entratest.Options{})
+	tests := []struct {
+		name string
+		host string
+		want managedidentity.Capability
+	}{
+		{"IMDS v2", emu.IMDSURL(), managedidentity.CapabilityIMDSv2},
+		{"silent host", "http://" + silent.Addr().String(), managedidentity.CapabilityNone},
+		{"nothing listening", "http://" + closedAddr, managedidentity.CapabilityNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := managedidentity.New(managedidentity.Config{Source: managedidentity.SourceIMDS,
+				Getenv: func(k string) string {
+					if k == "AZURE_POD_IDENTITY_AUTHORITY_HOST" {
+						return tt.host
+					}
+					return ""
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			got, err := c.Capability(context.Background())
+			took := time.Since(start)
+			if err != nil || got != tt.want {
+				t.Fatalf("Capability = %v, %v; want %v", got, err, tt.want)
+			}
+			if took > 2500*time.Millisecond {
+				t.Fatalf("the answer took %v", took)
+			}
+			start = time.Now()
+			if again, _ := c.Capability(context.Background()); again != got || time.Since(start) > 50*time.Millisecond {
+				t.Fatalf("the second answer (%v) was not remembered", again)
+			}
+		})
+	}
+}
+
+func TestPoPUserAssigned(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{})
+	const resID = "/subscriptions/s/resourcegroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app"
+	tests := []struct {
+		name, param, value string
+		id                 managedidentity.ID
+	}{
+		{"client id", "client_id", "0d8a5c2e-7a41-4f0e-9f31-6c2b9d1e4a77", managedidentity.UserAssignedClientID("0d8a5c2e-7a41-4f0e-9f31-6c2b9d1e4a77")},
+		{"object id", "object_id", "5e6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b", managedidentity.UserAssignedObjectID("5e6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b")},
+		{"resource id", "mi_res_id", resID, managedidentity.UserAssignedResourceID(resID)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := popClient(t, emu, func(cfg *managedidentity.Config) { cfg.ID = tt.id })
+			tok, err := c.AcquireToken(context.Background(), popRequest(resource))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var calls int
+			for _, r := range emu.Requests("imds_platform_metadata", "imds_issue_credential") {
+				if r.Query.Get(tt.param) == tt.value {
+					calls++
+				}
+			}
+			if calls != 2 {
+				t.Fatalf("%d IMDSv2 calls named the identity by %s", calls, tt.param)
+			}
+			claims, err := emu.VerifyAccessToken(tok.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := emu.ManagedIdentityObjectID(tt.param, tt.value); claims["oid"] != want {
+				t.Errorf("oid %v, want %v", claims["oid"], want)
+			}
+			if tok.BindingCertificate.Leaf.Subject.CommonName != claims["appid"] {
+				t.Errorf("certificate CN %q, appid %v", tok.BindingCertificate.Leaf.Subject.CommonName, claims["appid"])
+			}
+		})
+	}
+}
+
+func TestPoPClaimsAttestationAndCapabilities(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{})
+	var asked managedidentity.AttestationRequest
+	c := popClient(t, emu, func(cfg *managedidentity.Config) {
+		cfg.ClientCapabilities = []string{"cp1"}
+		cfg.Attestation = func(_ context.Context, r managedidentity.AttestationRequest) (string, error) {
+			asked = r
+			return "attestation-for-test", nil
+		}
+	})
+	ctx := context.Background()
+	first, err := c.AcquireToken(ctx, popRequest(resource))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if issued := emu.IssuedCredentials(); issued[0].AttestationToken != "attestation-for-test" ||
+		asked.Key == nil || !strings.HasPrefix(asked.Endpoint, "https://") || asked.ClientID != emu.DefaultIdentityClientID() {
+		t.Fatalf("attestation: sent %q, asked %+v", issued[0].AttestationToken, asked)
+	}
+	challenge := `{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}`
+	tok, err := c.AcquireToken(ctx, managedidentity.TokenRequest{Resource: resource, MTLSPoP: true, Claims: challenge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.FromCache || tok.AccessToken == first.AccessToken {
+		t.Fatal("a claims challenge was served from the cache")
+	}
+	reqs := emu.Requests("token")
+	sent := reqs[len(reqs)-1].Form.Get("claims")
+	if !strings.Contains(sent, `"nbf"`) || !strings.Contains(sent, `"xms_cc":{"values":["cp1"]}`) {
+		t.Fatalf("claims sent: %s", sent)
+	}
+	if claims, _ := emu.VerifyAccessToken(tok.AccessToken); claims["xms_cc"] == nil {
+		t.Error("the token has no xms_cc")
+	}
+	if len(emu.IssuedCredentials()) != 1 {
+		t.Error("a claims challenge minted a new certificate")
+	}
+}
+
+func TestPoPKeySourceRefused(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{})
+	c := popClient(t, emu, func(cfg *managedidentity.Config) {
+		cfg.KeySource = func(context.Context) (crypto.Signer, error) {
+			k, err := rsa.GenerateKey(rand.Reader, 1024)
+			return k, err
+		}
+	})
+	_, err := c.AcquireToken(context.Background(), popRequest(resource))
+	wantCode(t, err, entra.CodeInvalidCredentialMaterial)
+	if n := len(emu.Requests("imds_issue_credential")); n != 0 {
+		t.Fatalf("%d credential requests with a refused key", n)
+	}
+}
