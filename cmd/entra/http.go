@@ -64,7 +64,7 @@ func runHTTP(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{Transport: &httpauth.Transport{Token: token}}).Do(req)
+	resp, err := (&http.Client{Transport: &httpauth.Transport{Token: token, Base: resourceBase(e)}}).Do(req)
 	if err != nil {
 		return err
 	}
@@ -140,11 +140,12 @@ func (f *httpFlags) tokenFunc(ctx context.Context, e env) (httpauth.TokenFunc, e
 			return nil, err
 		}
 		cfg.Logger, cfg.Observer, cfg.Cache = e.logger(), e.observer, store
+		withPoP(&cfg, e)
 		mi, err := managedidentity.New(cfg)
 		if err != nil {
 			return nil, err
 		}
-		return httpauth.ForManagedIdentity(mi, managedidentity.TokenRequest{Resource: scopes[0]}), nil
+		return httpauth.ForManagedIdentity(mi, managedidentity.TokenRequest{Resource: scopes[0], MTLSPoP: f.token.mtlsPoP}), nil
 	}
 	cfg, _, err := f.token.clientConfig(e)
 	if err != nil {

@@ -25,7 +25,7 @@ type miFlags struct {
 	clientID, resourceID, objectID string
 	resource, source               string
 	claims, clientClaims           string
-	forceRefresh                   bool
+	forceRefresh, mtlsPoP          bool
 	cache                          cacheFlags
 	output                         string
 }
@@ -41,6 +41,7 @@ func newMIFlagSet(f *miFlags, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.claims, "claims", "", "claims challenge JSON received from a resource (bypasses the cache)")
 	fs.StringVar(&f.clientClaims, "client-claims", "", "client-originated claims JSON, IMDS only (preview; giving it opts in)")
 	fs.BoolVar(&f.forceRefresh, "force-refresh", false, "ignore cached tokens")
+	fs.BoolVar(&f.mtlsPoP, "mtls-pop", false, "get an mTLS proof-of-possession token from IMDSv2 (IMDS only)")
 	fs.StringVar(&f.output, "o", "json", "output format: json or text")
 	f.cache.add(fs, "token cache file, shared safely between processes")
 	return fs
@@ -63,6 +64,7 @@ func runManagedIdentity(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	cfg.Logger, cfg.Observer = e.logger(), e.observer
+	withPoP(&cfg, e)
 	client, err := managedidentity.New(cfg)
 	if err != nil {
 		return err
@@ -72,12 +74,14 @@ func runManagedIdentity(ctx context.Context, args []string, e env) error {
 		Claims:       f.claims,
 		ClientClaims: f.clientClaims,
 		ForceRefresh: f.forceRefresh,
+		MTLSPoP:      f.mtlsPoP,
 	})
 	if err != nil {
 		return err
 	}
 	out := newTokenOutput(tok)
 	out.ManagedIdentitySource = string(client.Source())
+	popOutput(&out, tok)
 	return printOutput(e.stdout, f.output, out)
 }
 
