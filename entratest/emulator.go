@@ -16,9 +16,11 @@
 //     that checks the tokens the emulator issued as a real resource does,
 //     mTLS proof of possession and continuous access evaluation
 //     (RevokeSessions) included;
-//   - on a plain-HTTP listener, IMDS (tokens and the compute metadata used
-//     for region detection) and the managed identity endpoints of App
-//     Service, Azure Arc, Cloud Shell and Azure Machine Learning;
+//   - on a plain-HTTP listener, IMDS (tokens, the compute metadata used
+//     for region detection, and IMDSv2's platform metadata and
+//     certificate issuance, whose certificates the mTLS hosts accept for
+//     managed identity mtls_pop tokens) and the managed identity endpoints
+//     of App Service, Azure Arc, Cloud Shell and Azure Machine Learning;
 //   - on an HTTPS listener of its own, with a self-signed certificate
 //     trusted by thumbprint, the Service Fabric managed identity endpoint.
 //
