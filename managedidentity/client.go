@@ -104,9 +104,10 @@ type TokenRequest struct {
 	// "https://management.azure.com", or a scope ending in "/.default",
 	// which is stripped.
 	Resource string
-	// Claims is a claims challenge from a resource. Managed identity
-	// endpoints take no claims challenge, so it is not sent; it makes the
-	// request skip the cache read (the new token is cached).
+	// Claims is a claims challenge from a resource. It makes the request
+	// skip the cache read (the new token is cached). Managed identity
+	// endpoints take no claims challenge, so it is not sent, except with
+	// MTLSPoP, whose token request to the mTLS host carries it.
 	Claims string
 	// ClientClaims are client-originated claims, e.g.
 	// {"xms_az_nwperimid":{"essential":true}} (every top-level key must be

@@ -212,6 +212,37 @@ func TestPoPCertificateNearExpiryReminted(t *testing.T) {
 	}
 }
 
+// A 7-day certificate is reused while more than 24 hours are left, and
+// replaced once less are.
+func TestPoPCertificateReusedUntilADayLeft(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: time.Now()}
+	emu := startEmulator(t, entratest.Options{Now: clock.Now})
+	c := popClient(t, emu, func(cfg *managedidentity.Config) { *cfg = managedidentity.WithClock(*cfg, clock.Now) })
+	steps := []struct {
+		advance time.Duration
+		mints   int
+	}{
+		{0, 1},
+		{5*24*time.Hour + 23*time.Hour, 1}, // a day and an hour left
+		{2 * time.Hour, 2},                 // less than a day left
+		{time.Hour, 2},                     // the new one is reused
+	}
+	for i, s := range steps {
+		clock.Advance(s.advance)
+		tok, err := c.AcquireToken(context.Background(), popRequest(resource))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.FromCache {
+			t.Fatalf("step %d: served from the cache; the clock should have expired it", i)
+		}
+		if n := len(emu.IssuedCredentials()); n != s.mints {
+			t.Fatalf("step %d: %d certificates minted, want %d", i, n, s.mints)
+		}
+	}
+}
+
 func TestPoPConcurrentColdCallers(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
