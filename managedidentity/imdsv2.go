@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -189,6 +190,7 @@ type imdsV2 struct {
 	retry            entra.RetryPolicy
 	timeout          time.Duration
 	now              func() time.Time
+	logger           *slog.Logger
 	mints            flight.Group[*credential]
 	mu               sync.Mutex
 	key              crypto.Signer
@@ -235,6 +237,10 @@ func (v *imdsV2) credential(ctx context.Context, stale *credential) (*credential
 		v.mu.Lock()
 		v.current = c
 		v.mu.Unlock()
+		if v.logger != nil {
+			v.logger.Debug("entra: IMDSv2 certificate minted", "x5t#S256", c.thumbprint,
+				"not_after", c.leaf.NotAfter.UTC().Format(time.RFC3339), "replaces_refused", stale != nil)
+		}
 		return c, nil
 	})
 }

@@ -99,18 +99,18 @@ func newIMDSv2(c *Client, cfg Config) *imdsV2 {
 	base.Path = strings.TrimSuffix(base.Path, imdsTokenPath)
 	base.RawQuery = ""
 	v := &imdsV2{base: &base, keySource: cfg.KeySource, attest: cfg.Attestation, transport: c.transport,
-		retry: c.retry, timeout: c.pipe.Timeout(), now: c.pipe.Now}
+		retry: c.retry, timeout: c.pipe.Timeout(), now: c.pipe.Now, logger: c.logger}
 	if c.id.kind != kindSystem {
 		// IMDSv2 names a resource id mi_res_id, where IMDS v1 says msi_res_id.
 		v.idParam = [4]string{kindClientID: "client_id", kindResourceID: "mi_res_id", kindObjectID: "object_id"}[c.id.kind]
 		v.idValue = c.id.value
 	}
-	base0 := cfg.MTLSHTTPClient
-	if base0 == nil {
+	factory := cfg.MTLSHTTPClient
+	if factory == nil {
 		// The mTLS host is a public one: proxies from the environment apply.
-		base0 = mtls.CloneFactory(&http.Client{Timeout: defaultTimeout}, false)
+		factory = mtls.CloneFactory(&http.Client{Timeout: defaultTimeout}, false)
 	}
-	c.mtlsClients = mtls.NewPool(nil, base0, 0)
+	c.mtlsClients = mtls.NewPool(nil, factory, 0)
 	return v
 }
 

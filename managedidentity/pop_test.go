@@ -1,6 +1,7 @@
 package managedidentity_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -10,6 +11,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -556,4 +559,44 @@ func TestPoPKeySourceRefused(t *testing.T) {
 	if n := len(emu.Requests("imds_issue_credential")); n != 0 {
 		t.Fatalf("%d credential requests with a refused key", n)
 	}
+}
+
+// Debug logs of a PoP acquisition, its recovery included, name the
+// certificate by thumbprint and never show the token.
+func TestPoPLogsNoSecrets(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{})
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	c := popClient(t, emu, func(cfg *managedidentity.Config) {
+		cfg.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	emu.InjectFault(entratest.Fault{Endpoint: "token", Status: 401, Body: []byte(`{"error":"invalid_client","error_codes":[1000612]}`)})
+	tok, err := c.AcquireToken(context.Background(), popRequest(resource))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	logs := buf.String()
+	if !strings.Contains(logs, "IMDSv2 certificate minted") || !strings.Contains(logs, x5tS256(tok.BindingCertificate.Leaf.Raw)) {
+		t.Fatalf("logs lack the mint:\n%s", logs)
+	}
+	if strings.Contains(logs, tok.AccessToken) || strings.Contains(logs, "eyJ") {
+		t.Fatalf("logs show a token:\n%s", logs)
+	}
+	if got := fmt.Sprint(tok, popRequest(resource)); strings.Contains(got, tok.AccessToken) || !strings.Contains(got, "MTLSPoP:true") {
+		t.Fatalf("formatted: %s", got)
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
