@@ -51,8 +51,22 @@ type IssuedCredential struct {
 	// AttestationToken is what the client sent as attestation_token; "" if
 	// it sent none.
 	AttestationToken string
+	// Revoked reports that RevokeIMDSCertificates revoked it.
+	Revoked bool
 	// grant is the identity selector of the request, for the tokens.
 	grant miGrant
+}
+
+// RevokeIMDSCertificates revokes every certificate IMDSv2 has issued so
+// far: the mTLS hosts answer requests presenting one with invalid_client
+// (AADSTS1000613), which clients answer by minting a new certificate.
+// Certificates issued afterwards are good.
+func (e *Emulator) RevokeIMDSCertificates() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range e.imdsIssued {
+		e.imdsIssued[i].Revoked = true
+	}
 }
 
 // IssuedCredentials are the certificates the emulated IMDS issued, oldest first.
@@ -237,6 +251,8 @@ func (e *Emulator) imdsPoPToken(w http.ResponseWriter, r *http.Request, c Issued
 	scopes := strings.Fields(f.Get("scope"))
 	var refused *refusal
 	switch {
+	case c.Revoked:
+		refused = refuse(401, "invalid_client", 1000613, "The managed identity certificate has been revoked.")
 	case now.After(c.Certificate.NotAfter):
 		refused = refuse(401, "invalid_client", 1000611, "The managed identity certificate has expired.")
 	case f.Get("client_id") != c.ClientID:

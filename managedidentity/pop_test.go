@@ -356,6 +356,33 @@ func TestPoPRecoversFromRefusedCertificate(t *testing.T) {
 	}
 }
 
+// Concurrent callers of several resources whose certificate was revoked
+// share one re-mint.
+func TestPoPRevokedCertificateOneRemint(t *testing.T) {
+	t.Parallel()
+	emu := startEmulator(t, entratest.Options{})
+	c := popClient(t, emu)
+	if _, err := c.AcquireToken(context.Background(), popRequest(resource)); err != nil {
+		t.Fatal(err)
+	}
+	emu.RevokeIMDSCertificates()
+	resources := []string{"https://vault.azure.net", "https://storage.azure.com", "https://graph.microsoft.com", "api://a"}
+	var wg sync.WaitGroup
+	errs := make([]error, len(resources))
+	for i, r := range resources {
+		wg.Go(func() { _, errs[i] = c.AcquireToken(context.Background(), popRequest(r)) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("%s: %v", resources[i], err)
+		}
+	}
+	if n := len(emu.IssuedCredentials()); n != 2 {
+		t.Fatalf("%d certificates, want the first and one re-mint", n)
+	}
+}
+
 func TestPoPIMDSv1Only(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t, entratest.Options{IMDSv1Only: true})
