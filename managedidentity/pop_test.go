@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -11,6 +13,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -572,19 +575,46 @@ func TestPoPClaimsAttestationAndCapabilities(t *testing.T) {
 	}
 }
 
-func TestPoPKeySourceRefused(t *testing.T) {
+// Unusable keys, a failed attestation and client claims fail before any
+// certificate is asked for.
+func TestPoPRefusedBeforeIssuance(t *testing.T) {
 	t.Parallel()
 	emu := startEmulator(t, entratest.Options{})
-	c := popClient(t, emu, func(cfg *managedidentity.Config) {
-		cfg.KeySource = func(context.Context) (crypto.Signer, error) {
-			k, err := rsa.GenerateKey(rand.Reader, 1024)
-			return k, err
-		}
-	})
-	_, err := c.AcquireToken(context.Background(), popRequest(resource))
-	wantCode(t, err, entra.CodeInvalidCredentialMaterial)
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	keyOf := func(k crypto.Signer, err error) managedidentity.KeySource {
+		return func(context.Context) (crypto.Signer, error) { return k, err }
+	}
+	tests := []struct {
+		name      string
+		configure func(*managedidentity.Config)
+		req       managedidentity.TokenRequest
+		code      entra.Code
+	}{
+		{"RSA 1024", func(cfg *managedidentity.Config) { cfg.KeySource = keyOf(small, nil) }, popRequest(resource), entra.CodeInvalidCredentialMaterial},
+		{"ECDSA", func(cfg *managedidentity.Config) { cfg.KeySource = keyOf(ec, nil) }, popRequest(resource), entra.CodeInvalidCredentialMaterial},
+		{"no key", func(cfg *managedidentity.Config) { cfg.KeySource = keyOf(nil, nil) }, popRequest(resource), entra.CodeInvalidCredentialMaterial},
+		{"key source fails", func(cfg *managedidentity.Config) { cfg.KeySource = keyOf(nil, errors.New("tpm busy")) }, popRequest(resource), entra.CodeInvalidCredentialMaterial},
+		{"attestation fails", func(cfg *managedidentity.Config) {
+			cfg.Attestation = func(context.Context, managedidentity.AttestationRequest) (string, error) {
+				return "", errors.New("no quote")
+			}
+		}, popRequest(resource), entra.CodeInvalidCredentialMaterial},
+		{"client claims", nil, managedidentity.TokenRequest{Resource: resource, MTLSPoP: true, ClientClaims: `{"xms_az_nwperimid":{"essential":true}}`}, entra.CodeInvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var configure []func(*managedidentity.Config)
+			if tt.configure != nil {
+				configure = append(configure, tt.configure)
+			}
+			c := popClient(t, emu, configure...)
+			_, err := c.AcquireToken(context.Background(), tt.req)
+			wantCode(t, err, tt.code)
+		})
+	}
 	if n := len(emu.Requests("imds_issue_credential")); n != 0 {
-		t.Fatalf("%d credential requests with a refused key", n)
+		t.Fatalf("%d credential requests were sent", n)
 	}
 }
 
