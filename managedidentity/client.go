@@ -305,7 +305,11 @@ func (c *Client) Source() Source { return c.ep.source }
 // cannot be used; entra.CodeRedirectRefused for a redirect;
 // entra.CodeInvalidCredentialMaterial for an Azure Arc challenge file that
 // must not be read; and the server's own code (entra.CodeServerFailure if
-// it gave none), with StatusCode, for a failure the server reported.
+// it gave none), with StatusCode, for a failure the server reported. With
+// MTLSPoP also entra.CodeMTLSNotSupportedForEnvironment (not IMDS),
+// entra.CodeMTLSPoPNotSupportedInIMDSv1 (IMDS v1 only), and
+// entra.CodeInvalidCredentialMaterial for an unusable key or a failed
+// attestation.
 func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Token, error) {
 	resource, err := normalizeResource(req.Resource)
 	if err != nil {
