@@ -350,11 +350,15 @@ func (c *Client) query(req TokenRequest) pipeline.Query {
 	return q
 }
 
-// Close stops the client's background refreshes and waits for them to end.
+// Close stops the client's background refreshes and waits for them to
+// end, and closes the idle connections to the mTLS token host.
 // The client keeps serving callers afterwards, without refreshing tokens
 // before they are due.
 func (c *Client) Close() error {
 	c.pipe.Close()
+	if c.mtlsClients != nil {
+		c.mtlsClients.CloseIdleConnections() // the mTLS token host's
+	}
 	return nil
 }
 
