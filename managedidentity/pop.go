@@ -126,6 +126,7 @@ func (c *Client) acquirePoP(ctx context.Context, req TokenRequest, resource stri
 		return entra.Token{}, errs.New(entra.CodeInvalidArgument, "client claims go to IMDS v1 only; an mTLS PoP request carries claims in Claims")
 	}
 	q.Key.TokenType = entra.TokenTypeMTLSPoP
+	q.FetchPicksKey = true
 	cred := c.v2.cached()
 	if cred != nil {
 		q.Key.KeyID = cred.thumbprint
