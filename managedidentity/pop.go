@@ -116,8 +116,9 @@ func newIMDSv2(c *Client, cfg Config) *imdsV2 {
 
 // acquirePoP runs an mTLS PoP request through the pipeline. The token is
 // keyed by the current certificate's x5t#S256; with none usable the key
-// has none, which no token is stored under, so the request misses and
-// every concurrent caller shares its flight (one mint, one token request).
+// has none, which no token is stored under, so the request misses. The
+// fetch picks the certificate, so concurrent callers share one flight
+// whichever certificate they looked up under (one mint, one token request).
 func (c *Client) acquirePoP(ctx context.Context, req TokenRequest, resource string, q *pipeline.Query) (entra.Token, error) {
 	if c.v2 == nil {
 		return entra.Token{}, c.notIMDS()
