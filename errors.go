@@ -52,8 +52,15 @@ const (
 	// CodeServerFailure: a server failed without an OAuth error body (the
 	// token service's own "server_error" is another code).
 	CodeServerFailure Code = "server_failure"
-	// CodeMTLSNotSupportedForEnvironment: the authority's host has no mTLS endpoint.
+	// CodeMTLSNotSupportedForEnvironment: the authority's host has no mTLS
+	// endpoint, or a managed identity source other than IMDS was asked for
+	// an mTLS proof-of-possession token.
 	CodeMTLSNotSupportedForEnvironment Code = "mtls_pop_not_supported_for_environment"
+	// CodeMTLSPoPNotSupportedInIMDSv1: the host's IMDS has version 1 only
+	// (its platform metadata endpoint answered 404), so it issues no
+	// certificates and no mTLS proof-of-possession tokens; Bearer tokens
+	// still work.
+	CodeMTLSPoPNotSupportedInIMDSv1 Code = "mtls_pop_token_not_supported_in_imds_v1"
 	// CodeMTLSCertificateNotProvided: mTLS was requested without a certificate to present.
 	CodeMTLSCertificateNotProvided Code = "mtls_certificate_not_provided"
 	// CodeMissingTenantedAuthority: the request needs a tenant, not common or organizations.

@@ -16,9 +16,11 @@
 //     that checks the tokens the emulator issued as a real resource does,
 //     mTLS proof of possession and continuous access evaluation
 //     (RevokeSessions) included;
-//   - on a plain-HTTP listener, IMDS (tokens and the compute metadata used
-//     for region detection) and the managed identity endpoints of App
-//     Service, Azure Arc, Cloud Shell and Azure Machine Learning;
+//   - on a plain-HTTP listener, IMDS (tokens, the compute metadata used
+//     for region detection, and IMDSv2's platform metadata and
+//     certificate issuance, whose certificates the mTLS hosts accept for
+//     managed identity mtls_pop tokens) and the managed identity endpoints
+//     of App Service, Azure Arc, Cloud Shell and Azure Machine Learning;
 //   - on an HTTPS listener of its own, with a self-signed certificate
 //     trusted by thumbprint, the Service Fabric managed identity endpoint.
 //
@@ -34,6 +36,9 @@
 //	                        Issuer's)
 //	"keys"                  token signing keys (JWKS; also an Issuer's)
 //	"imds_compute"          IMDS compute metadata
+//	"imds_platform_metadata", "imds_issue_credential"
+//	                        IMDSv2 platform metadata and certificate
+//	                        issuance (managed identity mTLS PoP)
 //	"imds", "app_service", "azure_arc", "cloud_shell", "service_fabric",
 //	"machine_learning"      managed identity token endpoints, named as
 //	                        managedidentity.Source names the sources
@@ -103,6 +108,12 @@ type Options struct {
 	// AppServiceDateExpiry makes App Service send expires_on in its older
 	// date form ("MM/dd/yyyy HH:mm:ss +00:00") instead of Unix seconds.
 	AppServiceDateExpiry bool
+	// IMDSv1Only makes the host one with IMDS v1 only: the IMDSv2
+	// endpoints answer 404, so mTLS proof-of-possession is not available.
+	IMDSv1Only bool
+	// IMDSCertificateLifetime is the lifetime of the certificates IMDSv2
+	// issues; 0 means 7 days, as the real service's.
+	IMDSCertificateLifetime time.Duration
 	// SigningKey signs the tokens the emulator issues. nil means a fixed
 	// key built into the package, so that starting an emulator costs no
 	// key generation; set a key of your own where a process other than
@@ -149,6 +160,8 @@ type Emulator struct {
 	issuers    map[string]*Issuer // by URL
 	// revoked is when RevokeSessions was last called; zero if never.
 	revoked time.Time
+	// imdsIssued are the certificates IMDSv2 issued, oldest first.
+	imdsIssued []IssuedCredential
 }
 
 // New starts an emulator: its three listeners serve until Close.

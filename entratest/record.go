@@ -60,6 +60,9 @@ type Fault struct {
 	ContentType string
 	// RetryAfter is sent as the Retry-After header.
 	RetryAfter string
+	// Drop closes the connection without an answer, as a TLS reset does
+	// (after Delay and Hold).
+	Drop bool
 	// Header holds more headers to send with the fault's answer (e.g.
 	// WWW-Authenticate, Location).
 	Header http.Header
@@ -165,6 +168,9 @@ func (f *Fault) apply(e *Emulator, w http.ResponseWriter, r *http.Request, endpo
 	}
 	if !e.hold(r, f) {
 		return true
+	}
+	if f.Drop {
+		panic(http.ErrAbortHandler)
 	}
 	if f.Status == 0 && f.Body == nil {
 		return false

@@ -80,6 +80,8 @@ func (e *Emulator) tokenServiceHandler() http.Handler {
 func (e *Emulator) plainMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metadata/instance/compute", e.endpoint(epIMDSCompute, miErrors{}, e.imdsCompute))
+	mux.Handle("GET "+imdsPlatformMetadataPath, e.endpoint(epIMDSPlatformMetadata, miErrors{}, e.platformMetadata))
+	mux.Handle("POST "+imdsIssueCredentialPath, e.endpoint(epIMDSIssueCredential, miErrors{}, e.issueCredential))
 	e.handleSource(mux, "GET", srcIMDS, e.checkIMDS)
 	e.handleSource(mux, "GET", srcAppService, e.checkAppService)
 	e.handleSource(mux, "GET", srcAzureArc, e.checkAzureArc)

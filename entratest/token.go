@@ -49,6 +49,10 @@ type refreshGrant struct {
 
 // token is the token endpoint of every authority kind.
 func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
+	if c, ok := e.imdsCredential(r); ok {
+		e.imdsPoPToken(w, r, c)
+		return
+	}
 	g, refused := e.grant(r)
 	if refused != nil {
 		refused.write(w, r)

@@ -2,11 +2,13 @@ package managedidentity
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/entra-go/entra/cache"
 	"github.com/entra-go/entra/internal/claims"
 	"github.com/entra-go/entra/internal/errs"
+	"github.com/entra-go/entra/internal/mtls"
 	"github.com/entra-go/entra/internal/pipeline"
 	"github.com/entra-go/entra/internal/tokencache"
 	"github.com/entra-go/entra/internal/transport"
@@ -72,6 +75,21 @@ type Config struct {
 	// Observer, if not nil, is told of every acquisition and HTTP request
 	// (see entra.Observer; module entraotel makes OpenTelemetry of it).
 	Observer entra.Observer
+	// KeySource makes the key of the IMDSv2 certificates that
+	// TokenRequest.MTLSPoP needs; nil makes an in-memory RSA-2048 key per
+	// Client (so per identity). Plug in a hardware key here.
+	KeySource KeySource
+	// Attestation, if set, attests the key; its token is sent with the
+	// certificate request. nil sends none.
+	Attestation AttestationProvider
+	// MTLSHTTPClient, if set, returns the HTTP client that presents an
+	// IMDSv2 certificate to the regional mTLS token host; nil clones
+	// http.DefaultTransport (proxies from the environment) for each
+	// certificate.
+	MTLSHTTPClient func(cert *tls.Certificate) (*http.Client, error)
+	// ClientCapabilities are announced (as claims access_token.xms_cc) in
+	// mTLS PoP token requests, e.g. "cp1" for continuous access evaluation.
+	ClientCapabilities []string
 	// Cache persists the tokens (see cache.Storage and package filestore);
 	// nil keeps them in this client's memory only.
 	Cache cache.Storage
@@ -86,9 +104,10 @@ type TokenRequest struct {
 	// "https://management.azure.com", or a scope ending in "/.default",
 	// which is stripped.
 	Resource string
-	// Claims is a claims challenge from a resource. Managed identity
-	// endpoints take no claims challenge, so it is not sent; it makes the
-	// request skip the cache read (the new token is cached).
+	// Claims is a claims challenge from a resource. It makes the request
+	// skip the cache read (the new token is cached). Managed identity
+	// endpoints take no claims challenge, so it is not sent, except with
+	// MTLSPoP, whose token request to the mTLS host carries it.
 	Claims string
 	// ClientClaims are client-originated claims, e.g.
 	// {"xms_az_nwperimid":{"essential":true}} (every top-level key must be
@@ -100,6 +119,15 @@ type TokenRequest struct {
 	ClientClaims string
 	// ForceRefresh skips the cache read.
 	ForceRefresh bool
+	// MTLSPoP asks for an mTLS proof-of-possession token (IMDSv2): the
+	// client gets a certificate for its key from IMDS and the token from
+	// the regional mTLS host, bound to that certificate
+	// (Token.BindingCertificate, which the request to the resource must
+	// present; package httpauth does). IMDS only: other sources fail with
+	// entra.CodeMTLSNotSupportedForEnvironment before any request, a host
+	// with IMDS v1 only with entra.CodeMTLSPoPNotSupportedInIMDSv1. Claims
+	// is sent as the claims challenge, with Config.ClientCapabilities.
+	MTLSPoP bool
 	// CorrelationID is sent as client-request-id; empty means none.
 	CorrelationID string
 	// CachePartitionKey keeps the token apart from those of every other
@@ -114,8 +142,8 @@ func (r TokenRequest) Format(f fmt.State, _ rune) { fmt.Fprint(f, r.describe()) 
 func (r TokenRequest) LogValue() slog.Value { return slog.StringValue(r.describe()) }
 
 func (r TokenRequest) describe() string {
-	return fmt.Sprintf("managedidentity.TokenRequest{Resource:%q Claims:%s ClientClaims:%s ForceRefresh:%t}",
-		r.Resource, presence(r.Claims), presence(r.ClientClaims), r.ForceRefresh)
+	return fmt.Sprintf("managedidentity.TokenRequest{Resource:%q Claims:%s ClientClaims:%s ForceRefresh:%t MTLSPoP:%t}",
+		r.Resource, presence(r.Claims), presence(r.ClientClaims), r.ForceRefresh, r.MTLSPoP)
 }
 
 // Client gets managed identity tokens. It is safe for concurrent use;
@@ -134,6 +162,10 @@ type Client struct {
 	cacheEnv, cacheID string
 	logger            *slog.Logger
 	pipe              *pipeline.Pipeline[request]
+	// v2 is the IMDSv2 (mTLS PoP) state; nil for other sources.
+	v2           *imdsV2
+	mtlsClients  *mtls.Pool
+	capabilities []string
 }
 
 // request is one acquisition, as the pipeline carries it to the fetch.
@@ -142,6 +174,9 @@ type request struct {
 	resource      string
 	clientClaims  string // canonical; "" for none
 	correlationID string
+	// pop asks for an mTLS PoP token; claims is its claims challenge.
+	pop    bool
+	claims string
 }
 
 // New finds the source, checks that it can select cfg.ID, and returns a
@@ -192,6 +227,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.pipe = pipeline.New(pipeline.Config{Cache: tokencache.Backed(cfg.Cache), Timeout: timeout, Now: cfg.now, Logger: cfg.Logger,
 		Observer: cfg.Observer, Source: string(ep.source)}, (*fetcher)(c))
+	if ep.source == SourceIMDS {
+		c.v2, c.capabilities = newIMDSv2(c, cfg), slices.Clone(cfg.ClientCapabilities)
+	}
 	if c.logger != nil {
 		c.logger.Debug("entra: managed identity", "source", string(ep.source), "identity", identityKind(cfg.ID))
 	}
@@ -263,28 +301,26 @@ func (c *Client) Source() Source { return c.ep.source }
 // cannot be used; entra.CodeRedirectRefused for a redirect;
 // entra.CodeInvalidCredentialMaterial for an Azure Arc challenge file that
 // must not be read; and the server's own code (entra.CodeServerFailure if
-// it gave none), with StatusCode, for a failure the server reported.
+// it gave none), with StatusCode, for a failure the server reported. With
+// MTLSPoP also entra.CodeMTLSNotSupportedForEnvironment (not IMDS),
+// entra.CodeMTLSPoPNotSupportedInIMDSv1 (IMDS v1 only), and
+// entra.CodeInvalidCredentialMaterial for an unusable key or a failed
+// attestation.
 func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Token, error) {
 	resource, err := normalizeResource(req.Resource)
 	if err != nil {
 		return entra.Token{}, err
 	}
+	if req.MTLSPoP {
+		q := c.query(req)
+		return c.acquirePoP(ctx, req, resource, &q)
+	}
 	cc, err := c.clientClaims(req.ClientClaims)
 	if err != nil {
 		return entra.Token{}, err
 	}
-	q := pipeline.Query{Flow: "managed_identity", Key: tokencache.Key{Environment: c.cacheEnv, ClientID: c.cacheID, Ext: claims.KeyHash(cc)}}
-	if req.CachePartitionKey != "" {
-		q.Key.Partition = tokencache.CallerPartition(req.CachePartitionKey)
-	}
-	switch {
-	case strings.Trim(req.Claims, " \t\r\n") != "":
-		// Managed identity endpoints take no claims challenge: it only
-		// makes the request skip the cache.
-		q.Bypass = req.Claims
-	case req.ForceRefresh:
-		q.Bypass = pipeline.Force
-	}
+	q := c.query(req)
+	q.Key.Ext = claims.KeyHash(cc)
 	scopes := [1]string{resource} // read only: a hit allocates nothing
 	var tok entra.Token
 	err = c.pipe.Acquire(ctx, &q, scopes[:], func() request {
@@ -293,11 +329,32 @@ func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Toke
 	return tok, err
 }
 
-// Close stops the client's background refreshes and waits for them to end.
+// query keys a request and says why it skips the cache, if it does.
+func (c *Client) query(req TokenRequest) pipeline.Query {
+	q := pipeline.Query{Flow: "managed_identity", Key: tokencache.Key{Environment: c.cacheEnv, ClientID: c.cacheID}}
+	if req.CachePartitionKey != "" {
+		q.Key.Partition = tokencache.CallerPartition(req.CachePartitionKey)
+	}
+	switch {
+	case strings.Trim(req.Claims, " \t\r\n") != "":
+		// IMDS v1 and the other sources take no claims challenge: it only
+		// makes the request skip the cache. An mTLS PoP request sends it.
+		q.Bypass = req.Claims
+	case req.ForceRefresh:
+		q.Bypass = pipeline.Force
+	}
+	return q
+}
+
+// Close stops the client's background refreshes and waits for them to
+// end, and closes the idle connections to the mTLS token host.
 // The client keeps serving callers afterwards, without refreshing tokens
 // before they are due.
 func (c *Client) Close() error {
 	c.pipe.Close()
+	if c.mtlsClients != nil {
+		c.mtlsClients.CloseIdleConnections() // the mTLS token host's
+	}
 	return nil
 }
 

@@ -22,6 +22,9 @@ type fetcher Client
 // Fetch asks the source for a token under the retry policy.
 func (f *fetcher) Fetch(ctx context.Context, r request, requested time.Time) (pipeline.Answer, error) {
 	c := (*Client)(f)
+	if r.pop {
+		return c.fetchPoP(ctx, r, requested)
+	}
 	resp, err := c.transport.Retry(ctx, c.retry, func(ctx context.Context) (*transport.Response, error) {
 		return c.attempt(ctx, r)
 	})

@@ -205,6 +205,11 @@ func (d *demo) run(ctx context.Context) ([]demoRow, error) {
 		return nil, err
 	}
 	rows = append(rows, miRows...)
+	popRows, err := d.managedIdentityPoPRows(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows = append(rows, popRows...)
 	federated, err := d.federatedRows(ctx, graph)
 	if err != nil {
 		return nil, err

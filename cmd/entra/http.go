@@ -38,6 +38,7 @@ type httpFlags struct {
 
 func setupHTTP(fs *flagSet, e env) runFunc {
 	f := &httpFlags{}
+	f.token.hostIdentity = &f.managedIdentity
 	addTokenFlags(fs, "client-credentials", &f.token, e)
 	fs.group("managed identity", func() {
 		fs.BoolVar(&f.managedIdentity, "managed-identity", false, "use the host's managed identity (--client-id, --resource-id or --object-id select a user-assigned one)")
@@ -78,8 +79,8 @@ func (f *httpFlags) checkIdentity() error {
 		return fmt.Errorf("--managed-identity takes no --authority or --tenant: the host's identity has its own")
 	case app != "":
 		return fmt.Errorf("--managed-identity takes no %s: the host's identity is the credential", app)
-	case f.token.cred.mtls || f.token.req.region != "" || len(f.token.req.capabilities) > 0 || f.token.req.mtlsPoP:
-		return fmt.Errorf("--mtls, --mtls-pop, --region and --capability apply to an application, not to --managed-identity")
+	case f.token.cred.mtls || f.token.req.region != "" || len(f.token.req.capabilities) > 0:
+		return fmt.Errorf("--mtls, --region and --capability apply to an application, not to --managed-identity")
 	}
 	return nil
 }
@@ -95,7 +96,7 @@ func runHTTP(ctx context.Context, f *httpFlags, url string, e env) error {
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{Transport: &httpauth.Transport{Token: token}}).Do(req)
+	resp, err := (&http.Client{Transport: &httpauth.Transport{Token: token, Base: resourceBase(e)}}).Do(req)
 	if err != nil {
 		return err
 	}
@@ -171,12 +172,13 @@ func (f *httpFlags) tokenFunc(ctx context.Context, e env) (httpauth.TokenFunc, e
 			return nil, err
 		}
 		cfg.Logger, cfg.Observer, cfg.Cache = e.logger(), e.observer, store
+		withPoP(&cfg, e)
 		mi, err := managedidentity.New(cfg)
 		if err != nil {
 			return nil, err
 		}
 		return httpauth.ForManagedIdentity(mi, managedidentity.TokenRequest{Resource: scopes[0], Claims: f.token.req.claims,
-			ClientClaims: f.token.req.clientClaims, ForceRefresh: f.token.req.forceRefresh}), nil
+			ClientClaims: f.token.req.clientClaims, ForceRefresh: f.token.req.forceRefresh, MTLSPoP: f.token.req.mtlsPoP}), nil
 	}
 	cfg, _, tenant, err := f.token.clientConfig(e)
 	if err != nil {

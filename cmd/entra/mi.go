@@ -42,7 +42,7 @@ type miFlags struct {
 	clientID, resourceID, objectID string
 	resource, source               string
 	claims, clientClaims           string
-	forceRefresh                   bool
+	forceRefresh, mtlsPoP          bool
 	cache                          cacheFlags
 	output                         *choiceFlag
 }
@@ -68,6 +68,7 @@ func setupManagedIdentity(fs *flagSet, e env) runFunc {
 		fs.StringVar(&f.claims, "claims", "", "claims challenge `JSON` received from a resource (bypasses the cache)")
 		fs.StringVar(&f.clientClaims, "client-claims", "", "client-originated claims `JSON`, IMDS only (preview; giving it opts in)")
 		fs.BoolVar(&f.forceRefresh, "force-refresh", false, "ignore cached tokens")
+		fs.BoolVar(&f.mtlsPoP, "mtls-pop", false, "get an mTLS proof-of-possession token from IMDSv2 (IMDS only)")
 	})
 	f.cache.add(fs, "token cache `FILE`, shared safely between processes", false)
 	f.output = fs.output("json")
@@ -87,6 +88,7 @@ func runManagedIdentity(ctx context.Context, f *miFlags, e env) error {
 		return err
 	}
 	cfg.Logger, cfg.Observer = e.logger(), e.observer
+	withPoP(&cfg, e)
 	client, err := managedidentity.New(cfg)
 	if err != nil {
 		return err
@@ -96,12 +98,14 @@ func runManagedIdentity(ctx context.Context, f *miFlags, e env) error {
 		Claims:       f.claims,
 		ClientClaims: f.clientClaims,
 		ForceRefresh: f.forceRefresh,
+		MTLSPoP:      f.mtlsPoP,
 	})
 	if err != nil {
 		return err
 	}
 	out := newTokenOutput(tok)
 	out.ManagedIdentitySource = string(client.Source())
+	popOutput(&out, tok)
 	return printOutput(e.stdout, f.output.value, out)
 }
 

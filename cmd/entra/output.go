@@ -26,6 +26,9 @@ type tokenOutput struct {
 	// BindingCertificateSHA256 is the x5t#S256 of the certificate a PoP
 	// token is bound to.
 	BindingCertificateSHA256 string `json:"binding_certificate_sha256,omitempty"`
+	// MTLSEndpoint is the mTLS token endpoint a managed identity's PoP
+	// token came from (IMDSv2); empty for a cached token.
+	MTLSEndpoint string `json:"mtls_endpoint,omitempty"`
 	// Credential names the client's credential: secret, certificate,
 	// workload_identity or managed_identity.
 	Credential string `json:"credential,omitempty"`

@@ -20,6 +20,10 @@ type tokenFlags struct {
 	req    requestFlags
 	cache  cacheFlags
 	output *choiceFlag
+	// hostIdentity, when set and true, makes the host's managed identity
+	// the credential (entra http --managed-identity): its --mtls-pop
+	// token is bound to a certificate IMDSv2 issues, not to --cert.
+	hostIdentity *bool
 
 	// user flows
 	userAssertion, userAssertionEnv        string
@@ -44,7 +48,7 @@ func (f *tokenFlags) checkMTLS(e env) error {
 		name string
 		on   bool
 	}{{"--mtls", f.cred.mtls}, {"--mtls-pop", f.req.mtlsPoP}} {
-		if !opt.on {
+		if !opt.on || (opt.name == "--mtls-pop" && f.hostIdentity != nil && *f.hostIdentity) {
 			continue
 		}
 		switch given := f.cred.given(); {

@@ -82,6 +82,16 @@ func (p *Pool) Len() int {
 	return len(p.clients)
 }
 
+// CloseIdleConnections closes the idle connections of every client held,
+// for an owner that is done with them.
+func (p *Pool) CloseIdleConnections() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.clients {
+		e.client.CloseIdleConnections()
+	}
+}
+
 func (p *Pool) evictOldest() {
 	var oldest [sha256.Size]byte
 	var min uint64

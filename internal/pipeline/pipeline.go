@@ -40,6 +40,11 @@ type Query struct {
 	// Bypass is why the cache is not read: "" (it is), Force, or a claims
 	// challenge.
 	Bypass string
+	// FetchPicksKey says the fetch decides Key.KeyID itself (managed
+	// identity PoP mints its certificate in the fetch): callers share one
+	// fetch whatever KeyID they looked up under, so a caller that finds
+	// the certificate just minted joins the flight that minted it.
+	FetchPicksKey bool
 }
 
 // Answer is what a protocol adapter fetched.
@@ -307,6 +312,9 @@ func RefreshOn(requested, expires time.Time, hint time.Duration) time.Time {
 // cache is bypassed.
 func flightKey(q Query, scopes []string) string {
 	k := q.Key
+	if q.FetchPicksKey {
+		k.KeyID = ""
+	}
 	set := make([]string, len(scopes))
 	for i, s := range scopes {
 		set[i] = strings.ToLower(s)

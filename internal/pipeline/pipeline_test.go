@@ -261,3 +261,37 @@ func acquire(p *Pipeline[string], ctx context.Context, q Query, scopes []string,
 	err := p.Acquire(ctx, &q, scopes, func() string { return req }, &tok)
 	return tok, err
 }
+
+// TestFetchPicksKey: callers looking up under different key ids share one
+// fetch only when the fetch picks the key itself.
+func TestFetchPicksKey(t *testing.T) {
+	t.Parallel()
+	for _, picks := range []bool{false, true} {
+		s := &service{life: time.Hour, block: make(chan struct{})}
+		p := newPipeline(s, time.Minute)
+		var wg sync.WaitGroup
+		for _, kid := range []string{"", "x5t-a", "x5t-b"} {
+			q := Query{Key: key, FetchPicksKey: picks}
+			q.Key.KeyID = kid
+			wg.Go(func() {
+				var tok entra.Token
+				p.Acquire(context.Background(), &q, []string{"s"}, func() string { return "s" }, &tok)
+			})
+		}
+		for deadline := time.Now().Add(5 * time.Second); s.fetches.Load() == 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("no fetch began in 5 s")
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // the others join a flight or start their own
+		close(s.block)
+		wg.Wait()
+		want := int32(3)
+		if picks {
+			want = 1
+		}
+		if got := s.fetches.Load(); got != want {
+			t.Errorf("FetchPicksKey=%t: %d fetches, want %d", picks, got, want)
+		}
+	}
+}
