@@ -50,6 +50,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,6 +114,9 @@ type Options struct {
 	OnRequest func(Request)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TenantID is the id of the emulator's tenant (its default user's and
+	// managed identities'); "" means a new GUID.
+	TenantID string
 }
 
 // Emulator is a running emulator. It is safe for concurrent use.
@@ -147,6 +151,7 @@ type Emulator struct {
 	faults     []*Fault
 	arcSecrets map[string]string  // outstanding challenge secret → file
 	issuers    map[string]*Issuer // by URL
+	domains    map[string]string  // lower-cased domain → tenant id
 	// revoked is when RevokeSessions was last called; zero if never.
 	revoked time.Time
 }
@@ -155,7 +160,7 @@ type Emulator struct {
 func New(opts Options) (*Emulator, error) {
 	opts = withDefaults(opts)
 	e := &Emulator{
-		opts: opts, keyID: newGUID(), tenant: newGUID(), closed: make(chan struct{}),
+		opts: opts, keyID: newGUID(), tenant: opts.TenantID, closed: make(chan struct{}), domains: map[string]string{},
 		clients: map[string]Client{}, users: map[string]User{}, codes: map[string]*authCode{},
 		refresh: map[string]refreshGrant{}, arcSecrets: map[string]string{},
 		issuers: map[string]*Issuer{},
@@ -183,6 +188,10 @@ func withDefaults(opts Options) Options {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.TenantID == "" {
+		opts.TenantID = newGUID()
+	}
+	opts.TenantID = strings.ToLower(opts.TenantID)
 	return opts
 }
 
