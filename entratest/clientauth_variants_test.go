@@ -1,10 +1,14 @@
 package entratest
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -196,5 +200,31 @@ func TestDomainTenant(t *testing.T) {
 		if err != nil || claims["tid"] != tt.want || claims["iss"] != "https://sts.windows.net/"+tt.want+"/" {
 			t.Errorf("%s: claims %v, %v", tt.tenant, claims, err)
 		}
+	}
+}
+
+// TestGivenCA: an emulator started with Options.CA serves a certificate
+// that CA issued, so what trusted an earlier emulator trusts it.
+func TestGivenCA(t *testing.T) {
+	t.Parallel()
+	first := start(t, Options{})
+	ca := &tls.Certificate{Certificate: [][]byte{first.ca.cert.Raw}, PrivateKey: first.ca.key}
+	second := start(t, Options{CA: ca})
+	if !bytes.Equal(first.CACertPEM(), second.CACertPEM()) {
+		t.Fatal("CACertPEM is not the given CA")
+	}
+	// A client that trusts the first emulator's CA only, dialling the
+	// second emulator's address.
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(first.CACertPEM())
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	resp, err := client.Get(second.URL() + "/common/discovery/instance?api-version=1.1&authorization_endpoint=" + url.QueryEscape(second.URL()+"/t/oauth2/v2.0/authorize"))
+	if err != nil {
+		t.Fatalf("the second emulator is not trusted through the first's CA: %v", err)
+	}
+	resp.Body.Close()
+	leaf := &tls.Certificate{Certificate: [][]byte{first.ca.cert.Raw}}
+	if _, err := New(Options{CA: leaf}); err == nil {
+		t.Error("a CA without its key was accepted")
 	}
 }

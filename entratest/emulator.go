@@ -109,6 +109,11 @@ type Options struct {
 	// key generation; set a key of your own where a process other than
 	// the test trusts the emulator.
 	SigningKey *rsa.PrivateKey
+	// CA, if set, is the certificate authority (a CA certificate and its
+	// key) that issues the token service's TLS certificate; nil means a
+	// new one. With SigningKey, it lets processes that trusted an emulator
+	// trust the next one too (entra emulator --dir).
+	CA *tls.Certificate
 	// OnRequest, if set, is called with every request once it is recorded,
 	// before it is answered. It must not block for long.
 	OnRequest func(Request)
@@ -203,7 +208,12 @@ func (e *Emulator) setUp() (tokenCert, sfCert tls.Certificate, err error) {
 			return tokenCert, sfCert, err
 		}
 	}
-	if e.ca, err = newCA(now); err != nil {
+	if e.opts.CA != nil {
+		e.ca, err = givenCA(e.opts.CA)
+	} else {
+		e.ca, err = newCA(now)
+	}
+	if err != nil {
 		return tokenCert, sfCert, err
 	}
 	hosts := append(tokenServiceHosts(), e.opts.ExtraHosts...)

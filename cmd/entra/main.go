@@ -8,7 +8,7 @@
 //	entra http [-X METHOD] [-H 'Name: value']... [--data @FILE|-] [-i] [token flags | --managed-identity] URL
 //	entra auth-url --authority URL --client-id ID --redirect-uri URI [-o json]
 //	entra accounts list|remove --authority URL --client-id ID --cache FILE
-//	entra emulator [--addr HOST:PORT] [--dir DIR]
+//	entra emulator [--addr HOST:PORT] [--dir DIR] [--config FILE] [-o json]
 //	entra demo
 //
 // Wherever --cache is taken, --cache-key-env NAME or --cache-key-file PATH
@@ -42,7 +42,7 @@ const usage = `usage:
   entra http [flags] URL                   call a URL with a token (Bearer or mTLS PoP; CAE answered)
   entra auth-url [flags]                   sign-in URL with PKCE, state and nonce
   entra accounts list|remove [flags]       accounts in a cache file
-  entra emulator [flags]                   run the local token service emulator
+  entra emulator [flags]                   run the local emulator: token service, sign-in, managed identity
   entra demo                               run every flow against an embedded emulator
 
 Run "entra token client-credentials -h" for the flags of a command.
