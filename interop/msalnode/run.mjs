@@ -10,12 +10,9 @@ const task = JSON.parse(process.argv[2]);
 const out = (v) => process.stdout.write(JSON.stringify(v) + "\n");
 const tokenLine = (r) => out({ access_token: r.accessToken, id_token: r.idToken || "", from_cache: r.fromCache, account: r.account ? r.account.homeAccountId : "" });
 
-const auth = {
-  clientId: task.client_id,
-  authority: task.authority,
-  // The emulator's host: no instance discovery at the real login host.
-  knownAuthorities: [new URL(task.authority).host],
-};
+const auth = { clientId: task.client_id, authority: task.authority };
+// The emulator's host: no instance discovery at the real login host.
+if (task.authority) auth.knownAuthorities = [new URL(task.authority).host];
 if (task.secret) auth.clientSecret = task.secret;
 if (task.key_pem) {
   auth.clientCertificate = { thumbprintSha256: task.thumbprint_sha256, privateKey: task.key_pem };
