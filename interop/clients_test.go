@@ -29,10 +29,13 @@ var (
 		ready: func() bool { return exec.Command("/usr/bin/python3", "-c", "import msal").Run() == nil },
 	}
 	msalNode = scriptClient{
-		name:  "MSAL Node",
-		argv:  func(task string) []string { return []string{"node", "msalnode/run.mjs", task} },
-		env:   func(p *emulatorProcess) []string { return []string{"NODE_EXTRA_CA_CERTS=" + p.Info.CAFile} },
-		ready: func() bool { _, err := os.Stat("msalnode/node_modules/@azure/msal-node/package.json"); return err == nil },
+		name: "MSAL Node",
+		argv: func(task string) []string { return []string{"node", "msalnode/run.mjs", task} },
+		env:  func(p *emulatorProcess) []string { return []string{"NODE_EXTRA_CA_CERTS=" + p.Info.CAFile} },
+		ready: func() bool {
+			_, err := os.Stat("msalnode/node_modules/@azure/msal-node/package.json")
+			return err == nil
+		},
 	}
 )
 
