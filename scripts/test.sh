@@ -2,7 +2,7 @@
 # The project's test command (README: "Run the tests"). Checks formatting and
 # vet, runs every test of the library with the race detector, the interop
 # tests (cache round trip with MSAL Go, RFC 8705 against oidc-provider, MSAL
-# Python and MSAL Node against `entra emulator`), the
+# Python, MSAL Node and azidentity against `entra emulator`), the
 # Azure SDK adapter (azentra/), the x/oauth2 adapter (xoauth2/), OpenTelemetry (entraotel/), the CLI (cmd/entra/) and the Redis store (redisstore/), each its
 # own module,
 # and the tests of the side-by-side benchmark module (which check its
@@ -25,7 +25,7 @@ go test -race -count=1 ./...
 # interop/: the cache round trip with MSAL Go, and RFC 8705 against
 # panva/oidc-provider (a Node.js server, installed from the lock file).
 # It also runs MSAL Python (Debian's python3-msal), MSAL Node (installed
-# from its lock file), unmodified, against `entra emulator`.
+# from its lock file) and azidentity, unmodified, against `entra emulator`.
 (cd interop/oidcprovider && npm ci --no-audit --no-fund --loglevel=error)
 (cd interop/msalnode && npm ci --no-audit --no-fund --loglevel=error)
 (cd interop && go vet ./... && ENTRA_REQUIRE_OIDC_PROVIDER=1 ENTRA_REQUIRE_INTEROP=1 go test -race -count=1 ./...)
