@@ -59,6 +59,14 @@ func TestAzidentityAgainstEmulator(t *testing.T) {
 		}
 		wantClaims(t, "secret", azToken(t, cred, "https://graph.microsoft.com/.default"), app("https://graph.microsoft.com"))
 	})
+	t.Run("tenant given by domain", func(t *testing.T) {
+		cred, err := azidentity.NewClientSecretCredential("contoso.onmicrosoft.com", p.ClientID, p.Secret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: azClientOptions(t, p), DisableInstanceDiscovery: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantClaims(t, "domain", azToken(t, cred, "https://graph.microsoft.com/.default"), app("https://graph.microsoft.com"))
+	})
 	for _, x5c := range []bool{false, true} {
 		name := "client credentials with a certificate, two resources"
 		if x5c {
