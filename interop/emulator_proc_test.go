@@ -103,6 +103,12 @@ const (
 // registered, and stops it at the test's end.
 func startEmulatorProcess(t *testing.T) *emulatorProcess {
 	t.Helper()
+	return startEmulatorProcessAt(t, "127.0.0.1:0")
+}
+
+// startEmulatorProcessAt starts it with its token service at addr.
+func startEmulatorProcessAt(t *testing.T, addr string) *emulatorProcess {
+	t.Helper()
 	bin := entraCLI(t)
 	dir := t.TempDir()
 	p := &emulatorProcess{dir: dir, ClientID: interopClientID, Secret: interopSecret}
@@ -129,7 +135,7 @@ func startEmulatorProcess(t *testing.T) *emulatorProcess {
 	writeFile(t, filepath.Join(dir, "config.json"), string(cfg))
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "emulator", "--addr", "127.0.0.1:0", "--dir", filepath.Join(dir, "emu"),
+	cmd := exec.CommandContext(ctx, bin, "emulator", "--addr", addr, "--dir", filepath.Join(dir, "emu"),
 		"--config", filepath.Join(dir, "config.json"), "-o", "json")
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
@@ -151,8 +157,11 @@ func startEmulatorProcess(t *testing.T) *emulatorProcess {
 	select {
 	case s := <-line:
 		if err := json.Unmarshal([]byte(s), &p.Info); err != nil {
-			t.Fatalf("entra emulator printed %q: %v", s, err)
+			t.Fatalf("entra emulator printed %q: %v (%s)", s, err, stderr.String())
 		}
+		// The default port is not written: https://localhost, as clients
+		// write the real hosts.
+		p.Info.TokenService = strings.TrimSuffix(p.Info.TokenService, ":443")
 	case <-time.After(30 * time.Second):
 		t.Fatalf("entra emulator printed nothing: %s", stderr.String())
 	}

@@ -5,6 +5,7 @@
 // stdin.
 import * as msal from "@azure/msal-node";
 import { createInterface } from "node:readline";
+import { readFileSync, writeFileSync } from "node:fs";
 
 const task = JSON.parse(process.argv[2]);
 const out = (v) => process.stdout.write(JSON.stringify(v) + "\n");
@@ -29,6 +30,18 @@ async function main() {
     return;
   }
   const app = new msal.ConfidentialClientApplication({ auth });
+  if (task.cache_file) {
+    try {
+      app.getTokenCache().deserialize(readFileSync(task.cache_file, "utf8"));
+    } catch (e) {
+      if (e.code !== "ENOENT") throw e;
+    }
+  }
+  await run(app);
+  if (task.cache_file) writeFileSync(task.cache_file, app.getTokenCache().serialize(), { mode: 0o600 });
+}
+
+async function run(app) {
   switch (task.flow) {
     case "client_credentials":
       for (const scopes of task.scope_sets) tokenLine(await app.acquireTokenByClientCredential({ scopes }));
@@ -49,6 +62,18 @@ async function main() {
       tokenLine(r);
       tokenLine(await app.acquireTokenSilent({ account: r.account, scopes: task.scope_sets[0] }));
       tokenLine(await app.acquireTokenSilent({ account: r.account, scopes: task.scope_sets[0], forceRefresh: true }));
+      return;
+    }
+    case "cache_read": {
+      // A file another library wrote: its app token, its user's token
+      // (both expected from the cache), then a refresh with its refresh
+      // token.
+      tokenLine(await app.acquireTokenByClientCredential({ scopes: task.scope_sets[0] }));
+      const accounts = await app.getTokenCache().getAllAccounts();
+      const account = accounts.find((a) => a.username === task.username);
+      if (!account) throw new Error("no account in the cache file");
+      tokenLine(await app.acquireTokenSilent({ account, scopes: task.scope_sets[1] }));
+      tokenLine(await app.acquireTokenSilent({ account, scopes: task.scope_sets[1], forceRefresh: true }));
       return;
     }
   }

@@ -56,9 +56,19 @@ def main():
         token_line(app.acquire_token_silent(scopes, account))
         token_line(app.acquire_token_silent(scopes, account, force_refresh=True))
     elif flow == "cache_read":
-        # From the cache file only: an app token, then a user's.
-        r = app.acquire_token_for_client(task["scope_sets"][0])
-        token_line(r)
+        # A file another library wrote: its app token, its user's token
+        # (both expected from the cache), then a refresh with its
+        # refresh token.
+        # MSAL Python 1.21's acquire_token_for_client never reads the
+        # cache; its documented way to an app token from the cache is
+        # acquire_token_silent with no account.
+        token_line(app.acquire_token_silent(task["scope_sets"][0], account=None)
+                   or {"error": "cache_miss", "error_description": "no app token in the cache"})
+        accounts = app.get_accounts(username=task.get("username"))
+        if not accounts:
+            raise SystemExit("error: no account in the cache file")
+        token_line(app.acquire_token_silent(task["scope_sets"][1], accounts[0]))
+        token_line(app.acquire_token_silent(task["scope_sets"][1], accounts[0], force_refresh=True))
     else:
         raise SystemExit("unknown flow " + flow)
     if task.get("cache_file") and cache.has_state_changed:
