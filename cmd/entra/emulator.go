@@ -157,17 +157,7 @@ Managed identity: the environment a process sets to use each source
 `, info.TokenService, info.TenantID, info.CAFile, info.DefaultClient.ClientID,
 		info.DefaultClient.SecretFile, info.DefaultClient.CertificateFile, info.DefaultUser, info.SystemAssignedClientID)
 	for _, src := range emulatorSources {
-		env := info.ManagedIdentity[src]
-		names := make([]string, 0, len(env))
-		for k := range env {
-			names = append(names, k)
-		}
-		slices.Sort(names)
-		parts := make([]string, len(names))
-		for i, k := range names {
-			parts[i] = k + "=" + env[k]
-		}
-		fmt.Fprintf(w, "  %-17s %s\n", src+":", strings.Join(parts, " "))
+		fmt.Fprintf(w, "  %-17s %s\n", src+":", envLine(info.ManagedIdentity[src]))
 	}
 	fmt.Fprintf(w, `
 Try:
