@@ -158,10 +158,11 @@ func (e *Emulator) signingIn(username string) (User, bool) {
 // state, to the redirect URI: in its query, or posted (form_post).
 func (e *Emulator) grantCode(w http.ResponseWriter, r *http.Request, q url.Values, client Client, redirect *url.URL, user User) {
 	code := "code." + newGUID() + newGUID()
+	tenant := e.authorityTenant(r) // before e.mu, which it takes
 	e.mu.Lock()
 	e.codes[code] = &authCode{
 		clientID: client.ID, redirectURI: q.Get("redirect_uri"), scope: q.Get("scope"), nonce: q.Get("nonce"),
-		challenge: q.Get("code_challenge"), tenant: tenantOf(r), user: user, expires: e.opts.Now().Add(codeLifetime),
+		challenge: q.Get("code_challenge"), tenant: tenant, user: user, expires: e.opts.Now().Add(codeLifetime),
 	}
 	e.mu.Unlock()
 	params := url.Values{"code": {code}, "session_state": {newGUID()}}

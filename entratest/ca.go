@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"strings"
@@ -42,8 +43,24 @@ func tokenServiceHosts() []string {
 // which takes microseconds to make, where RSA takes a tenth of a second.
 type authorityCA struct {
 	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	key  crypto.Signer
 	pem  []byte
+}
+
+// givenCA is the CA of Options.CA.
+func givenCA(c *tls.Certificate) (*authorityCA, error) {
+	if c == nil || len(c.Certificate) == 0 {
+		return nil, errors.New("entratest: Options.CA has no certificate")
+	}
+	cert, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil, err
+	}
+	key, ok := c.PrivateKey.(crypto.Signer)
+	if !ok || !cert.IsCA {
+		return nil, errors.New("entratest: Options.CA must be a CA certificate with its private key")
+	}
+	return &authorityCA{cert: cert, key: key, pem: pemCertificate(cert)}, nil
 }
 
 func newCA(now time.Time) (*authorityCA, error) {

@@ -8,8 +8,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -170,18 +172,38 @@ func (c Client) hasCertificate(cert *x509.Certificate) bool {
 }
 
 // certificateOf is the registered certificate an assertion's thumbprint
-// header names, or nil.
+// header names, or nil. The thumbprints are compared as bytes: clients
+// encode them in base64url without padding (MSAL Node, MSAL.NET), with
+// padding (MSAL Python) or in standard base64 (MSAL Go's x5t#S256).
 func (c Client) certificateOf(t *jws.Token) *x509.Certificate {
-	s256, s1 := t.HeaderString("x5t#S256"), t.HeaderString("x5t")
+	s256, ok256 := decodeThumbprint(t.HeaderString("x5t#S256"), sha256.Size)
+	s1, ok1 := decodeThumbprint(t.HeaderString("x5t"), sha1.Size)
 	for _, cert := range c.Certificates {
 		h256 := sha256.Sum256(cert.Raw)
 		h1 := sha1.Sum(cert.Raw)
-		if (s256 != "" && s256 == base64.RawURLEncoding.EncodeToString(h256[:])) ||
-			(s256 == "" && s1 != "" && s1 == base64.RawURLEncoding.EncodeToString(h1[:])) {
+		if (ok256 && bytes.Equal(s256, h256[:])) || (!ok256 && ok1 && bytes.Equal(s1, h1[:])) {
 			return cert
 		}
 	}
 	return nil
+}
+
+// decodeThumbprint decodes a thumbprint of size bytes written in any
+// base64 form: standard or URL alphabet, with or without padding.
+func decodeThumbprint(s string, size int) ([]byte, bool) {
+	if s == "" || len(s) > 2*base64.StdEncoding.EncodedLen(size) {
+		return nil, false
+	}
+	s = strings.TrimRight(s, "=")
+	if strings.ContainsAny(s, "-_") && strings.ContainsAny(s, "+/") {
+		return nil, false // two alphabets mixed
+	}
+	s = strings.NewReplacer("-", "+", "_", "/").Replace(s)
+	b, err := base64.RawStdEncoding.DecodeString(s)
+	if err != nil || len(b) != size {
+		return nil, false
+	}
+	return b, true
 }
 
 // verifyAssertion returns "" for a valid assertion, else what is wrong.
@@ -199,25 +221,33 @@ func (e *Emulator) verifyAssertion(r *http.Request, t *jws.Token, client Client)
 	if err := t.Verify(cert.PublicKey, "PS256", "RS256", "ES256", "ES384", "ES512"); err != nil {
 		return "the signature is invalid"
 	}
-	var c struct {
-		Aud, Iss, Sub, Jti string
-		Nbf, Exp           int64
-	}
-	if json.Unmarshal(t.Payload, &c) != nil {
+	c, ok := parseAssertionClaims(t.Payload)
+	if !ok {
 		return "the claims are malformed"
 	}
-	now := e.opts.Now()
+	now := float64(e.opts.Now().UnixNano()) / 1e9
+	skew := clockSkew.Seconds()
+	// The lifetime starts at nbf, or at iat when nbf is absent (MSAL
+	// Python sends none); with neither, only exp bounds it.
+	start, hasStart := c.nbf, c.hasNbf
+	if !hasStart {
+		start, hasStart = c.iat, c.hasIat
+	}
 	want := "https://" + r.Host + r.URL.Path
 	switch {
 	case c.Iss != client.ID || c.Sub != client.ID:
 		return "iss and sub must be the client id"
 	case !strings.EqualFold(c.Aud, want) && !(isMTLSEndpoint(r) && strings.EqualFold(c.Aud, loginEquivalent(r))):
 		return "the audience is not this token endpoint"
-	case c.Exp <= now.Unix():
+	case !c.hasExp:
+		return "exp is missing"
+	case c.exp <= now:
 		return "the assertion has expired"
-	case c.Nbf > now.Add(clockSkew).Unix():
+	case c.hasNbf && c.nbf > now+skew:
 		return "the assertion is not yet valid"
-	case c.Exp-c.Nbf > int64((10*time.Minute+clockSkew)/time.Second) || c.Exp-c.Nbf <= 0:
+	case hasStart && (c.exp-start > (10*time.Minute+clockSkew).Seconds() || c.exp-start <= 0):
+		return "the assertion lives longer than 10 minutes"
+	case !hasStart && c.exp-now > (10*time.Minute+clockSkew).Seconds():
 		return "the assertion lives longer than 10 minutes"
 	case c.Jti == "":
 		return "jti is missing"
@@ -225,4 +255,45 @@ func (e *Emulator) verifyAssertion(r *http.Request, t *jws.Token, client Client)
 	// A jti is not spent: Entra ID accepts the same assertion again until
 	// it expires, and clients (MSAL Node, MSAL Python, entra) reuse one.
 	return ""
+}
+
+// assertionClaims are the claims of a client assertion the token service
+// checks. The times are RFC 7519 NumericDates: numbers of seconds, which
+// may have a fraction (MSAL Python sends them).
+type assertionClaims struct {
+	Aud, Iss, Sub, Jti     string
+	nbf, iat, exp          float64
+	hasNbf, hasIat, hasExp bool
+}
+
+// parseAssertionClaims reads an assertion's payload; false if it is not a
+// JSON object, a string claim is not a string or a time is not a finite
+// number.
+func parseAssertionClaims(payload []byte) (assertionClaims, bool) {
+	var raw struct {
+		Aud, Iss, Sub, Jti string
+		Nbf, Iat, Exp      *json.Number
+	}
+	var c assertionClaims
+	d := json.NewDecoder(bytes.NewReader(payload))
+	d.UseNumber()
+	if d.Decode(&raw) != nil {
+		return c, false
+	}
+	c.Aud, c.Iss, c.Sub, c.Jti = raw.Aud, raw.Iss, raw.Sub, raw.Jti
+	for _, f := range []struct {
+		n   *json.Number
+		v   *float64
+		has *bool
+	}{{raw.Nbf, &c.nbf, &c.hasNbf}, {raw.Iat, &c.iat, &c.hasIat}, {raw.Exp, &c.exp, &c.hasExp}} {
+		if f.n == nil {
+			continue
+		}
+		v, err := strconv.ParseFloat(string(*f.n), 64)
+		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+			return c, false
+		}
+		*f.v, *f.has = v, true
+	}
+	return c, true
 }

@@ -2,6 +2,7 @@ package entratest
 
 import (
 	"crypto/x509"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -112,4 +113,46 @@ func (e *Emulator) RevokeRefreshTokens() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	clear(e.refresh)
+}
+
+// TenantID is the id of the emulator's tenant.
+func (e *Emulator) TenantID() string { return e.tenant }
+
+// RegisterDomain names a tenant by a domain (contoso.onmicrosoft.com), as
+// the real service maps a verified domain to its tenant: an authority
+// naming the domain is answered with the tenant's id in discovery, the
+// issuer and the tokens' tid. A domain not registered names the
+// emulator's tenant.
+func (e *Emulator) RegisterDomain(domain, tenantID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.domains[strings.ToLower(domain)] = strings.ToLower(tenantID)
+}
+
+// tenantID is the id of the tenant an authority's tenant segment names:
+// an id as is, a domain mapped to its tenant's id; the aliases (common,
+// organizations, consumers) and other names unchanged.
+func (e *Emulator) tenantID(name string) string {
+	switch {
+	case isGUID(name):
+		return strings.ToLower(name)
+	case !strings.Contains(name, "."):
+		return name
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id, ok := e.domains[strings.ToLower(name)]; ok {
+		return id
+	}
+	return e.tenant
+}
+
+// authorityTenant is the tenant a token service request's path names, as
+// an id where it names a domain. B2C tenants keep their domain: their ids
+// are derived from it (b2cTenantID).
+func (e *Emulator) authorityTenant(r *http.Request) string {
+	if r.PathValue("policy") != "" {
+		return tenantOf(r)
+	}
+	return e.tenantID(tenantOf(r))
 }

@@ -18,7 +18,8 @@ type issuerPaths struct {
 // tenantConfiguration is the discovery document of an Entra tenant (or of
 // a B2C tenant's policy).
 func (e *Emulator) tenantConfiguration(w http.ResponseWriter, r *http.Request) {
-	base := "/" + r.PathValue("tenant")
+	// The real service names a tenant given by domain by its id.
+	base := "/" + e.authorityTenant(r)
 	issuer := base + "/v2.0"
 	if p := r.PathValue("policy"); p != "" {
 		base += "/" + p

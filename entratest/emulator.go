@@ -55,6 +55,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,11 +120,19 @@ type Options struct {
 	// key generation; set a key of your own where a process other than
 	// the test trusts the emulator.
 	SigningKey *rsa.PrivateKey
+	// CA, if set, is the certificate authority (a CA certificate and its
+	// key) that issues the token service's TLS certificate; nil means a
+	// new one. With SigningKey, it lets processes that trusted an emulator
+	// trust the next one too (entra emulator --dir).
+	CA *tls.Certificate
 	// OnRequest, if set, is called with every request once it is recorded,
 	// before it is answered. It must not block for long.
 	OnRequest func(Request)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TenantID is the id of the emulator's tenant (its default user's and
+	// managed identities'); "" means a new GUID.
+	TenantID string
 }
 
 // Emulator is a running emulator. It is safe for concurrent use.
@@ -158,6 +167,7 @@ type Emulator struct {
 	faults     []*Fault
 	arcSecrets map[string]string  // outstanding challenge secret → file
 	issuers    map[string]*Issuer // by URL
+	domains    map[string]string  // lower-cased domain → tenant id
 	// revoked is when RevokeSessions was last called; zero if never.
 	revoked time.Time
 	// imdsIssued are the certificates IMDSv2 issued, oldest first.
@@ -168,7 +178,7 @@ type Emulator struct {
 func New(opts Options) (*Emulator, error) {
 	opts = withDefaults(opts)
 	e := &Emulator{
-		opts: opts, keyID: newGUID(), tenant: newGUID(), closed: make(chan struct{}),
+		opts: opts, keyID: newGUID(), tenant: opts.TenantID, closed: make(chan struct{}), domains: map[string]string{},
 		clients: map[string]Client{}, users: map[string]User{}, codes: map[string]*authCode{},
 		refresh: map[string]refreshGrant{}, arcSecrets: map[string]string{},
 		issuers: map[string]*Issuer{},
@@ -196,6 +206,10 @@ func withDefaults(opts Options) Options {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.TenantID == "" {
+		opts.TenantID = newGUID()
+	}
+	opts.TenantID = strings.ToLower(opts.TenantID)
 	return opts
 }
 
@@ -207,7 +221,12 @@ func (e *Emulator) setUp() (tokenCert, sfCert tls.Certificate, err error) {
 			return tokenCert, sfCert, err
 		}
 	}
-	if e.ca, err = newCA(now); err != nil {
+	if e.opts.CA != nil {
+		e.ca, err = givenCA(e.opts.CA)
+	} else {
+		e.ca, err = newCA(now)
+	}
+	if err != nil {
 		return tokenCert, sfCert, err
 	}
 	hosts := append(tokenServiceHosts(), e.opts.ExtraHosts...)

@@ -148,7 +148,7 @@ func TestClientCredentials(t *testing.T) {
 			}
 			var claims map[string]any
 			json.Unmarshal(tok.Payload, &claims)
-			if claims["aud"] != "https://graph.microsoft.com" || claims["appid"] != dc.ID || claims["tid"] != "contoso.onmicrosoft.com" {
+			if claims["aud"] != "https://graph.microsoft.com" || claims["appid"] != dc.ID || claims["tid"] != e.TenantID() {
 				t.Errorf("claims %v", claims)
 			}
 		})
@@ -202,8 +202,10 @@ func TestDiscoveryAndRegionalHost(t *testing.T) {
 		}
 		return v
 	}
+	// A tenant given by domain is answered with its id, as Entra ID does.
 	doc := get("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration")
-	if doc["token_endpoint"] != tokenURL {
+	byID := "https://login.microsoftonline.com/" + e.TenantID()
+	if doc["token_endpoint"] != byID+"/oauth2/v2.0/token" || doc["issuer"] != byID+"/v2.0" {
 		t.Errorf("openid configuration %v", doc)
 	}
 	inst := get("https://login.contoso.test/common/discovery/instance?api-version=1.1&authorization_endpoint=https://login.contoso.test/t/oauth2/v2.0/authorize")

@@ -250,7 +250,7 @@ func (e *Emulator) identityClaims(g miGrant) (clientID string, claims map[string
 func (e *Emulator) miBody(source, token, clientID, resource string, now, expires time.Time) map[string]any {
 	unix := strconv.FormatInt(expires.Unix(), 10)
 	secs := strconv.FormatInt(int64(e.miLifetime()/time.Second), 10)
-	// The 2017-09-01 protocol's date form.
+	// App Service's older date form.
 	date := expires.UTC().Format("01/02/2006 15:04:05 -07:00")
 	switch source {
 	case srcAppService:
@@ -262,7 +262,9 @@ func (e *Emulator) miBody(source, token, clientID, resource string, now, expires
 	case srcServiceFabric:
 		return map[string]any{"token_type": "Bearer", "access_token": token, "expires_on": expires.Unix(), "resource": resource}
 	case srcMachineLearning:
-		return map[string]any{"access_token": token, "expires_on": date, "resource": resource, "token_type": "Bearer", "client_id": clientID}
+		// Unix seconds, as a number: the real endpoint's answer, which
+		// azidentity and MSAL Node parse (a date string they do not).
+		return map[string]any{"access_token": token, "expires_on": expires.Unix(), "resource": resource, "token_type": "Bearer", "client_id": clientID}
 	}
 	// IMDS, Azure Arc and Cloud Shell send every number as a string.
 	body := map[string]any{

@@ -2,6 +2,7 @@ package entratest
 
 import (
 	"encoding/json"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -136,10 +137,13 @@ func (e *Emulator) arcChallenge() *miRefusal {
 }
 
 func (e *Emulator) checkCloudShell(r *http.Request) (miGrant, *miRefusal) {
+	// A media type with parameters is the same media type: MSAL Node
+	// sends application/x-www-form-urlencoded;charset=utf-8.
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch {
 	case r.Header.Get("Metadata") != "true":
 		return miGrant{}, miRefuse(http.StatusBadRequest, "invalid_request", "Required metadata header not specified.")
-	case r.Header.Get("Content-Type") != "application/x-www-form-urlencoded":
+	case mt != "application/x-www-form-urlencoded":
 		return miGrant{}, miRefuse(http.StatusBadRequest, "invalid_request", "The body must be a form.")
 	case r.URL.RawQuery != "":
 		return miGrant{}, miRefuse(http.StatusBadRequest, "invalid_request", "Parameters go in the form, not the query.")

@@ -103,15 +103,22 @@ func (e *Emulator) serviceFabricMux() *http.ServeMux {
 // the method it takes are checked and answered with a token; others are
 // refused in the source's own shape, which ServeMux's 405 is not.
 func (e *Emulator) handleSource(mux *http.ServeMux, method, source string, check miCheck) {
-	path := miPath(source)
-	mux.Handle(method+" "+path, e.endpoint(source, miErrors{}, e.serveSource(source, check)))
-	mux.Handle(path, e.endpoint(source, miErrors{}, func(w http.ResponseWriter, r *http.Request) {
-		code := "invalid_request"
-		if source == srcServiceFabric {
-			code = "MethodNotAllowed"
-		}
-		miWriteError(w, source, &miRefusal{status: http.StatusMethodNotAllowed, code: code, msg: "The request method is not supported."})
-	}))
+	paths := []string{miPath(source)}
+	if source == srcIMDS {
+		// IMDS answers its token path with a trailing slash too, which
+		// MSAL Node asks for.
+		paths = append(paths, miPath(source)+"/{$}") // not its subtree
+	}
+	for _, path := range paths {
+		mux.Handle(method+" "+path, e.endpoint(source, miErrors{}, e.serveSource(source, check)))
+		mux.Handle(path, e.endpoint(source, miErrors{}, func(w http.ResponseWriter, r *http.Request) {
+			code := "invalid_request"
+			if source == srcServiceFabric {
+				code = "MethodNotAllowed"
+			}
+			miWriteError(w, source, &miRefusal{status: http.StatusMethodNotAllowed, code: code, msg: "The request method is not supported."})
+		}))
+	}
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

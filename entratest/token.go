@@ -77,7 +77,7 @@ func (e *Emulator) grant(r *http.Request) (grant, *refusal) {
 			return grant{}, refuse(400, "invalid_request", 90014, "The claims parameter is not a valid JSON object.")
 		}
 	}
-	g := grant{tenant: tenantOf(r), clientID: clientID, scopes: strings.Fields(f.Get("scope")), pop: f.Get("token_type") == "mtls_pop"}
+	g := grant{tenant: e.authorityTenant(r), clientID: clientID, scopes: strings.Fields(f.Get("scope")), pop: f.Get("token_type") == "mtls_pop"}
 	if g.pop && isCommon(g.tenant) {
 		return g, refuse(400, "invalid_request", 90009, "mtls_pop tokens need a tenanted authority.")
 	}

@@ -1,9 +1,11 @@
 // Package filestore keeps a token cache in a file, in the cross-MSAL
 // schema, shared safely by the processes that use it.
 //
-// Writers take an exclusive lock on a sibling lock file (path + ".lock")
-// for their whole read-modify-write, so processes writing concurrently
-// lose no entries. A write replaces the file atomically (temporary file,
+// Readers and writers hold the lock of a sibling lock file
+// (path + ".lockfile", the name MSAL's extensions and azidentity use) for
+// their whole read or read-modify-write, so processes writing
+// concurrently lose no entries, those of other MSALs included (see
+// lockfile.go for how the lock excludes both kinds of their locks). A write replaces the file atomically (temporary file,
 // fsync, rename, fsync of the folder): a crash leaves the old file or the
 // new one, never a mix. The file and its lock are created with mode 0600
 // in a folder created 0700.
@@ -37,7 +39,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/sync/semaphore"
 
@@ -380,36 +381,6 @@ func (s *store) checkMode(f *os.File) error {
 			"path", s.path, "old_mode", mode.String())
 	}
 	return nil
-}
-
-// lock takes the lock file's lock, waiting until ctx ends.
-func (s *store) lock(ctx context.Context, kind lockKind) (unlock func(), err error) {
-	lf, err := openRegular(s.path+".lock", "cache lock file", os.O_RDWR|os.O_CREATE)
-	if errors.Is(err, fs.ErrNotExist) && kind == lockShared {
-		// Nothing was ever written (no folder yet): nothing to lock.
-		return func() {}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	wait := time.Millisecond
-	for {
-		ok, err := tryLock(lf, kind)
-		if err != nil {
-			lf.Close()
-			return nil, s.ioError(err, "cannot lock the cache file")
-		}
-		if ok {
-			return func() { unlockFile(lf); lf.Close() }, nil
-		}
-		select {
-		case <-ctx.Done():
-			lf.Close()
-			return nil, errs.Wrap(entra.CodeCanceled, ctx.Err(), "gave up waiting for the lock of the cache file %s", s.path)
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 50*time.Millisecond)
-	}
 }
 
 // openRegular opens name (created 0600 if flag says so), refusing anything

@@ -65,7 +65,7 @@ func TestLoadAndUpdate(t *testing.T) {
 	if err != nil || string(data) != `["a","b"]` {
 		t.Fatalf("Load = %q, %v", data, err)
 	}
-	for p, want := range map[string]os.FileMode{path: 0o600, path + ".lock": 0o600, filepath.Dir(path): 0o700} {
+	for p, want := range map[string]os.FileMode{path: 0o600, filepath.Dir(path): 0o700} {
 		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != want {
 			t.Errorf("%s: mode %v, want %v (%v)", p, fi.Mode().Perm(), want, err)
 		}
@@ -105,7 +105,7 @@ func TestFailedUpdateLeavesTheFileUntouched(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if e.Name() != "cache.json" && e.Name() != "cache.json.lock" {
+		if e.Name() != "cache.json" && e.Name() != "cache.json.lockfile" {
 			t.Errorf("left behind: %s", e.Name())
 		}
 	}

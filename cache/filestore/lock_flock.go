@@ -50,3 +50,10 @@ func inode(fi fs.FileInfo) uint64 {
 	}
 	return 0
 }
+
+// processAlive reports whether a process of that id runs (signal 0 checks
+// without sending; EPERM means it runs as another user).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

@@ -172,10 +172,10 @@ func TestLockFileThatIsNotARegularFileIsRefused(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := open(t, path, nil)
-				check := plantAt(t, dir, path+".lock")
+				check := plantAt(t, dir, path+".lockfile")
 				start := time.Now()
 				ran, err := op(context.Background(), s)
-				wantRefused(t, err, path+".lock", start)
+				wantRefused(t, err, path+".lockfile", start)
 				if ran {
 					t.Error("the update function ran")
 				}

@@ -248,10 +248,13 @@ func TestEmulatorCommand(t *testing.T) {
 				}
 				return
 			}
-			var out emulatorOutput
+			var out emulatorInfo
 			if err := json.Unmarshal([]byte(stdout), &out); err != nil || !strings.HasPrefix(out.TokenService, "https://localhost:") ||
-				out.CACertificate != ca || out.ClientID == "" || out.ClientSecret == "" || !strings.HasPrefix(out.IMDS, "http://") {
+				out.CAFile != ca || out.DefaultClient.ClientID == "" || !strings.HasPrefix(out.ManagedIdentity["imds"]["AZURE_POD_IDENTITY_AUTHORITY_HOST"], "http://") {
 				t.Fatalf("output %+v (%v):\n%s", out, err, stdout)
+			}
+			if secret, err := os.ReadFile(out.DefaultClient.SecretFile); err != nil || len(secret) == 0 || strings.Contains(stdout, string(secret)) {
+				t.Fatalf("the default client's secret is not in its file alone (%v)", err)
 			}
 		})
 	}

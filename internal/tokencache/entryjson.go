@@ -9,7 +9,11 @@ import (
 // appendJSON appends e as json.Marshal writes it, without reflection: a
 // write of a file of many tokens spends most of its time here.
 func (e *atEntry) appendJSON(b []byte) []byte {
-	b = appendField(b, '{', "home_account_id", e.HomeAccountID)
+	if e.HomeAccountID == "" {
+		b = append(b, `{"home_account_id":null`...) // an app token, as MSAL Python finds it
+	} else {
+		b = appendField(b, '{', "home_account_id", string(e.HomeAccountID))
+	}
 	b = appendField(b, ',', "environment", e.Environment)
 	b = appendField(b, ',', "credential_type", e.CredentialType)
 	b = appendField(b, ',', "client_id", e.ClientID)

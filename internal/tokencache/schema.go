@@ -260,21 +260,35 @@ func (d *document) held(except string) bool {
 
 // Entry forms. Times are Unix seconds in strings; numbers are read too.
 
+// nullString is a string written as JSON null when empty. JSON null reads
+// as "" (encoding/json leaves a string as it is for null).
+type nullString string
+
+func (s nullString) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return appendString(nil, string(s)), nil
+}
+
 type atEntry struct {
-	HomeAccountID     string   `json:"home_account_id"`
-	Environment       string   `json:"environment"`
-	CredentialType    string   `json:"credential_type"`
-	ClientID          string   `json:"client_id"`
-	Secret            string   `json:"secret"`
-	Realm             string   `json:"realm"`
-	Target            string   `json:"target"`
-	CachedAt          unixTime `json:"cached_at"`
-	ExpiresOn         unixTime `json:"expires_on"`
-	ExtendedExpiresOn unixTime `json:"extended_expires_on"`
-	RefreshOn         unixTime `json:"refresh_on,omitzero"`
-	TokenType         string   `json:"token_type,omitempty"`
-	KeyID             string   `json:"keyid,omitempty"`
-	UserAssertionHash string   `json:"user_assertion_hash,omitempty"`
+	// HomeAccountID is null for an app token: MSAL Python finds app
+	// tokens only by a null home_account_id; MSAL Node and MSAL Go read
+	// null and "" alike.
+	HomeAccountID     nullString `json:"home_account_id"`
+	Environment       string     `json:"environment"`
+	CredentialType    string     `json:"credential_type"`
+	ClientID          string     `json:"client_id"`
+	Secret            string     `json:"secret"`
+	Realm             string     `json:"realm"`
+	Target            string     `json:"target"`
+	CachedAt          unixTime   `json:"cached_at"`
+	ExpiresOn         unixTime   `json:"expires_on"`
+	ExtendedExpiresOn unixTime   `json:"extended_expires_on"`
+	RefreshOn         unixTime   `json:"refresh_on,omitzero"`
+	TokenType         string     `json:"token_type,omitempty"`
+	KeyID             string     `json:"keyid,omitempty"`
+	UserAssertionHash string     `json:"user_assertion_hash,omitempty"`
 	// PartitionKey is a caller's cache partition key (this project's
 	// extension), in the entry key too.
 	PartitionKey string `json:"partition_key,omitempty"`
@@ -359,7 +373,7 @@ func writtenEnvironment(env string) string {
 
 func accessTokenEntry(t AccessToken) (string, atEntry) {
 	e := atEntry{
-		HomeAccountID: t.HomeAccountID, Environment: writtenEnvironment(t.Environment), CredentialType: "AccessToken",
+		HomeAccountID: nullString(t.HomeAccountID), Environment: writtenEnvironment(t.Environment), CredentialType: "AccessToken",
 		ClientID: t.ClientID, Secret: t.Secret, Realm: t.Tenant, Target: t.Target,
 		CachedAt: unixTime{t.CachedAt}, ExpiresOn: unixTime{t.ExpiresOn},
 		ExtendedExpiresOn: unixTime{t.ExtendedExpiresOn}, RefreshOn: unixTime{t.RefreshOn},
@@ -397,7 +411,7 @@ func (e atEntry) token() (AccessToken, bool) {
 	if e.Secret == "" || e.ClientID == "" || e.ExpiresOn.IsZero() || !strings.EqualFold(e.CredentialType, "AccessToken") {
 		return AccessToken{}, false
 	}
-	partition := e.HomeAccountID
+	partition := string(e.HomeAccountID)
 	switch {
 	case e.PartitionKey != "":
 		partition = CallerPartition(e.PartitionKey)
@@ -413,7 +427,7 @@ func (e atEntry) token() (AccessToken, bool) {
 			Environment: cloud.CacheEnvironment(e.Environment), ClientID: e.ClientID, Tenant: strings.ToLower(e.Realm),
 			Partition: partition, TokenType: tokenType, KeyID: e.KeyID, Ext: e.ExtCacheKey,
 		},
-		HomeAccountID: e.HomeAccountID, Target: e.Target, Scopes: resourceScopes(e.Target), Secret: e.Secret,
+		HomeAccountID: string(e.HomeAccountID), Target: e.Target, Scopes: resourceScopes(e.Target), Secret: e.Secret,
 		CachedAt: e.CachedAt.Time, ExpiresOn: e.ExpiresOn.Time, ExtendedExpiresOn: e.ExtendedExpiresOn.Time,
 		RefreshOn: e.RefreshOn.Time,
 	}, true

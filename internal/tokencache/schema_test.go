@@ -95,6 +95,13 @@ func TestRoundTripPreservesUnknown(t *testing.T) {
 	if !bytes.Contains(out, []byte(`"ext_cache_key":"client_claims:abc"`)) || !bytes.Contains(out, []byte(`s/.default-client_claims:abc"`)) {
 		t.Errorf("client-claims token not in the extended key form:\n%s", out)
 	}
+	// App tokens have a null home_account_id, which MSAL Python needs to
+	// find them; the OBO token keeps its user's. (The fixture's app token,
+	// as loaded and not rewritten, keeps its "".)
+	if !bytes.Contains(out, []byte(`s/.default-mtls_pop":{"home_account_id":null,`)) || !bytes.Contains(out, []byte(`s/.default-client_claims:abc":{"home_account_id":null,`)) ||
+		!bytes.Contains(out, []byte(`api/read":{"home_account_id":"u.t",`)) {
+		t.Errorf("home_account_id not null for app tokens, or lost for OBO:\n%s", out)
+	}
 	if !bytes.Contains(out, []byte(`"token_type":"mtls_pop"`)) || !bytes.Contains(out, []byte(`"keyid":"x5t"`)) || !bytes.Contains(out, []byte(`"user_assertion_hash":"assertion-hash"`)) {
 		t.Errorf("PoP or OBO fields missing:\n%s", out)
 	}
