@@ -311,15 +311,15 @@ func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Toke
 	if err != nil {
 		return entra.Token{}, err
 	}
+	var q pipeline.Query
+	c.query(&req, &q)
 	if req.MTLSPoP {
-		q := c.query(req)
 		return c.acquirePoP(ctx, req, resource, &q)
 	}
 	cc, err := c.clientClaims(req.ClientClaims)
 	if err != nil {
 		return entra.Token{}, err
 	}
-	q := c.query(req)
 	q.Key.Ext = claims.KeyHash(cc)
 	scopes := [1]string{resource} // read only: a hit allocates nothing
 	var tok entra.Token
@@ -329,9 +329,10 @@ func (c *Client) AcquireToken(ctx context.Context, req TokenRequest) (entra.Toke
 	return tok, err
 }
 
-// query keys a request and says why it skips the cache, if it does.
-func (c *Client) query(req TokenRequest) pipeline.Query {
-	q := pipeline.Query{Flow: "managed_identity", Key: tokencache.Key{Environment: c.cacheEnv, ClientID: c.cacheID}}
+// query keys a request and says why it skips the cache, if it does. It
+// fills q in place: the hit path copies no Query.
+func (c *Client) query(req *TokenRequest, q *pipeline.Query) {
+	q.Flow, q.Key.Environment, q.Key.ClientID = "managed_identity", c.cacheEnv, c.cacheID
 	if req.CachePartitionKey != "" {
 		q.Key.Partition = tokencache.CallerPartition(req.CachePartitionKey)
 	}
@@ -343,7 +344,6 @@ func (c *Client) query(req TokenRequest) pipeline.Query {
 	case req.ForceRefresh:
 		q.Bypass = pipeline.Force
 	}
-	return q
 }
 
 // Close stops the client's background refreshes and waits for them to
