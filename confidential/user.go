@@ -216,12 +216,11 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, account *entra.Account,
 	if err := onlyForClientCredentials(req); err != nil {
 		return entra.Token{}, err
 	}
-	auth, err := c.requestAuthority(req)
-	if err != nil {
-		return entra.Token{}, err
-	}
+	// As for client credentials, a hit needs no validation: nothing
+	// invalid is cached, and the fetch validates the request.
 	home := account.HomeAccountID
-	q := pipeline.Query{Key: tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.accountRealm(auth, req.Tenant, home), Partition: home}}
+	q := pipeline.Query{Key: tokencache.Key{Environment: c.env, ClientID: c.clientID, Tenant: c.accountRealm(req.Tenant, home), Partition: home}}
+	var err error
 	if req.ClientClaims, q.Key.Ext, err = c.canonicalClientClaims(req.ClientClaims); err != nil {
 		return entra.Token{}, err
 	}
@@ -233,12 +232,16 @@ func (c *Client) AcquireTokenSilent(ctx context.Context, account *entra.Account,
 	return tok, nil
 }
 
-// accountRealm is the tenant an account's tokens for auth are cached under:
-// the authority's when it names a tenant by id, else the tenant the user
-// signed in to (their only tenant profile, or their home tenant).
-func (c *Client) accountRealm(auth authority.Authority, override, home string) string {
-	if override != "" || c.tenantIsID { // without an override, auth is c.auth
-		return auth.Tenant
+// accountRealm is the tenant an account's tokens are cached under: the
+// request's tenant, or the authority's when it names a tenant by id, else
+// the tenant the user signed in to (their only tenant profile, or their
+// home tenant).
+func (c *Client) accountRealm(override, home string) string {
+	switch {
+	case override != "":
+		return c.tenantKey(override)
+	case c.tenantIsID:
+		return c.auth.Tenant
 	}
 	a := c.account(home)
 	if len(a.TenantProfiles) == 1 {
@@ -247,7 +250,7 @@ func (c *Client) accountRealm(auth authority.Authority, override, home string) s
 	if a.TenantID != "" {
 		return strings.ToLower(a.TenantID)
 	}
-	return auth.Tenant
+	return c.auth.Tenant
 }
 
 // redeemAccountRefreshToken redeems the account's refresh token, its own
