@@ -135,9 +135,10 @@ func TestAzidentityManagedIdentity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// A resource per source: MSAL Go's managed identity cache is
-			// the process's, and must not answer from another source.
-			resource := "api://interop-" + source
+			// A resource per source and per emulator: MSAL Go's managed
+			// identity cache is the process's, and must not answer from
+			// another source or an earlier run (go test -count).
+			resource := "api://interop-" + source + "-" + p.Info.SystemClientID
 			wantClaims(t, source, azToken(t, cred, resource+"/.default"), map[string]string{
 				"aud": resource, "appid": p.Info.SystemClientID, "tid": p.Info.TenantID})
 		})
