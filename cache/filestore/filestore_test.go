@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -294,5 +295,42 @@ func TestWaitingGoroutineHonoursItsContext(t *testing.T) {
 	start := time.Now()
 	if _, err := s.Load(ctx, ""); !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
 		t.Fatalf("err = %v after %s", err, time.Since(start))
+	}
+}
+
+// TestLockHeld: LockHeld sees this package's lock while it is held, and a
+// lock file of another library's process by its flock lock or its live
+// pid; a crashed holder's file (a dead pid) and no file are free.
+func TestLockHeld(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cache.json")
+	s := open(t, path, nil)
+	check := func(want bool, when string) {
+		t.Helper()
+		held, lockFile, err := LockHeld(path)
+		if err != nil || held != want || lockFile != path+".lockfile" {
+			t.Fatalf("%s: held %t, %q, %v; want held %t", when, held, lockFile, err, want)
+		}
+	}
+	check(false, "no lock file")
+	unlock, err := s.lock(context.Background(), lockExclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(true, "held by this package")
+	unlock()
+	check(false, "released")
+	for _, tt := range []struct {
+		pid  int
+		want bool
+	}{{os.Getpid(), true}, {1 << 30, false}} { // a live pid without flock (MSAL Node), a dead one
+		if err := os.WriteFile(path+".lockfile", []byte(strconv.Itoa(tt.pid)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		check(tt.want, "a lock file of pid "+strconv.Itoa(tt.pid))
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("LockHeld created the cache file")
 	}
 }

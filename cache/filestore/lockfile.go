@@ -85,6 +85,36 @@ func (s *store) lock(ctx context.Context, kind lockKind) (unlock func(), err err
 	}
 }
 
+// LockHeld reports whether a process holds the lock of the cache file at
+// path now: a process of this package's, or of another MSAL library
+// sharing the file (see the lock's protocol above). It returns the lock
+// file's path too. It waits for nothing, creates nothing and changes
+// nothing; it is a diagnosis, not a lock: the answer may be stale at once.
+func LockHeld(path string) (held bool, lockFile string, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false, "", errs.Wrap(entra.CodeInvalidArgument, err, "bad cache file path %q", path)
+	}
+	name := abs + lockSuffix
+	f, err := openRegular(name, "cache lock file", os.O_RDWR)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, name, nil // it exists only while held
+	}
+	if err != nil {
+		return false, name, err
+	}
+	defer f.Close()
+	ok, err := tryLock(f, lockExclusive)
+	if err != nil {
+		return false, name, lockError(err, name)
+	}
+	if !ok {
+		return true, name, nil
+	}
+	defer unlockFile(f)
+	return heldWithoutFlock(f) && stillAt(f, name), name, nil
+}
+
 // tryLockFile takes the lock file if no one holds it: the open file, or
 // nil if it is held.
 func tryLockFile(name string) (*os.File, error) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/entra-go/entra"
+	"github.com/entra-go/entra/cache/filestore"
 	"github.com/entra-go/entra/credential"
 	"github.com/entra-go/entra/internal/errs"
 	"github.com/entra-go/entra/internal/tokencache"
@@ -91,16 +92,15 @@ func checkCacheFile(ctx context.Context, path string) []check {
 	return []check{file, checkLock(path), checkCacheContents(ctx, path)}
 }
 
-// checkLock reports whether another process holds the cache's lock now.
+// checkLock reports whether another process holds the cache's lock now,
+// as the file store itself tells it.
 func checkLock(path string) check {
-	c := check{Name: "cache lock", Status: statusOK, Data: map[string]any{"path": path + ".lock"}}
-	held, exists, err := lockHeld(path + ".lock")
-	c.Data["held"] = held
+	c := check{Name: "cache lock", Status: statusOK, Data: map[string]any{}}
+	held, lockFile, err := filestore.LockHeld(path)
+	c.Data["path"], c.Data["held"] = lockFile, held
 	switch {
 	case err != nil:
-		c.Status, c.Detail = statusWarn, fmt.Sprintf("cannot test the lock: %v", err)
-	case !exists:
-		c.Detail = "no lock file: nobody has written the cache through the lock yet"
+		c.Status, c.Detail = statusWarn, fmt.Sprintf("cannot test the lock: %s", entraMessage(err))
 	case held:
 		c.Status, c.Detail = statusWarn, "held by another process now"
 		c.Hint = "a writer holds it briefly; if it stays held, a process is stuck holding it"

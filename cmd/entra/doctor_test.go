@@ -224,7 +224,7 @@ func TestDoctorChecks(t *testing.T) {
 	if status, _, _ := out.check(t, "certificate"); status != "fail" {
 		t.Errorf("a certificate without its key: %s", status)
 	}
-	for _, left := range []string{missing, missing + ".lock", garbage + ".lock"} {
+	for _, left := range []string{missing, missing + ".lockfile", garbage + ".lockfile"} {
 		if _, err := os.Lstat(left); err == nil {
 			t.Errorf("doctor created %s", left)
 		}
