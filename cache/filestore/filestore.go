@@ -107,6 +107,9 @@ func (s *store) LoadIfChanged(ctx context.Context, _, since string) ([]byte, str
 	if err := ctx.Err(); err != nil {
 		return nil, "", canceled(err)
 	}
+	if s.unchanged(since) {
+		return nil, since, nil
+	}
 	if err := s.writers.Acquire(ctx, 1); err != nil {
 		return nil, "", canceled(err)
 	}
@@ -117,6 +120,19 @@ func (s *store) LoadIfChanged(ctx context.Context, _, since string) ([]byte, str
 	}
 	defer unlock()
 	return s.readIfChanged(since, false)
+}
+
+// unchanged reports, without the lock, that the file's version is still
+// since, so that a miss on an unchanged file neither reads it nor creates
+// and deletes the lock file. Skipping a read is always safe: at worst a
+// write in progress is seen at the next miss, and writes check the
+// contents under the lock.
+func (s *store) unchanged(since string) bool {
+	fi, err := os.Lstat(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return since == ""
+	}
+	return err == nil && fi.Mode().IsRegular() && versionOf(fi) == since
 }
 
 // Update calls fn with the file's contents (nil if it does not exist)
